@@ -1,0 +1,1 @@
+"""Releases: one run of a promotion flow for one version, with a status per environment."""
