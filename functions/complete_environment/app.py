@@ -1,0 +1,29 @@
+"""Step Functions task: record an environment's outcome and release the environments waiting on it."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from promotions.release.engine import error_reason
+from promotions.runtime import services
+
+logger = Logger()
+tracer = Tracer()
+
+
+class CompleteTask(BaseModel):
+    releaseId: str
+    environment: str
+    succeeded: bool
+    error: dict[str, Any] | None = None
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=CompleteTask)
+def handler(task: CompleteTask, context: LambdaContext) -> dict:
+    logger.append_keys(release=task.releaseId, environment=task.environment)
+    services().engine.complete(task.releaseId, task.environment, succeeded=task.succeeded, reason=error_reason(task.error))
+    return {}

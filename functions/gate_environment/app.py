@@ -1,0 +1,25 @@
+"""Step Functions task (waitForTaskToken): park an environment until its dependencies are decided."""
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from promotions.runtime import services
+
+logger = Logger()
+tracer = Tracer()
+
+
+class GateTask(BaseModel):
+    releaseId: str
+    environment: str
+    taskToken: str
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=GateTask)
+def handler(task: GateTask, context: LambdaContext) -> dict:
+    logger.append_keys(release=task.releaseId, environment=task.environment)
+    services().engine.gate(task.releaseId, task.environment, task.taskToken)
+    return {}

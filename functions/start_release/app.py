@@ -1,0 +1,22 @@
+"""Step Functions task: mark the release Running and list the environments to promote."""
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from promotions.runtime import services
+
+logger = Logger()
+tracer = Tracer()
+
+
+class StartReleaseTask(BaseModel):
+    releaseId: str
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=StartReleaseTask)
+def handler(task: StartReleaseTask, context: LambdaContext) -> dict:
+    logger.append_keys(release=task.releaseId)
+    return {"environments": services().engine.begin(task.releaseId)}

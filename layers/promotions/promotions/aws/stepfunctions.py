@@ -1,0 +1,46 @@
+"""Step Functions: start a release's execution, answer a parked task token."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+logger = Logger(child=True)
+
+# Answering a token that was answered already, timed out, or whose execution ended is not our failure.
+_STALE_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
+
+
+class ReleaseExecutions:
+    def __init__(self, client: Any, state_machine_arn: str) -> None:
+        self._client = client
+        self._state_machine_arn = state_machine_arn
+
+    def start(self, release_id: str) -> bool:
+        """Start the release's execution, named after the release; False when it already exists."""
+        try:
+            self._client.start_execution(
+                stateMachineArn=self._state_machine_arn, name=release_id, input=json.dumps({"releaseId": release_id})
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+                return False
+            raise
+        return True
+
+
+class StepFunctionsTaskTokens:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def answer(self, token: str, output: Mapping[str, Any]) -> None:
+        try:
+            self._client.send_task_success(taskToken=token, output=json.dumps(output))
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in _STALE_TOKEN_ERRORS:
+                raise
+            logger.info("task token was already answered", extra={"error": error.response["Error"]["Code"]})

@@ -1,0 +1,140 @@
+"""The release's life cycle, as the state machine drives it: begin, gate, complete, finish.
+
+Each environment's Map iteration parks on a task token until its dependencies are decided. Whoever
+changes an environment's outcome (or parks a new token) re-reads the release and answers every parked
+token whose fate is now known. The first party to record a decision for a token owns it; a party that
+finds a decision recorded but not yet delivered delivers it again, so a crash between deciding and
+answering cannot strand an iteration.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from aws_lambda_powertools import Logger
+
+from promotions.release.model import EnvironmentRun, Release
+from promotions.release.status import EnvironmentStatus, ReleaseStatus
+from promotions.release.store import ReleaseStore
+
+logger = Logger(child=True)
+
+PROCEED = "proceed"
+SKIP = "skip"
+
+
+class TaskTokens(Protocol):
+    def answer(self, token: str, output: Mapping[str, Any]) -> None:
+        """Deliver a task's output; a token that was already answered or expired is not an error."""
+
+
+class ReleaseEngine:
+    def __init__(self, store: ReleaseStore, tokens: TaskTokens) -> None:
+        self._store = store
+        self._tokens = tokens
+
+    def begin(self, release_id: str) -> list[str]:
+        """Mark the release Running and name the environments the state machine must run."""
+        self._store.set_release_status(
+            release_id, ReleaseStatus.RUNNING, unless=(ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED)
+        )
+        release = self._store.get(release_id)
+        logger.info("release started", extra={"release": release_id, "product": release.product, "version": release.version})
+        return [run.name for run in release.promoted_environments]
+
+    def gate(self, release_id: str, environment: str, token: str) -> None:
+        """Park an environment's token; it is answered here if its dependencies are already decided."""
+        self._store.register_wait_token(release_id, environment, token)
+        self._answer_decided_waiters(release_id)
+
+    def complete(self, release_id: str, environment: str, *, succeeded: bool, reason: str | None = None) -> None:
+        status = EnvironmentStatus.SUCCESSFUL if succeeded else EnvironmentStatus.FAILED
+        self._store.set_environment_status(
+            release_id, environment, status, reason=reason,
+            only_from=(EnvironmentStatus.PENDING, EnvironmentStatus.RUNNING, EnvironmentStatus.SUSPENDED),
+        )
+        logger.info("environment finished", extra={"release": release_id, "environment": environment, "status": status.value, "reason": reason})
+        self._answer_decided_waiters(release_id)
+
+    def finish(self, release_id: str, *, error: str | None = None) -> ReleaseStatus:
+        """Settle the release: Succeeded when every environment did; Failed with the reasons otherwise."""
+        release = self._store.get(release_id)
+        for run in release.promoted_environments:
+            if not run.status.is_final:
+                self._store.set_environment_status(
+                    release_id, run.name, EnvironmentStatus.TERMINATED, reason="the release ended before this environment finished",
+                    only_from=(EnvironmentStatus.PENDING, EnvironmentStatus.RUNNING, EnvironmentStatus.SUSPENDED),
+                )
+        release = self._store.get(release_id)
+        failed = [run for run in release.promoted_environments if run.status is not EnvironmentStatus.SUCCESSFUL]
+        if error is None and not failed:
+            status, reason = ReleaseStatus.SUCCEEDED, None
+        else:
+            status, reason = ReleaseStatus.FAILED, error or _failure_summary(failed)
+        self._store.set_release_status(
+            release_id, status, reason=reason, unless=(ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED)
+        )
+        final = self._store.get(release_id).status
+        logger.info("release finished", extra={"release": release_id, "status": final.value, "reason": reason})
+        return final
+
+    def _answer_decided_waiters(self, release_id: str) -> None:
+        waiters = self._store.waiting_environments(release_id)
+        if not waiters:
+            return
+        release = self._store.get(release_id)
+        for environment, waiter in waiters.items():
+            decision = waiter.decision
+            if decision is None:
+                decision = _decide(release, release.environment(environment))
+                if decision is None or not self._store.decide_wait(release_id, environment, waiter.token, decision):
+                    continue
+                self._record_decision(release, environment, decision)
+            self._tokens.answer(waiter.token, {"proceed": decision == PROCEED})
+            self._store.forget_wait(release_id, environment, waiter.token)
+
+    def _record_decision(self, release: Release, environment: str, decision: str) -> None:
+        if decision == PROCEED:
+            self._store.set_environment_status(
+                release.id, environment, EnvironmentStatus.RUNNING, only_from=(EnvironmentStatus.PENDING,)
+            )
+        else:
+            failed = [run.name for run in release.environments if run.status is EnvironmentStatus.FAILED]
+            self._store.set_environment_status(
+                release.id, environment, EnvironmentStatus.TERMINATED,
+                reason=f"not started: {', '.join(failed)} failed", only_from=(EnvironmentStatus.PENDING,),
+            )
+
+
+def _decide(release: Release, run: EnvironmentRun) -> str | None:
+    """Proceed once every dependency succeeded; skip once anything in the release failed; else keep waiting.
+
+    A failure anywhere stops new environments from starting, even ones that do not depend on it: a release
+    is one product version moving as a unit, and a half-promoted version should not spread further.
+    """
+    if any(other.status is EnvironmentStatus.FAILED for other in release.environments):
+        return SKIP
+    if all(release.environment(dependency).status is EnvironmentStatus.SUCCESSFUL for dependency in run.depends_on):
+        return PROCEED
+    return None
+
+
+def _failure_summary(runs: list[EnvironmentRun]) -> str:
+    return "; ".join(f"{run.name}: {run.status.value}{f' ({run.reason})' if run.reason else ''}" for run in runs)
+
+
+def error_reason(error: Mapping[str, Any] | None) -> str | None:
+    """Turn a Step Functions Catch result ({Error, Cause}) into one readable line."""
+    if not error:
+        return None
+    name = error.get("Error", "Error")
+    cause = error.get("Cause", "")
+    try:
+        parsed = json.loads(cause)
+        if isinstance(parsed, dict) and "errorMessage" in parsed:
+            cause = parsed["errorMessage"]
+    except (TypeError, ValueError):
+        pass
+    return f"{name}: {cause}" if cause else name

@@ -1,0 +1,74 @@
+"""A release: one run of a promotion flow for one product version."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from promotions.release.status import EnvironmentStatus, ReleaseStatus
+
+
+class SourceRevision(BaseModel):
+    """The pushed commit the release promotes from, in the trigger environment's repository."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repo_url: str
+    branch: str
+    commit: str
+    message: str = ""
+    author: str = ""
+
+
+class EnvironmentRun(BaseModel):
+    name: str
+    depends_on: tuple[str, ...] = ()
+    status: EnvironmentStatus = EnvironmentStatus.PENDING
+    commit: str | None = None
+    reason: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class Release(BaseModel):
+    id: str
+    product: str
+    flow: str
+    version: str
+    trigger_environment: str
+    source: SourceRevision
+    config_revision: str
+    status: ReleaseStatus = ReleaseStatus.QUEUED
+    reason: str | None = None
+    created_at: datetime
+    environments: list[EnvironmentRun]
+
+    def environment(self, name: str) -> EnvironmentRun:
+        for run in self.environments:
+            if run.name == name:
+                return run
+        raise KeyError(f"release {self.id} has no environment {name!r}")
+
+    @property
+    def promoted_environments(self) -> list[EnvironmentRun]:
+        """The environments the flow writes to: all but the trigger environment."""
+        return [run for run in self.environments if run.name != self.trigger_environment]
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def release_id_for(product: str, flow: str, source: SourceRevision) -> str:
+    """The same push of the same product through the same flow always names the same release.
+
+    It doubles as the Step Functions execution name (at most 80 characters of [A-Za-z0-9_-]), which makes
+    a repeated start of the same release a no-op on AWS as well as in DynamoDB.
+    """
+    digest = hashlib.sha256(
+        "\0".join((product, flow, source.repo_url, source.branch, source.commit)).encode()
+    ).hexdigest()[:10]
+    readable = _UNSAFE.sub("-", product).strip("-")[:48] or "release"
+    return f"{readable}-{source.commit[:12]}-{digest}"

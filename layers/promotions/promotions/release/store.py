@@ -1,0 +1,278 @@
+"""Releases in DynamoDB (pynamodb): one item for the release, one per environment, under one partition.
+
+An item per environment lets parallel environments update their own status without contending on one
+item, and a consistent query of the partition reads the whole release at once.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from collections.abc import Iterable
+from datetime import datetime
+
+from pynamodb.attributes import (
+    DiscriminatorAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from promotions import clock
+from promotions.release.model import EnvironmentRun, Release, SourceRevision
+from promotions.release.status import EnvironmentStatus, ReleaseStatus
+
+_RELEASE_SK = "RELEASE"
+
+
+def _release_pk(release_id: str) -> str:
+    return f"RELEASE#{release_id}"
+
+
+def _environment_sk(name: str) -> str:
+    return f"ENV#{name}"
+
+
+@functools.cache
+def _models(table_name: str) -> tuple[type[Model], type[Model], type[Model], type[Model]]:
+    """Model classes bound to one table; the table name comes from the deployment, not from code."""
+
+    class Item(Model):
+        class Meta:
+            pass
+
+        pk = UnicodeAttribute(hash_key=True)
+        sk = UnicodeAttribute(range_key=True)
+        kind = DiscriminatorAttribute()
+
+    Item.Meta.table_name = table_name
+
+    class ReleaseItem(Item, discriminator="release"):
+        product = UnicodeAttribute()
+        flow = UnicodeAttribute()
+        version = UnicodeAttribute()
+        trigger_environment = UnicodeAttribute()
+        source = JSONAttribute()
+        config_revision = UnicodeAttribute()
+        status = UnicodeAttribute()
+        reason = UnicodeAttribute(null=True)
+        created_at = UTCDateTimeAttribute()
+        updated_at = UTCDateTimeAttribute()
+
+    class EnvironmentItem(Item, discriminator="environment"):
+        name = UnicodeAttribute()
+        position = NumberAttribute()
+        depends_on = ListAttribute(of=UnicodeAttribute, default=list)
+        status = UnicodeAttribute()
+        commit = UnicodeAttribute(null=True)
+        reason = UnicodeAttribute(null=True)
+        started_at = UTCDateTimeAttribute(null=True)
+        finished_at = UTCDateTimeAttribute(null=True)
+        wait_token = UnicodeAttribute(null=True)
+        wait_decision = UnicodeAttribute(null=True)
+
+    class ConfigItem(Item, discriminator="config"):
+        revision = UnicodeAttribute()
+        recorded_at = UTCDateTimeAttribute()
+
+    return Item, ReleaseItem, EnvironmentItem, ConfigItem
+
+
+class ReleaseNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Waiter:
+    token: str
+    decision: str | None
+
+
+class ReleaseStore:
+    def __init__(self, table_name: str) -> None:
+        self._item, self._release, self._environment, self._config = _models(table_name)
+
+    def create(self, release: Release) -> bool:
+        """Store a new release; False when a release with this id exists already (a repeated event)."""
+        now = clock.now()
+        with_condition = self._release(
+            pk=_release_pk(release.id),
+            sk=_RELEASE_SK,
+            product=release.product,
+            flow=release.flow,
+            version=release.version,
+            trigger_environment=release.trigger_environment,
+            source=release.source.model_dump(),
+            config_revision=release.config_revision,
+            status=release.status.value,
+            reason=release.reason,
+            created_at=release.created_at,
+            updated_at=now,
+        )
+        try:
+            with TransactWrite(connection=self._connection()) as transaction:
+                transaction.save(with_condition, condition=self._release.pk.does_not_exist())
+                for position, run in enumerate(release.environments):
+                    transaction.save(self._environment_item(release.id, position, run))
+        except TransactWriteError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def get(self, release_id: str) -> Release:
+        items = list(self._item.query(_release_pk(release_id), consistent_read=True))
+        heads = [item for item in items if isinstance(item, self._release)]
+        if not heads:
+            raise ReleaseNotFound(f"no release {release_id!r}")
+        head = heads[0]
+        runs = sorted((item for item in items if isinstance(item, self._environment)), key=lambda i: i.position)
+        return Release(
+            id=release_id,
+            product=head.product,
+            flow=head.flow,
+            version=head.version,
+            trigger_environment=head.trigger_environment,
+            source=SourceRevision.model_validate(head.source),
+            config_revision=head.config_revision,
+            status=ReleaseStatus(head.status),
+            reason=head.reason,
+            created_at=head.created_at,
+            environments=[
+                EnvironmentRun(
+                    name=run.name,
+                    depends_on=tuple(run.depends_on or ()),
+                    status=EnvironmentStatus(run.status),
+                    commit=run.commit,
+                    reason=run.reason,
+                    started_at=run.started_at,
+                    finished_at=run.finished_at,
+                )
+                for run in runs
+            ],
+        )
+
+    def waiting_environments(self, release_id: str) -> dict[str, Waiter]:
+        """Environments whose Map iteration is parked on a task token, with the decision taken, if any."""
+        return {
+            item.name: Waiter(token=item.wait_token, decision=item.wait_decision)
+            for item in self._environment.query(
+                _release_pk(release_id), self._environment.sk.startswith("ENV#"), consistent_read=True
+            )
+            if item.wait_token
+        }
+
+    def set_release_status(
+        self, release_id: str, status: ReleaseStatus, *, reason: str | None = None,
+        unless: Iterable[ReleaseStatus] = (),
+    ) -> bool:
+        """Move the release to a status; False when it is in one of `unless` (a final status wins)."""
+        actions = [self._release.status.set(status.value), self._release.updated_at.set(clock.now())]
+        if reason is not None:
+            actions.append(self._release.reason.set(reason))
+        condition = self._release.pk.exists()
+        for blocked in unless:
+            condition &= self._release.status != blocked.value
+        return self._update(self._release(pk=_release_pk(release_id), sk=_RELEASE_SK), actions, condition)
+
+    def set_environment_status(
+        self,
+        release_id: str,
+        environment: str,
+        status: EnvironmentStatus,
+        *,
+        reason: str | None = None,
+        only_from: Iterable[EnvironmentStatus] | None = None,
+    ) -> bool:
+        """Move one environment to a status; False when it is not in one of `only_from`."""
+        env = self._environment
+        actions = [env.status.set(status.value)]
+        if reason is not None:
+            actions.append(env.reason.set(reason))
+        if status is EnvironmentStatus.RUNNING:
+            actions.append(env.started_at.set(clock.now()))
+        if status.is_final:
+            actions.append(env.finished_at.set(clock.now()))
+        condition = env.pk.exists()
+        if only_from is not None:
+            condition &= env.status.is_in(*(s.value for s in only_from))
+        return self._update(self._environment_ref(release_id, environment), actions, condition)
+
+    def record_commit(self, release_id: str, environment: str, commit: str | None) -> None:
+        env = self._environment
+        action = env.commit.set(commit) if commit else env.commit.remove()
+        self._update(self._environment_ref(release_id, environment), [action], env.pk.exists())
+
+    def register_wait_token(self, release_id: str, environment: str, token: str) -> None:
+        env = self._environment
+        self._update(self._environment_ref(release_id, environment), [env.wait_token.set(token)], env.pk.exists())
+
+    def decide_wait(self, release_id: str, environment: str, token: str, decision: str) -> bool:
+        """Record the answer for a parked token; only the first decision counts, so two parties never disagree."""
+        env = self._environment
+        return self._update(
+            self._environment_ref(release_id, environment),
+            [env.wait_decision.set(decision)],
+            (env.wait_token == token) & env.wait_decision.does_not_exist(),
+        )
+
+    def forget_wait(self, release_id: str, environment: str, token: str) -> None:
+        """Drop a token once its answer reached Step Functions."""
+        env = self._environment
+        self._update(
+            self._environment_ref(release_id, environment),
+            [env.wait_token.remove(), env.wait_decision.remove()],
+            env.wait_token == token,
+        )
+
+    def remember_good_config(self, source: str, revision: str) -> None:
+        self._config(pk=f"CONFIG#{source}", sk="LAST_GOOD", revision=revision, recorded_at=clock.now()).save()
+
+    def last_good_config(self, source: str) -> str | None:
+        try:
+            return self._config.get(f"CONFIG#{source}", "LAST_GOOD", consistent_read=True).revision
+        except self._config.DoesNotExist:
+            return None
+
+    def _environment_item(self, release_id: str, position: int, run: EnvironmentRun) -> Model:
+        return self._environment(
+            pk=_release_pk(release_id),
+            sk=_environment_sk(run.name),
+            name=run.name,
+            position=position,
+            depends_on=list(run.depends_on),
+            status=run.status.value,
+            commit=run.commit,
+            reason=run.reason,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+        )
+
+    def _environment_ref(self, release_id: str, environment: str) -> Model:
+        return self._environment(pk=_release_pk(release_id), sk=_environment_sk(environment))
+
+    def _connection(self) -> Connection:
+        return self._item._get_connection().connection
+
+    @staticmethod
+    def _update(item: Model, actions: list, condition) -> bool:
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+
+def _condition_failed(error: PutError | UpdateError | TransactWriteError) -> bool:
+    if error.cause_response_code == "ConditionalCheckFailedException":
+        return True
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)

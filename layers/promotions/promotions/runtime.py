@@ -1,0 +1,91 @@
+"""Builds the engine's parts from the deployment's environment variables, once per process."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+import boto3
+
+from promotions.aws.stepfunctions import ReleaseExecutions, StepFunctionsTaskTokens
+from promotions.config_repository import ConfigRepository
+from promotions.git import Author, GitRemote
+from promotions.release.engine import ReleaseEngine
+from promotions.release.promotion import Promoter
+from promotions.release.store import ReleaseStore
+
+
+class MissingSetting(KeyError):
+    def __str__(self) -> str:
+        return f"environment variable {self.args[0]} is not set; template.yaml sets it for every function that needs it"
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise MissingSetting(name)
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    promotions_table: str
+    config_repo_url: str
+    config_repo_branch: str
+    config_path: str
+    commit_author: Author
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        return cls(
+            promotions_table=_required("PROMOTIONS_TABLE"),
+            config_repo_url=_required("CONFIG_REPO_URL"),
+            config_repo_branch=os.environ.get("CONFIG_REPO_BRANCH") or "main",
+            config_path=os.environ.get("CONFIG_PATH", ""),
+            commit_author=Author(
+                name=os.environ.get("COMMIT_AUTHOR_NAME") or "Promotions",
+                email=os.environ.get("COMMIT_AUTHOR_EMAIL") or "promotions@noreply.local",
+            ),
+        )
+
+
+class Services:
+    """The engine's parts, wired for this deployment. Clients are created on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @functools.cached_property
+    def store(self) -> ReleaseStore:
+        return ReleaseStore(self.settings.promotions_table)
+
+    def remote(self, repo_url: str) -> GitRemote:
+        return GitRemote(repo_url)
+
+    @functools.cached_property
+    def configs(self) -> ConfigRepository:
+        return ConfigRepository(
+            self.remote(self.settings.config_repo_url), self.settings.config_repo_branch, self.settings.config_path, self.store
+        )
+
+    @functools.cached_property
+    def stepfunctions(self):
+        return boto3.client("stepfunctions")
+
+    @functools.cached_property
+    def engine(self) -> ReleaseEngine:
+        return ReleaseEngine(self.store, StepFunctionsTaskTokens(self.stepfunctions))
+
+    @functools.cached_property
+    def promoter(self) -> Promoter:
+        return Promoter(self.store, self.configs, self.remote, self.settings.commit_author)
+
+    @functools.cached_property
+    def executions(self) -> ReleaseExecutions:
+        return ReleaseExecutions(self.stepfunctions, _required("STATE_MACHINE_ARN"))
+
+
+@functools.cache
+def services() -> Services:
+    return Services(Settings.from_environment())

@@ -1,0 +1,89 @@
+"""The `promotions` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from promotions.config import ConfigError
+from promotions.sources import EventError
+from promotions_local import validate_command
+
+app = typer.Typer(help="GitOps promotions: validate configuration and run promotions on this machine.", no_args_is_help=True)
+local_app = typer.Typer(help="Run the engine on this machine: no AWS account needed.", no_args_is_help=True)
+app.add_typer(local_app, name="local")
+errors = Console(stderr=True)
+
+
+@app.command()
+def validate(config_dir: Annotated[Path, typer.Argument(help="Folder of configuration YAML.", exists=True, file_okay=False)]) -> None:
+    """Load and cross-check a configuration; print FILE:LINE: message for each problem."""
+    raise typer.Exit(validate_command.validate(config_dir))
+
+
+@app.command()
+def demo(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the release.")] = 300,
+) -> None:
+    """Promote a sample product dev → (qa, staging) → prod on the embedded stack, live."""
+    from promotions_local.demo import run_demo
+
+    raise typer.Exit(run_demo(Console(), timeout=timeout))
+
+
+@local_app.command("run")
+def local_run(
+    config: Annotated[Path, typer.Option("--config", help="Folder of configuration YAML.", exists=True, file_okay=False)],
+    github_push: Annotated[
+        list[Path], typer.Option("--github-push", help="A GitHub push webhook payload (JSON); repeatable.", exists=True, dir_okay=False)
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the releases to settle.")] = 600,
+) -> None:
+    """Run the engine with your configuration on the pushes you give, until every release settles."""
+    from promotions_local.session import EventRejected, LocalPromotions, release_document
+
+    payloads = []
+    for path in github_push:
+        try:
+            payloads.append(json.loads(path.read_text()))
+        except ValueError as error:
+            errors.print(f"{path}: not JSON: {error}")
+            raise typer.Exit(2) from error
+    try:
+        with LocalPromotions(config) as local:
+            for path, payload in zip(github_push, payloads, strict=True):
+                try:
+                    local.submit_github_push(payload)
+                except EventError as error:
+                    errors.print(f"{path}: {error}")
+                    raise typer.Exit(2) from error
+            local.process_events()
+            releases = local.wait_until_settled(timeout=timeout)
+    except ConfigError as error:
+        for problem in error.problems:
+            errors.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(1) from error
+    except EventRejected as error:
+        errors.print(f"event rejected: {error}", markup=False, highlight=False)
+        raise typer.Exit(2) from error
+    document = release_document(releases)
+    if as_json:
+        sys.stdout.write(json.dumps(document) + "\n")
+    else:
+        from promotions_local.views import release_table
+
+        console = Console()
+        if not releases:
+            console.print("No release started: no product flow matched the pushes.")
+        for release in releases:
+            console.print(release_table(release))
+
+
+if __name__ == "__main__":
+    app()

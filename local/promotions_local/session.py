@@ -1,0 +1,148 @@
+"""A whole promotion engine on this machine: the configuration committed to a local repository, the
+stack from template.yaml on moto, and pushes handed to the same bus → queue → ingest path as on AWS."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from promotions import runtime
+from promotions.config import load_configuration_dir
+from promotions.release.model import Release
+from promotions.release.status import ReleaseStatus
+from promotions.release.store import ReleaseNotFound
+from promotions.sources import parse_push
+from promotions_local.git_server import create_bare_repository
+from promotions_local.stack import LocalStack
+
+WEBHOOK_SOURCE = "promotions.webhooks"
+_POLL_SECONDS = 0.1
+
+
+class EventRejected(RuntimeError):
+    """An event the ingest function parked in the dead-letter queue, with the reason it gave."""
+
+
+class LocalPromotions:
+    def __init__(self, config_dir: Path) -> None:
+        self._config_dir = config_dir
+        self._workspace = tempfile.TemporaryDirectory(prefix="promotions-local-")
+        self.stack: LocalStack | None = None
+
+    def __enter__(self) -> Self:
+        load_configuration_dir(self._config_dir)  # a broken configuration stops here, with every problem named
+        config_repo = Path(self._workspace.name) / "promotions-config.git"
+        files = {
+            path.relative_to(self._config_dir).as_posix(): path.read_bytes()
+            for path in sorted(self._config_dir.rglob("*"))
+            if path.is_file()
+        }
+        create_bare_repository(config_repo, files, message="Promotion configuration")
+        self.stack = LocalStack(parameters={"ConfigRepoUrl": str(config_repo), "ConfigRepoBranch": "main"})
+        self.stack.start()
+        runtime.services.cache_clear()  # parts built for an earlier stack point at its endpoint and tables
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            if self.stack is not None:
+                self.stack.stop()
+        finally:
+            runtime.services.cache_clear()
+            self._workspace.cleanup()
+
+    def submit_github_push(self, payload: Mapping[str, Any]) -> None:
+        """Put a GitHub push on the event bus, as the webhook function does after checking its signature."""
+        parse_push("github", dict(payload))  # an invalid payload is refused here, with the field named
+        detail = {"provider": "github", "event": "push", "delivery": str(uuid.uuid4()), "payload": payload}
+        result = self._stack.put_events([{
+            "EventBusName": self._stack.resources["EventBus"].physical_id,
+            "Source": WEBHOOK_SOURCE,
+            "DetailType": "github push",
+            "Detail": json.dumps(detail),
+        }])
+        if result.get("FailedEntryCount"):
+            raise EventRejected(f"the event bus refused the push: {result['Entries']}")
+
+    def process_events(self, timeout: float = 60) -> None:
+        """Run the ingest function over every queued event; raise with the reasons of any it parked."""
+        deadline = time.monotonic() + timeout
+        while self._stack.drain_event_sources(timeout=max(0.0, deadline - time.monotonic())):
+            pass
+        rejected = self._dead_letters()
+        if rejected:
+            raise EventRejected("; ".join(rejected))
+
+    def release_ids(self) -> list[str]:
+        sfn = self._stack.client("stepfunctions")
+        arn = self._stack.resources["ReleaseStateMachine"].physical_id
+        executions = sfn.list_executions(stateMachineArn=arn)["executions"]
+        return sorted(execution["name"] for execution in executions)
+
+    def releases(self) -> list[Release]:
+        store = runtime.services().store
+        found = []
+        for release_id in self.release_ids():
+            try:
+                found.append(store.get(release_id))
+            except ReleaseNotFound:
+                continue
+        return found
+
+    def wait_until_settled(self, timeout: float = 300, on_progress=None) -> list[Release]:
+        """Wait until every release is final or Suspended (waiting for a person), then return them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            releases = self.releases()
+            if on_progress is not None:
+                on_progress(releases)
+            if all(r.status.is_final or r.status is ReleaseStatus.SUSPENDED for r in releases):
+                return releases
+            if time.monotonic() > deadline:
+                pending = [f"{r.id} ({r.status.value})" for r in releases if not r.status.is_final]
+                raise TimeoutError(f"releases still running after {timeout:.0f}s: {', '.join(pending)}")
+            time.sleep(_POLL_SECONDS)
+
+    def _dead_letters(self) -> list[str]:
+        sqs = self._stack.client("sqs")
+        url = self._stack.resources["EventsDeadLetterQueue"].physical_id
+        reasons = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
+            if not messages:
+                return reasons
+            for message in messages:
+                attributes = message.get("MessageAttributes", {})
+                reasons.append(attributes.get("reason", {}).get("StringValue", "no reason recorded (retries ran out)"))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    @property
+    def _stack(self) -> LocalStack:
+        if self.stack is None:
+            raise RuntimeError("the local stack is not started: use LocalPromotions as a context manager")
+        return self.stack
+
+
+def release_document(releases: list[Release]) -> dict:
+    """The `--json` answer of `promotions local run`."""
+    return {
+        "releases": [
+            {
+                "id": release.id,
+                "product": release.product,
+                "flow": release.flow,
+                "version": release.version,
+                "status": release.status.value,
+                "environments": [
+                    {"name": run.name, "status": run.status.value, "commit": run.commit} for run in release.environments
+                ],
+            }
+            for release in releases
+        ]
+    }

@@ -1,0 +1,176 @@
+"""The release life cycle against DynamoDB (moto): gates, outcomes and the final status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from promotions.release.engine import ReleaseEngine, error_reason
+from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
+from promotions.release.status import EnvironmentStatus, ReleaseStatus
+from promotions.release.store import ReleaseStore
+
+TABLE = "promotions-test"
+
+
+class RecordingTokens:
+    def __init__(self) -> None:
+        self.answers: list[tuple[str, dict]] = []
+
+    def answer(self, token, output):
+        self.answers.append((token, dict(output)))
+
+    def answer_for(self, token):
+        return [output for t, output in self.answers if t == token]
+
+
+@pytest.fixture
+def store(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        boto3.client("dynamodb").create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        )
+        yield ReleaseStore(TABLE)
+
+
+def diamond_release() -> Release:
+    source = SourceRevision(repo_url="https://git.example/gitops.git", branch="main", commit="a" * 40)
+    return Release(
+        id=release_id_for("guestbook", "flow", source),
+        product="guestbook",
+        flow="flow",
+        version="1.5.0",
+        trigger_environment="dev",
+        source=source,
+        config_revision="c" * 40,
+        created_at=datetime.now(UTC),
+        environments=[
+            EnvironmentRun(name="dev", status=EnvironmentStatus.SUCCESSFUL, commit="a" * 40),
+            EnvironmentRun(name="qa", depends_on=("dev",)),
+            EnvironmentRun(name="staging", depends_on=("dev",)),
+            EnvironmentRun(name="prod", depends_on=("qa", "staging")),
+        ],
+    )
+
+
+def test_create_is_idempotent_and_round_trips(store):
+    release = diamond_release()
+    assert store.create(release) is True
+    assert store.create(release) is False
+    stored = store.get(release.id)
+    assert [run.name for run in stored.environments] == ["dev", "qa", "staging", "prod"]
+    assert stored.environment("prod").depends_on == ("qa", "staging")
+    assert stored.status is ReleaseStatus.QUEUED
+    assert stored.source == release.source
+
+
+def test_release_id_is_a_valid_execution_name_and_stable():
+    source = SourceRevision(repo_url="https://git.example/x.git", branch="main", commit="b" * 40)
+    first = release_id_for("My Product/β", "flow", source)
+    assert first == release_id_for("My Product/β", "flow", source)
+    assert first != release_id_for("My Product/β", "other-flow", source)
+    assert len(first) <= 80 and all(c.isalnum() or c in "-_" for c in first)
+
+
+def test_fan_out_then_fan_in(store):
+    tokens = RecordingTokens()
+    engine = ReleaseEngine(store, tokens)
+    release = diamond_release()
+    store.create(release)
+    assert engine.begin(release.id) == ["qa", "staging", "prod"]
+    assert store.get(release.id).status is ReleaseStatus.RUNNING
+
+    engine.gate(release.id, "prod", "t-prod")
+    engine.gate(release.id, "qa", "t-qa")
+    engine.gate(release.id, "staging", "t-staging")
+    # both children of dev proceed at once; prod waits for both
+    assert tokens.answer_for("t-qa") == [{"proceed": True}]
+    assert tokens.answer_for("t-staging") == [{"proceed": True}]
+    assert tokens.answer_for("t-prod") == []
+    assert store.get(release.id).environment("qa").status is EnvironmentStatus.RUNNING
+
+    engine.complete(release.id, "qa", succeeded=True)
+    assert tokens.answer_for("t-prod") == []
+    engine.complete(release.id, "staging", succeeded=True)
+    assert tokens.answer_for("t-prod") == [{"proceed": True}]
+    engine.complete(release.id, "prod", succeeded=True)
+    assert engine.finish(release.id) is ReleaseStatus.SUCCEEDED
+    assert store.waiting_environments(release.id) == {}
+
+
+def test_failure_stops_environments_that_have_not_started(store):
+    tokens = RecordingTokens()
+    engine = ReleaseEngine(store, tokens)
+    release = diamond_release()
+    store.create(release)
+    engine.begin(release.id)
+    engine.gate(release.id, "qa", "t-qa")
+    engine.gate(release.id, "staging", "t-staging")
+    engine.gate(release.id, "prod", "t-prod")
+    engine.complete(release.id, "qa", succeeded=False, reason="GitTransientError: server said 503")
+    assert tokens.answer_for("t-prod") == [{"proceed": False}]
+    engine.complete(release.id, "staging", succeeded=True)
+    status = engine.finish(release.id)
+    final = store.get(release.id)
+    assert status is ReleaseStatus.FAILED
+    assert final.environment("prod").status is EnvironmentStatus.TERMINATED
+    assert final.environment("prod").reason == "not started: qa failed"
+    assert final.environment("staging").status is EnvironmentStatus.SUCCESSFUL
+    assert "qa: Failed (GitTransientError: server said 503)" in final.reason
+
+
+def test_a_gate_parked_after_a_failure_is_skipped(store):
+    tokens = RecordingTokens()
+    engine = ReleaseEngine(store, tokens)
+    release = diamond_release()
+    store.create(release)
+    engine.begin(release.id)
+    engine.gate(release.id, "qa", "t-qa")
+    engine.complete(release.id, "qa", succeeded=False, reason="boom")
+    engine.gate(release.id, "staging", "t-staging")
+    assert tokens.answer_for("t-staging") == [{"proceed": False}]
+
+
+def test_a_decided_but_undelivered_answer_is_delivered_again(store):
+    """A crash between recording a decision and answering must not strand the waiting iteration."""
+    tokens = RecordingTokens()
+    engine = ReleaseEngine(store, tokens)
+    release = diamond_release()
+    store.create(release)
+    engine.begin(release.id)
+    store.register_wait_token(release.id, "qa", "t-qa")
+    assert store.decide_wait(release.id, "qa", "t-qa", "proceed")  # the crashed party got this far
+    assert not store.decide_wait(release.id, "qa", "t-qa", "skip")  # nobody may change its mind
+    engine.gate(release.id, "staging", "t-staging")
+    assert tokens.answer_for("t-qa") == [{"proceed": True}]
+
+
+def test_finish_is_final_once_settled(store):
+    tokens = RecordingTokens()
+    engine = ReleaseEngine(store, tokens)
+    release = diamond_release()
+    store.create(release)
+    engine.begin(release.id)
+    assert engine.finish(release.id, error="States.Timeout: the flow ran out of time") is ReleaseStatus.FAILED
+    final = store.get(release.id)
+    assert {run.status for run in final.promoted_environments} == {EnvironmentStatus.TERMINATED}
+    # a late begin (a redelivered task) must not reopen a settled release
+    engine.begin(release.id)
+    assert store.get(release.id).status is ReleaseStatus.FAILED
+
+
+def test_error_reason_reads_lambda_error_causes():
+    cause = '{"errorMessage": "push rejected", "errorType": "PushRaceLost", "stackTrace": []}'
+    assert error_reason({"Error": "PushRaceLost", "Cause": cause}) == "PushRaceLost: push rejected"
+    assert error_reason({"Error": "States.Timeout"}) == "States.Timeout"
+    assert error_reason(None) is None
