@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
-from promotions.config import Application, Configuration
+from promotions.config import WHOLE_FILE, Application, Configuration
 from promotions.config_repository import ConfigRepository
 from promotions.edits import promote_properties
 from promotions.git import Author, Snapshot, with_trailers
@@ -138,6 +138,9 @@ def _by_branch(
 def _template_files(files, source: Snapshot, app_path: str) -> list[tuple[str, list[str]]]:
     """The template's files that exist in the source application: names may be glob patterns."""
     present = [posixpath.relpath(path, app_path) if app_path else path for path in source.list_files(app_path)]
+    if not files:
+        # Codefresh: a template that names no files promotes every file of the application.
+        return [(path, [WHOLE_FILE]) for path in present]
     selected = []
     for pattern, spec in files.items():
         json_paths = list(spec.json_paths)

@@ -1,0 +1,63 @@
+"""The promotion configuration: Codefresh's Product, PromotionTemplate, PromotionPolicy and PromotionFlow, our
+Environment, and the Argo CD Applications that place products in environments."""
+
+from promotions.config.configuration import Configuration, EffectivePolicy, FlowTrigger
+from promotions.config.errors import ConfigError, ConfigProblem, NotDefinedError, PolicyError, TemplateError
+from promotions.config.loader import load_configuration, load_configuration_dir
+from promotions.config.models import (
+    DEFAULT_PROMOTION_TIMEOUT,
+    WHOLE_FILE,
+    Application,
+    ApplicationDestination,
+    Environment,
+    EnvironmentCluster,
+    EnvironmentKind,
+    EnvironmentType,
+    FilePromotion,
+    FlowStep,
+    GitTriggerSelector,
+    Hooks,
+    LabelSelector,
+    PolicyAction,
+    PolicySettings,
+    Product,
+    ProductFlow,
+    PromotionFlow,
+    PromotionPolicy,
+    PromotionTemplate,
+    VersionSource,
+)
+
+__all__ = [
+    "DEFAULT_PROMOTION_TIMEOUT",
+    "WHOLE_FILE",
+    "Application",
+    "ApplicationDestination",
+    "ConfigError",
+    "ConfigProblem",
+    "Configuration",
+    "EffectivePolicy",
+    "Environment",
+    "EnvironmentCluster",
+    "EnvironmentKind",
+    "EnvironmentType",
+    "FilePromotion",
+    "FlowStep",
+    "FlowTrigger",
+    "GitTriggerSelector",
+    "Hooks",
+    "LabelSelector",
+    "NotDefinedError",
+    "PolicyAction",
+    "PolicyError",
+    "PolicySettings",
+    "Product",
+    "ProductFlow",
+    "PromotionFlow",
+    "PromotionPolicy",
+    "PromotionTemplate",
+    "TemplateError",
+    "VersionSource",
+    "load_configuration",
+    "load_configuration_dir",
+]

@@ -1,0 +1,458 @@
+"""The configuration kinds, validated straight from their YAML documents.
+
+Codefresh kinds keep Codefresh's field names and meanings, so existing files load unchanged. Fields we do not
+use are ignored (Codefresh adds fields over time); a misspelt field we rely on fails as a missing one.
+"""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+import re
+from collections.abc import Collection, Mapping
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import jsonpath_rfc9535
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AliasPath,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from promotions.push import GitPush
+from promotions.repo_url import canonical_repo
+
+PRODUCT_KEY = "codefresh.io/product"
+IN_CLUSTER_NAME = "in-cluster"
+IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
+# Codefresh's default when a flow sets no promotionTimeoutLimit.
+DEFAULT_PROMOTION_TIMEOUT = timedelta(hours=24)
+# Codefresh's wildcard for promoting a whole file (for files JSONPath cannot address).
+WHOLE_FILE = "*"
+
+Name = Annotated[str, StringConstraints(min_length=1)]
+
+
+def _valid_json_path(expression: str) -> str:
+    try:
+        jsonpath_rfc9535.compile(expression)
+    except jsonpath_rfc9535.JSONPathError as error:
+        # Codefresh's own docs show `$appVersion`; RFC 9535 needs the dot.
+        hint = f" (did you mean '$.{expression[1:]}'?)" if re.match(r"\$[A-Za-z_]", expression) else ""
+        raise ValueError(
+            f"invalid JSONPath {expression!r}: {error.args[0]} at character {error.token.index + 1}{hint}"
+        ) from None
+    return expression
+
+
+def _valid_promoted_path(expression: str) -> str:
+    return expression if expression == WHOLE_FILE else _valid_json_path(expression)
+
+
+JsonPath = Annotated[str, AfterValidator(_valid_json_path)]
+PromotedPath = Annotated[str, AfterValidator(_valid_promoted_path)]
+
+_METADATA_NAME = AliasPath("metadata", "name")
+
+
+def _spec(field: str) -> AliasPath:
+    return AliasPath("spec", field)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+
+# --- Environments and Argo CD Applications ------------------------------------------------------------
+
+
+class EnvironmentKind(StrEnum):
+    PROD = "prod"
+    NON_PROD = "non-prod"
+
+
+class EnvironmentType(StrEnum):
+    """Codefresh's spelling of an environment kind in policy selectors."""
+
+    PROD = "PROD"
+    NON_PROD = "NON_PROD"
+
+    @property
+    def kind(self) -> EnvironmentKind:
+        return EnvironmentKind.PROD if self is EnvironmentType.PROD else EnvironmentKind.NON_PROD
+
+
+def _cluster_identities(name: str | None, server: str | None) -> set[str]:
+    """Every spelling of one cluster: Argo CD names its own cluster `in-cluster` or by its API server URL."""
+    identities = set()
+    if name:
+        identities.add(f"name:{name}")
+    if server:
+        identities.add(f"server:{server.rstrip('/')}")
+    if name == IN_CLUSTER_NAME or (server and server.rstrip("/") == IN_CLUSTER_SERVER):
+        identities |= {f"name:{IN_CLUSTER_NAME}", f"server:{IN_CLUSTER_SERVER}"}
+    return identities
+
+
+class ApplicationDestination(_Model):
+    name: str | None = None
+    server: str | None = None
+    namespace: str = ""
+
+    @model_validator(mode="after")
+    def _names_a_cluster(self) -> ApplicationDestination:
+        if not (self.name or self.server):
+            raise ValueError("destination needs a cluster name or server")
+        return self
+
+    def __str__(self) -> str:
+        return f"cluster {self.name or self.server}, namespace {self.namespace or '(none)'}"
+
+
+class EnvironmentCluster(_Model):
+    name: str | None = None
+    server: str | None = None
+    namespaces: tuple[Name, ...] = ()
+
+    @model_validator(mode="after")
+    def _names_a_cluster(self) -> EnvironmentCluster:
+        if not (self.name or self.server):
+            raise ValueError("a cluster needs a name or a server")
+        return self
+
+    def contains(self, destination: ApplicationDestination) -> bool:
+        """No namespaces means the whole cluster."""
+        same_cluster = _cluster_identities(self.name, self.server) & _cluster_identities(
+            destination.name, destination.server
+        )
+        return bool(same_cluster) and (not self.namespaces or destination.namespace in self.namespaces)
+
+
+class Environment(_Model):
+    name: Name = Field(validation_alias=_METADATA_NAME)
+    kind: EnvironmentKind = Field(validation_alias=_spec("kind"))
+    clusters: tuple[EnvironmentCluster, ...] = Field(validation_alias=_spec("clusters"), min_length=1)
+
+    def contains(self, destination: ApplicationDestination) -> bool:
+        return any(cluster.contains(destination) for cluster in self.clusters)
+
+
+class Application(_Model):
+    """An Argo CD Application that belongs to a product (through its `codefresh.io/product` annotation or label)."""
+
+    name: Name = Field(validation_alias=_METADATA_NAME)
+    product: Name = Field(
+        validation_alias=AliasChoices(
+            AliasPath("metadata", "annotations", PRODUCT_KEY), AliasPath("metadata", "labels", PRODUCT_KEY)
+        )
+    )
+    labels: dict[str, str] = Field(default_factory=dict, validation_alias=AliasPath("metadata", "labels"))
+    annotations: dict[str, str] = Field(
+        default_factory=dict, validation_alias=AliasPath("metadata", "annotations")
+    )
+    destination: ApplicationDestination = Field(validation_alias=_spec("destination"))
+    repo_url: Name = Field(validation_alias=AliasPath("spec", "source", "repoURL"))
+    path: str = Field("", validation_alias=AliasPath("spec", "source", "path"))
+    target_revision: str = Field("", validation_alias=AliasPath("spec", "source", "targetRevision"))
+
+    @property
+    def canonical_repo(self) -> str:
+        return canonical_repo(self.repo_url)
+
+    @property
+    def selector_labels(self) -> dict[str, str]:
+        """What an applicationSourceSelector sees: Codefresh's examples select on annotations as on labels."""
+        return {**self.annotations, **self.labels}
+
+    def tracks(self, branch: str, default_branch: str | None) -> bool:
+        """Whether the app deploys `branch`: HEAD or no targetRevision follows the repository's default branch."""
+        revision = self.target_revision.removeprefix("refs/heads/")
+        if revision in ("", "HEAD"):
+            return default_branch is not None and branch == default_branch
+        return revision == branch
+
+    def watches(self, changed_paths: Collection[str]) -> bool:
+        """Whether a push touching `changed_paths` changes this app; no paths means unknown, so it may."""
+        root = posixpath.normpath(self.path.strip("/")) if self.path.strip("/") else "."
+        if not changed_paths or root == ".":
+            return True
+        return any(path == root or path.startswith(f"{root}/") for path in changed_paths)
+
+
+# --- Promotion policies and flows -------------------------------------------------------------------------
+
+
+class PolicyAction(StrEnum):
+    COMMIT = "commit"
+    PR = "pr"
+    NONE = "none"
+
+
+class PolicySettings(_Model):
+    action: PolicyAction | None = None
+    pre_action: Name | None = None
+    post_action: Name | None = None
+
+
+class Hooks(_Model):
+    on_start: Name | None = None
+    on_success: Name | None = None
+    on_fail: Name | None = None
+
+
+class FlowStep(_Model):
+    environment: Name
+    # Codefresh's CRD requires at least one; depend on the trigger environment to start right after it.
+    depends_on: tuple[Name, ...] = Field(min_length=1)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    hooks: Hooks = Field(default_factory=Hooks)
+
+
+class PromotionFlow(_Model):
+    name: Name = Field(validation_alias=_METADATA_NAME)
+    trigger_environment: Name = Field(validation_alias=_spec("triggerEnvironment"))
+    steps: tuple[FlowStep, ...] = Field(validation_alias=_spec("steps"), min_length=1)
+    hooks: Hooks = Field(default_factory=Hooks, validation_alias=_spec("hooks"))
+    promotion_timeout_limit: PositiveInt | None = Field(None, validation_alias=_spec("promotionTimeoutLimit"))
+
+    @property
+    def timeout(self) -> timedelta:
+        """promotionTimeoutLimit is in minutes (Codefresh's Flow Timeout)."""
+        if self.promotion_timeout_limit is None:
+            return DEFAULT_PROMOTION_TIMEOUT
+        return timedelta(minutes=self.promotion_timeout_limit)
+
+    @property
+    def environments(self) -> tuple[str, ...]:
+        return (self.trigger_environment, *(step.environment for step in self.steps))
+
+    def step(self, environment: str) -> FlowStep | None:
+        return next((step for step in self.steps if step.environment == environment), None)
+
+    def ordered_steps(self) -> list[FlowStep]:
+        """Steps in dependency order; among steps ready together, the one declared first goes first."""
+        ordered, blocked = self._topological_order()
+        if blocked:
+            raise ValueError(
+                f"PromotionFlow {self.name}: dependsOn cycle {' -> '.join(self.dependency_cycle() or ())}"
+            )
+        return ordered
+
+    def dependency_cycle(self) -> tuple[str, ...] | None:
+        """One dependsOn cycle, first environment repeated at the end, or None."""
+        _, blocked = self._topological_order()
+        if not blocked:
+            return None
+        blocked_by_environment = {step.environment: step for step in blocked}
+        # A blocked step always waits on another blocked step, so this walk must come back on itself.
+        path = [blocked[0].environment]
+        while True:
+            waiting_on = next(
+                dependency
+                for dependency in blocked_by_environment[path[-1]].depends_on
+                if dependency in blocked_by_environment
+            )
+            if waiting_on in path:
+                return (*path[path.index(waiting_on) :], waiting_on)
+            path.append(waiting_on)
+
+    def _topological_order(self) -> tuple[list[FlowStep], list[FlowStep]]:
+        in_flow = set(self.environments)
+        done = {self.trigger_environment}
+        ordered: list[FlowStep] = []
+        pending = list(self.steps)
+        while True:
+            # dependsOn outside the flow is a configuration problem reported on its own; it blocks nothing here.
+            ready = next(
+                (
+                    index
+                    for index, step in enumerate(pending)
+                    if all(dependency in done or dependency not in in_flow for dependency in step.depends_on)
+                ),
+                None,
+            )
+            if ready is None:
+                return ordered, pending
+            step = pending.pop(ready)
+            ordered.append(step)
+            done.add(step.environment)
+
+
+class GitTriggerKey(StrEnum):
+    COMMIT_MESSAGE = "commitMessage"
+    GIT_REVISION = "gitRevision"
+
+
+class SelectorOperator(StrEnum):
+    IN = "In"
+    NOT_IN = "NotIn"
+
+
+@functools.lru_cache(maxsize=1024)
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    """`*` spans anything, newlines and slashes included; everything else matches itself, case-sensitively."""
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+
+
+class GitTriggerSelector(_Model):
+    model_config = ConfigDict(coerce_numbers_to_str=True)  # Codefresh documents numeric values too
+
+    key: GitTriggerKey
+    operator: SelectorOperator
+    values: tuple[str, ...] = Field(min_length=1)
+
+    def matches(self, push: GitPush) -> bool:
+        """gitRevision is compared with the pushed commit's sha and with the branch name (Codefresh's docs use
+        both: `a1b2c3d4` and `feature/*`); a value matches if it matches either."""
+        if self.key is GitTriggerKey.COMMIT_MESSAGE:
+            subjects = [push.commit_message]
+        else:
+            subjects = [subject for subject in (push.after, push.branch) if subject]
+        matched = any(_wildcard(value).fullmatch(subject) for value in self.values for subject in subjects)
+        return matched if self.operator is SelectorOperator.IN else not matched
+
+
+class ProductFlow(_Model):
+    name: Name
+    git_trigger_selectors: tuple[GitTriggerSelector, ...] = ()
+
+    def selects(self, push: GitPush) -> bool:
+        return all(selector.matches(push) for selector in self.git_trigger_selectors)
+
+
+class ProductSelector(_Model):
+    names: tuple[Name, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+class TargetEnvironmentSelector(_Model):
+    names: tuple[Name, ...] = ()
+    types: tuple[EnvironmentType, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+class PolicySelector(_Model):
+    product: ProductSelector = Field(default_factory=ProductSelector)
+    target_environment: TargetEnvironmentSelector = Field(default_factory=TargetEnvironmentSelector)
+
+
+class PromotionPolicy(_Model):
+    name: Name = Field(validation_alias=_METADATA_NAME)
+    # Ascending: the lowest number is the strongest.
+    priority: int = Field(validation_alias=_spec("priority"))
+    selector: PolicySelector = Field(default_factory=PolicySelector, validation_alias=_spec("selector"))
+    policy: PolicySettings = Field(validation_alias=_spec("policy"))
+
+    def applies_to(self, product: str, environment: Environment) -> bool:
+        """Every selector part given must match; a part left out matches everything."""
+        products = self.selector.product.names
+        targets = self.selector.target_environment
+        return (
+            (not products or product in products)
+            and (not targets.names or environment.name in targets.names)
+            and (not targets.types or environment.kind in {type_.kind for type_ in targets.types})
+        )
+
+
+# --- Products and promotion templates --------------------------------------------------------------------
+
+
+class FilePromotion(_Model):
+    json_paths: tuple[PromotedPath, ...] = Field(min_length=1)
+
+
+class VersionSource(_Model):
+    file: Name
+    json_path: JsonPath
+
+
+class InlinePromotionTemplate(_Model):
+    version_source: VersionSource
+    promotion: dict[str, FilePromotion] = Field(default_factory=dict)
+
+
+class LabelSelectorOperator(StrEnum):
+    IN = "In"
+    NOT_IN = "NotIn"
+    EXISTS = "Exists"
+    DOES_NOT_EXIST = "DoesNotExist"
+
+
+class LabelSelectorRequirement(_Model):
+    key: Name
+    operator: LabelSelectorOperator
+    values: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _values_fit_operator(self) -> LabelSelectorRequirement:
+        needs_values = self.operator in (LabelSelectorOperator.IN, LabelSelectorOperator.NOT_IN)
+        if needs_values and not self.values:
+            raise ValueError(f"operator {self.operator} needs values")
+        if not needs_values and self.values:
+            raise ValueError(f"operator {self.operator} takes no values")
+        return self
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """Kubernetes label-selector semantics."""
+        match self.operator:
+            case LabelSelectorOperator.IN:
+                return labels.get(self.key) in self.values
+            case LabelSelectorOperator.NOT_IN:
+                return labels.get(self.key) not in self.values
+            case LabelSelectorOperator.EXISTS:
+                return self.key in labels
+            case LabelSelectorOperator.DOES_NOT_EXIST:
+                return self.key not in labels
+
+
+class LabelSelector(_Model):
+    match_labels: dict[str, str] = Field(default_factory=dict)
+    match_expressions: tuple[LabelSelectorRequirement, ...] = ()
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return all(labels.get(key) == value for key, value in self.match_labels.items()) and all(
+            requirement.matches(labels) for requirement in self.match_expressions
+        )
+
+
+class PromotionTemplate(_Model):
+    """Where a product's version is read and which properties are promoted.
+
+    A product's inline template has neither priority nor applicationSourceSelector; a PromotionTemplate
+    document must have both.
+    """
+
+    name: Name = Field(validation_alias=_METADATA_NAME)
+    version_source: VersionSource = Field(validation_alias=_spec("versionSource"))
+    # File name (or glob) -> properties to promote; empty means Codefresh's "promote all changes".
+    promotion: dict[str, FilePromotion] = Field(default_factory=dict, validation_alias=_spec("promotion"))
+    priority: int | None = Field(None, validation_alias=_spec("priority"))
+    application_source_selector: LabelSelector | None = Field(
+        None, validation_alias=_spec("applicationSourceSelector")
+    )
+
+
+class PromotionTemplateDocument(PromotionTemplate):
+    priority: int = Field(validation_alias=_spec("priority"))
+    application_source_selector: LabelSelector = Field(validation_alias=_spec("applicationSourceSelector"))
+
+
+class Product(_Model):
+    name: Name = Field(validation_alias=_METADATA_NAME)
+    promotion_template_ref: Name | None = Field(None, validation_alias=_spec("promotionTemplateRef"))
+    promotion_template: InlinePromotionTemplate | None = Field(
+        None, validation_alias=_spec("promotionTemplate")
+    )
+    # Tried in order: the first flow the push touches and whose selectors all match runs.
+    promotion_flows: tuple[ProductFlow, ...] = Field((), validation_alias=_spec("promotionFlows"))
+    # codefresh.io/v1beta2: what a new release does to one already running for the product.
+    concurrency: Literal["queue", "terminate"] | None = Field(None, validation_alias=_spec("concurrency"))
