@@ -1,0 +1,77 @@
+"""One small JSON-over-HTTP client for every API the engine calls (Git providers, Argo CD, checks).
+
+urllib3 comes with botocore, so the layer gains no dependency; its pool is thread-safe. Only transport
+failures and 5xx answers raise by default: a 4xx is an answer the caller interprets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import urllib3
+
+_DEFAULT_TIMEOUT = urllib3.Timeout(connect=5.0, read=30.0)
+
+
+class HttpError(RuntimeError):
+    """An HTTP call failed; the message names method and URL, never credentials."""
+
+
+class HttpTransientError(HttpError):
+    """Connection refused or reset, a timeout, or a 5xx: the same call may succeed later."""
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError as error:
+            raise HttpError(f"expected JSON, got {self.body[:200]!r}") from error
+
+
+class HttpClient:
+    def __init__(self, *, timeout: urllib3.Timeout = _DEFAULT_TIMEOUT) -> None:
+        self._pool = urllib3.PoolManager(timeout=timeout, retries=False)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        body: bytes | str | None = None,
+    ) -> HttpResponse:
+        sent_headers = {"Accept": "application/json", "User-Agent": "promotions", **(headers or {})}
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            sent_headers.setdefault("Content-Type", "application/json")
+        try:
+            response = self._pool.request(method, url, headers=sent_headers, body=body, redirect=True)
+        except urllib3.exceptions.HTTPError as error:
+            raise HttpTransientError(f"{method} {redact(url)}: {type(error).__name__}") from None
+        if response.status >= 500:
+            raise HttpTransientError(f"{method} {redact(url)}: HTTP {response.status}")
+        return HttpResponse(status=response.status, body=response.data, headers=dict(response.headers))
+
+
+def redact(url: str) -> str:
+    """The URL without user information or query string, which may carry tokens."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

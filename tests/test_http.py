@@ -1,0 +1,59 @@
+"""The shared HTTP client against a real server on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from promotions.http import HttpClient, HttpTransientError, redact
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        length = int(self.headers["Content-Length"])
+        received = json.loads(self.rfile.read(length))
+        status = {"/ok": 201, "/missing": 404, "/broken": 503}[self.path]
+        body = json.dumps({"echo": received, "auth": self.headers.get("Authorization")}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_json_round_trip_and_4xx_is_an_answer(server):
+    client = HttpClient()
+    response = client.request("POST", f"{server}/ok", json_body={"a": 1}, headers={"Authorization": "Bearer t"})
+    assert response.status == 201 and response.ok
+    assert response.json() == {"echo": {"a": 1}, "auth": "Bearer t"}
+    missing = client.request("POST", f"{server}/missing", json_body={})
+    assert missing.status == 404 and not missing.ok
+
+
+def test_5xx_and_refused_connections_are_transient_and_hide_credentials(server):
+    client = HttpClient()
+    with pytest.raises(HttpTransientError, match="HTTP 503"):
+        client.request("POST", f"{server}/broken", json_body={})
+    with pytest.raises(HttpTransientError) as caught:
+        client.request("GET", "http://user:s3cret@127.0.0.1:1/x?token=abc")
+    assert "s3cret" not in str(caught.value) and "abc" not in str(caught.value)
+
+
+def test_redact_drops_userinfo_and_query():
+    assert redact("https://u:p@git.example:8443/a/b.git?private_token=x") == "https://git.example:8443/a/b.git"
