@@ -27,7 +27,7 @@ from promotions.edits import EditError
 from promotions.push import GitPush
 from promotions.release.start import VersionNotFound, start_releases
 from promotions.runtime import services
-from promotions.sources import EventError, parse_push
+from promotions.sources import EventError, parse_pushes
 
 logger = Logger()
 tracer = Tracer()
@@ -62,10 +62,11 @@ def record_handler(record: SQSRecord) -> None:
         if webhook.event != "push":
             logger.info("event ignored", extra={"provider": webhook.provider, "event": webhook.event})
             return
-        push = parse_push(webhook.provider, webhook.payload, delivery_id=webhook.delivery)
-        logger.append_keys(repo=push.repo_url, ref=push.ref, after=push.after)
-        releases = start_for_push(push=push)
-        metrics.add_metric(name="ReleasesStarted", unit=MetricUnit.Count, value=len(releases))
+        # One Bitbucket push may update several refs; each is a push of its own.
+        for push in parse_pushes(webhook.provider, webhook.payload, delivery_id=webhook.delivery):
+            logger.append_keys(repo=push.repo_url, ref=push.ref, after=push.after)
+            releases = start_for_push(push=push)
+            metrics.add_metric(name="ReleasesStarted", unit=MetricUnit.Count, value=len(releases))
     except UNPROCESSABLE as error:
         dead_letter(record, f"{type(error).__name__}: {error}")
 
