@@ -1,0 +1,227 @@
+"""Every patch the local runtime applies to moto's internals, in one place.
+
+The local mode runs the real Lambda handlers and the real state machine definitions on moto's server. Moto
+would run Lambda functions in Docker and would really sleep through Wait states and Retry intervals; these
+seams route Lambda invocations to the handlers in this process and turn waiting into moving the engine's
+clock (promotions.clock). They reach into private moto code, so they are pinned to one moto version and
+tests/local/test_moto_seams.py checks each patched attribute and its behaviour through a real state machine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+import traceback
+import types
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import moto
+from pydantic import BaseModel, ConfigDict, Field
+
+from promotions import clock
+
+MOTO_VERSION = "5.2.5"
+
+
+class MotoVersionMismatch(RuntimeError):
+    """The installed moto is not the version the seams were written against."""
+
+
+if moto.__version__ != MOTO_VERSION:
+    raise MotoVersionMismatch(
+        f"promotions_local.moto_seams patches moto's private internals and is pinned to moto {MOTO_VERSION}, "
+        f"but moto {moto.__version__} is installed. Install the locked environment (`./dev test` or "
+        f"`uv sync --frozen --all-extras`), or, to move to a new moto, update MOTO_VERSION after "
+        "tests/local/test_moto_seams.py passes against it."
+    )
+
+# Imported only after the version check: on another moto these modules may not exist at all.
+from moto.awslambda.models import LambdaFunction  # noqa: E402
+from moto.core.config import default_user_config  # noqa: E402
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: E402
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import (  # noqa: E402
+    Timestamp,
+)
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (  # noqa: E402
+    WaitFunction,
+)
+from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+LambdaHandler = Callable[[Any, "LambdaContext"], Any]
+
+
+class LambdaContext(BaseModel):
+    """What the Lambda Python runtime passes as `context`; Powertools reads it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline_monotonic: float = Field(repr=False)
+    # Set only for invocations from the AWS Mobile SDK, never for this engine's; present as on AWS.
+    client_context: None = None
+    identity: None = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline_monotonic - time.monotonic()) * 1000))
+
+
+class HandlerRegistry:
+    """The in-process handler of each Lambda function name: the stack fills it, the dispatcher reads it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._handlers: dict[str, LambdaHandler] = {}
+
+    def register(self, function_name: str, handler: LambdaHandler) -> None:
+        with self._lock:
+            if function_name in self._handlers:
+                raise ValueError(f"a handler is already registered for Lambda function {function_name!r}")
+            self._handlers[function_name] = handler
+
+    def lookup(self, function_name: str) -> LambdaHandler | None:
+        with self._lock:
+            return self._handlers.get(function_name)
+
+
+_active_lock = threading.Lock()
+_active_registry: HandlerRegistry | None = None
+
+
+def _invocation_context(function: LambdaFunction, request_id: str) -> LambdaContext:
+    started = datetime.now(UTC)
+    return LambdaContext(
+        function_name=function.function_name,
+        function_version=function.version,
+        invoked_function_arn=function.function_arn,
+        memory_limit_in_mb=int(function.memory_size),
+        aws_request_id=request_id,
+        log_group_name=f"/aws/lambda/{function.function_name}",
+        log_stream_name=f"{started:%Y/%m/%d}/[{function.version}]{uuid.uuid4().hex}",
+        deadline_monotonic=time.monotonic() + int(function.timeout),
+    )
+
+
+def _function_error(error_type: str, message: str, stack_trace: list[str]) -> str:
+    # The payload shape the Lambda Python runtime returns for an uncaught exception; Step Functions reads
+    # errorType from it to match Retry and Catch clauses.
+    return json.dumps({"errorMessage": message, "errorType": error_type, "stackTrace": stack_trace})
+
+
+def _invoke_in_process(function: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    """Replaces LambdaFunction._invoke_lambda (a Docker run). Returns (payload, errored, logs)."""
+    registry = _active_registry
+    handler = registry.lookup(function.function_name) if registry else None
+    if handler is None:
+        message = f"no in-process handler is registered for Lambda function {function.function_name!r}"
+        return _function_error("Runtime.HandlerNotFound", message, []), True, ""
+    # moto hands over the parsed JSON payload, except for an empty body, which it passes as the text "{}".
+    if event is None or event == "{}":
+        event = {}
+    context = _invocation_context(function, str(uuid.uuid4()))
+    started = time.monotonic()
+    try:
+        result = handler(event, context)
+    except Exception as exc:
+        # The first frame is this dispatcher; the runtime's stack trace starts in the handler.
+        frames = traceback.extract_tb(exc.__traceback__.tb_next) if exc.__traceback__ else []
+        logger.warning("Lambda function %s raised %s: %s", function.function_name, type(exc).__name__, exc)
+        return _function_error(type(exc).__name__, str(exc), traceback.format_list(frames)), True, ""
+    finally:
+        elapsed = time.monotonic() - started
+        if elapsed > int(function.timeout):
+            logger.warning(
+                "Lambda function %s ran %.1f s, longer than its Timeout of %s s: AWS would have stopped it",
+                function.function_name,
+                elapsed,
+                function.timeout,
+            )
+    try:
+        return json.dumps(result), False, ""
+    except (TypeError, ValueError) as exc:
+        return _function_error("Runtime.MarshalError", f"Unable to marshal response: {exc}", []), True, ""
+
+
+def _skip(seconds: float) -> None:
+    if seconds > 0:
+        clock.fast_forward(seconds)
+
+
+def _fast_forward_wait(self: WaitFunction, env: Environment, wait_seconds: int) -> None:
+    """Replaces WaitFunction._wait_interval: a Wait state moves the engine's clock instead of sleeping."""
+    _skip(wait_seconds)
+
+
+def _seconds_until_timestamp(self: Timestamp, env: Environment) -> int:
+    """Replaces Timestamp._get_wait_seconds.
+
+    Moto measures a Wait's Timestamp against the machine's naive local time; the engine computes such
+    timestamps from promotions.clock, which the other seams move forward, so measure against that clock.
+    """
+    self.string.eval(env=env)
+    timestamp_text: str = env.stack.pop()
+    timestamp = self._from_timestamp_string(timestamp=timestamp_text)
+    if timestamp is None:
+        # Moto's own failure for a malformed timestamp, so the execution fails as it would on AWS.
+        raise FailureEventException(self._create_failure_event(env, timestamp_text))
+    # Rounded up: once the Wait is over, the clock must read the timestamp or later.
+    return math.ceil((timestamp.replace(tzinfo=UTC) - clock.now()).total_seconds())
+
+
+# RetrierDecl sleeps through a Retry's interval with the module-level `time.sleep`; the seam swaps that
+# module reference for one whose sleep moves the clock, so a Retry with backoff costs no wall time.
+_retrier_time = types.SimpleNamespace(sleep=_skip)
+
+_PATCHES: tuple[tuple[object, str, object], ...] = (
+    (LambdaFunction, "_invoke_lambda", _invoke_in_process),
+    (WaitFunction, "_wait_interval", _fast_forward_wait),
+    (Timestamp, "_get_wait_seconds", _seconds_until_timestamp),
+    (retrier_decl, "time", _retrier_time),
+)
+
+
+@contextmanager
+def applied(registry: HandlerRegistry) -> Iterator[None]:
+    """Patch moto for the local runtime while the block runs; handlers are looked up in `registry`.
+
+    Also switches on moto's Step Functions interpreter, without which executions never run a state.
+    Only one block may be active in a process: the patches are process-wide.
+    """
+    global _active_registry
+    with _active_lock:
+        if _active_registry is not None:
+            raise RuntimeError(
+                "moto seams are already applied in this process (is another LocalStack running?)"
+            )
+        _active_registry = registry
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in _PATCHES]
+    sfn_config = default_user_config["stepfunctions"]
+    executed_before = sfn_config["execute_state_machine"]
+    try:
+        for owner, name, replacement in _PATCHES:
+            setattr(owner, name, replacement)
+        sfn_config["execute_state_machine"] = True
+        yield
+    finally:
+        sfn_config["execute_state_machine"] = executed_before
+        for owner, name, original in reversed(originals):
+            setattr(owner, name, original)
+        with _active_lock:
+            _active_registry = None

@@ -1,0 +1,106 @@
+"""Canaries for moto's private internals that moto_seams patches: they fail loudly when moto moves them.
+
+Runs with no LocalStack in the process, so every attribute inspected here is moto's own.
+"""
+
+import importlib.util
+import inspect
+import time
+
+import moto
+import pytest
+from moto import settings
+from moto.awslambda.models import LambdaFunction
+from moto.core.config import default_user_config
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.utils import boto_client
+
+from promotions_local import moto_seams
+
+
+def parameter_names(function) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def test_the_installed_moto_is_the_pinned_one():
+    assert moto.__version__ == moto_seams.MOTO_VERSION
+
+
+def test_importing_the_seams_on_another_moto_refuses_with_a_clear_message(monkeypatch):
+    monkeypatch.setattr(moto, "__version__", "9.9.9")
+    spec = importlib.util.spec_from_file_location("moto_seams_on_other_moto", moto_seams.__file__)
+    module = importlib.util.module_from_spec(spec)
+
+    with pytest.raises(
+        RuntimeError, match=r"pinned to moto 5\.2\.5, but moto 9\.9\.9 is installed"
+    ) as raised:
+        spec.loader.exec_module(module)
+
+    assert type(raised.value).__name__ == "MotoVersionMismatch"
+
+
+def test_lambda_invoke_seam_target_exists_with_its_signature():
+    assert LambdaFunction._invoke_lambda.__module__ == "moto.awslambda.models"
+    assert parameter_names(LambdaFunction._invoke_lambda) == ["self", "event"]
+    # Every Invoke, the Step Functions interpreter's included, reaches the container run through this call.
+    assert "self._invoke_lambda(event=" in inspect.getsource(LambdaFunction.invoke)
+
+
+def test_wait_seam_target_exists_with_its_signature():
+    assert WaitFunction._wait_interval.__module__.startswith("moto.stepfunctions.parser")
+    assert parameter_names(WaitFunction._wait_interval) == ["self", "env", "wait_seconds"]
+    assert "self._wait_interval(env=env, wait_seconds=" in inspect.getsource(WaitFunction._eval_body)
+
+
+def test_timestamp_seam_target_exists_with_what_the_replacement_uses():
+    assert Timestamp._get_wait_seconds.__module__.startswith("moto.stepfunctions.parser")
+    assert parameter_names(Timestamp._get_wait_seconds) == ["self", "env"]
+    assert parameter_names(Timestamp._from_timestamp_string) == ["timestamp"]
+    assert parameter_names(Timestamp._create_failure_event) == ["self", "env", "timestamp_str"]
+    assert "string" in inspect.signature(Timestamp.__init__).parameters
+
+
+def test_retry_seam_target_sleeps_through_the_module_time_reference():
+    assert retrier_decl.time is time
+    assert "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl.RetrierDecl._eval_body)
+
+
+def test_step_functions_execution_switch_and_lambda_endpoint_port_exist(monkeypatch):
+    assert default_user_config["stepfunctions"]["execute_state_machine"] is False
+    monkeypatch.setenv("MOTO_PORT", "54321")
+    assert settings.moto_server_port() == "54321"
+    assert "moto_server_port()" in inspect.getsource(boto_client.boto_client_for)
+
+
+def test_applying_the_seams_patches_and_restores_every_target():
+    originals = (
+        LambdaFunction._invoke_lambda,
+        WaitFunction._wait_interval,
+        Timestamp._get_wait_seconds,
+        retrier_decl.time,
+    )
+
+    with moto_seams.applied(moto_seams.HandlerRegistry()):
+        patched = (
+            LambdaFunction._invoke_lambda,
+            WaitFunction._wait_interval,
+            Timestamp._get_wait_seconds,
+            retrier_decl.time,
+        )
+        assert default_user_config["stepfunctions"]["execute_state_machine"] is True
+        with (
+            pytest.raises(RuntimeError, match="already applied"),
+            moto_seams.applied(moto_seams.HandlerRegistry()),
+        ):
+            pass
+
+    assert all(now is not before for now, before in zip(patched, originals, strict=True))
+    assert (
+        LambdaFunction._invoke_lambda,
+        WaitFunction._wait_interval,
+        Timestamp._get_wait_seconds,
+        retrier_decl.time,
+    ) == originals
+    assert default_user_config["stepfunctions"]["execute_state_machine"] is False

@@ -1,0 +1,348 @@
+"""Template reading and intrinsic resolution, without a moto server."""
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from promotions_local.stack_template import (
+    IntrinsicResolver,
+    PhysicalResource,
+    SamTemplate,
+    TemplateError,
+    load_template_body,
+    merge_globals,
+)
+
+PSEUDO = {
+    "AWS::StackName": "demo",
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+}
+
+
+def write_template(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "template.yaml"
+    path.write_text(text)
+    return path
+
+
+def template_of(tmp_path: Path, text: str) -> SamTemplate:
+    return SamTemplate.load(write_template(tmp_path, text))
+
+
+def queue(logical_id: str) -> PhysicalResource:
+    url = f"http://local/123456789012/{logical_id}"
+    arn = f"arn:aws:sqs:eu-west-1:123456789012:{logical_id}"
+    return PhysicalResource(
+        logical_id=logical_id,
+        resource_type="AWS::SQS::Queue",
+        physical_id=url,
+        attributes={"Arn": arn, "QueueName": logical_id, "QueueUrl": url},
+    )
+
+
+def test_short_tags_read_as_long_form_intrinsics(tmp_path):
+    body = load_template_body(
+        write_template(
+            tmp_path,
+            """
+Resources:
+  Thing:
+    Type: AWS::SQS::Queue
+    Properties:
+      A: !Ref Other
+      B: !GetAtt Other.Arn
+      C: !Sub "${Other}-x"
+      D: !Sub ["${X}", {X: !Ref Other}]
+      E: !Join [",", [a, !Ref Other]]
+      F: !If [Cond, !Ref Other, !Ref AWS::NoValue]
+""",
+        )
+    )
+
+    properties = body["Resources"]["Thing"]["Properties"]
+    assert properties["A"] == {"Ref": "Other"}
+    assert properties["B"] == {"Fn::GetAtt": ["Other", "Arn"]}
+    assert properties["C"] == {"Fn::Sub": "${Other}-x"}
+    assert properties["D"] == {"Fn::Sub": ["${X}", {"X": {"Ref": "Other"}}]}
+    assert properties["E"] == {"Fn::Join": [",", ["a", {"Ref": "Other"}]]}
+    assert properties["F"] == {"Fn::If": ["Cond", {"Ref": "Other"}, {"Ref": "AWS::NoValue"}]}
+
+
+def test_loading_a_template_leaves_other_yaml_readers_unaware_of_the_tags(tmp_path):
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import ConstructorError
+
+    load_template_body(
+        write_template(tmp_path, "Resources: {Q: {Type: AWS::SQS::Queue, Properties: {A: !Ref B}}}")
+    )
+
+    with pytest.raises(ConstructorError):
+        YAML(typ="safe", pure=True).load("a: !Ref b")
+
+
+def test_a_template_without_resources_is_rejected(tmp_path):
+    with pytest.raises(TemplateError, match="has no Resources"):
+        load_template_body(write_template(tmp_path, "Parameters: {}"))
+
+
+def test_globals_merge_maps_append_lists_and_let_local_values_win():
+    merged = merge_globals(
+        {"Timeout": 60, "Layers": ["global"], "Environment": {"Variables": {"A": "global", "B": "global"}}},
+        {"Timeout": 10, "Layers": ["local"], "Environment": {"Variables": {"B": "local", "C": "local"}}},
+    )
+
+    assert merged == {
+        "Timeout": 10,
+        "Layers": ["global", "local"],
+        "Environment": {"Variables": {"A": "global", "B": "local", "C": "local"}},
+    }
+
+
+def test_globals_treat_an_intrinsic_function_as_one_value():
+    assert merge_globals({"Role": {"Fn::GetAtt": ["R", "Arn"]}}, {"Role": {"Ref": "Other"}}) == {
+        "Role": {"Ref": "Other"}
+    }
+
+
+def test_the_serverless_transform_adds_roles_event_source_mappings_and_the_http_api(tmp_path):
+    template = template_of(
+        tmp_path,
+        """
+Globals:
+  Function:
+    Timeout: 30
+    Environment: {Variables: {SHARED: one}}
+Resources:
+  Queue: {Type: AWS::SQS::Queue}
+  Worker:
+    Type: AWS::Serverless::Function
+    Condition: Enabled
+    Properties:
+      Handler: app.handler
+      Environment: {Variables: {OWN: two}}
+      Events:
+        Work: {Type: SQS, Properties: {Queue: !GetAtt Queue.Arn, BatchSize: 3}}
+        Hook: {Type: HttpApi, Properties: {Path: /hook, Method: post}}
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties: {Role: !GetAtt Worker.Arn, DefinitionUri: flow.asl.json}
+""",
+    )
+
+    worker = template.resources["Worker"]["Properties"]
+    assert worker["Timeout"] == 30
+    assert worker["Environment"] == {"Variables": {"SHARED": "one", "OWN": "two"}}
+    assert worker["Role"] == {"Fn::GetAtt": ["WorkerRole", "Arn"]}
+    assert template.resources["WorkerRole"]["Type"] == "AWS::IAM::Role"
+    assert template.resources["WorkerRole"]["Condition"] == "Enabled"
+    assert template.resources["WorkerWork"] == {
+        "Type": "AWS::Lambda::EventSourceMapping",
+        "Properties": {
+            "FunctionName": {"Ref": "Worker"},
+            "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
+            "BatchSize": 3,
+        },
+        "Condition": "Enabled",
+    }
+    assert template.resources["ServerlessHttpApi"]["Type"] == "AWS::Serverless::HttpApi"
+    assert "FlowRole" not in template.resources
+
+
+def test_a_declared_resource_clashing_with_a_generated_one_is_an_error(tmp_path):
+    with pytest.raises(TemplateError, match="WorkerRole clashes"):
+        template_of(
+            tmp_path,
+            """
+Resources:
+  Worker: {Type: AWS::Serverless::Function, Properties: {Handler: app.handler}}
+  WorkerRole: {Type: AWS::IAM::Role, Properties: {}}
+""",
+        )
+
+
+def test_an_unsupported_function_event_type_is_an_error_and_undelivered_ones_a_warning(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        template_of(
+            tmp_path,
+            """
+Resources:
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties: {Events: {Nightly: {Type: Schedule, Properties: {Schedule: rate(1 day)}}}}
+""",
+        )
+    assert "event Nightly of function Worker (Schedule) is not delivered" in caplog.text
+
+    with pytest.raises(TemplateError, match="event S of function Worker has type 'MQ'"):
+        template_of(
+            tmp_path,
+            "Resources: {Worker: {Type: AWS::Serverless::Function, Properties: {Events: {S: {Type: MQ}}}}}",
+        )
+
+
+PARAMETERS_TEMPLATE = """
+Parameters:
+  Name: {Type: String}
+  Stage: {Type: String, Default: test, AllowedValues: [test, prod]}
+  Zones: {Type: CommaDelimitedList, Default: "a, b"}
+  Port: {Type: Number, Default: 8080, AllowedPattern: "[0-9]+"}
+Resources:
+  Q: {Type: AWS::SQS::Queue}
+"""
+
+
+def test_parameters_take_defaults_and_overrides(tmp_path):
+    template = template_of(tmp_path, PARAMETERS_TEMPLATE)
+
+    assert template.parameter_values({"Name": "n", "Stage": "prod"}) == {
+        "Name": "n",
+        "Stage": "prod",
+        "Zones": ["a", "b"],
+        "Port": "8080",
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({}, "parameter Name has no Default"),
+        ({"Name": "n", "Stage": "staging"}, "parameter Stage is 'staging', not one of its AllowedValues"),
+        ({"Name": "n", "Port": "http"}, "parameter Port is 'http', which does not match"),
+        (
+            {"Name": "n", "Colour": "red"},
+            r"parameters Colour are not declared in template.yaml \(declared: Name, Port, Stage, Zones\)",
+        ),
+    ],
+)
+def test_bad_parameter_values_are_rejected_by_name(tmp_path, overrides, message):
+    template = template_of(tmp_path, PARAMETERS_TEMPLATE)
+
+    with pytest.raises(TemplateError, match=message):
+        template.parameter_values(overrides)
+
+
+RESOLVER_TEMPLATE = """
+Parameters:
+  Stage: {Type: String, Default: prod}
+  Zones: {Type: CommaDelimitedList, Default: "a,b,c"}
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+  IsNotProd: !Not [!Condition IsProd]
+  ProdAndNotProd: !And [!Condition IsProd, !Condition IsNotProd]
+  ProdOrNotProd: !Or [!Condition IsProd, !Condition IsNotProd]
+Mappings:
+  Sizes: {prod: {memory: 1024}}
+Resources:
+  Queue: {Type: AWS::SQS::Queue}
+  Skipped: {Type: AWS::SQS::Queue, Condition: IsNotProd}
+"""
+
+
+@pytest.fixture
+def resolver(tmp_path) -> IntrinsicResolver:
+    template = template_of(tmp_path, RESOLVER_TEMPLATE)
+    return IntrinsicResolver(template, template.parameter_values({}), PSEUDO, {"Queue": queue("Queue")})
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ({"Ref": "Queue"}, "http://local/123456789012/Queue"),
+        ({"Ref": "Zones"}, ["a", "b", "c"]),
+        ({"Fn::GetAtt": ["Queue", "Arn"]}, "arn:aws:sqs:eu-west-1:123456789012:Queue"),
+        ({"Fn::GetAtt": "Queue.QueueName"}, "Queue"),
+        (
+            {"Fn::Sub": "${AWS::StackName}-${Stage}-${Queue.QueueName}-${!Literal}"},
+            "demo-prod-Queue-${Literal}",
+        ),
+        ({"Fn::Sub": ["${Name}@${AWS::Region}", {"Name": {"Ref": "Stage"}}]}, "prod@eu-west-1"),
+        ({"Fn::Join": ["/", [{"Ref": "Stage"}, "x"]]}, "prod/x"),
+        ({"Fn::Join": ["+", {"Ref": "Zones"}]}, "a+b+c"),
+        ({"Fn::If": ["IsProd", "big", "small"]}, "big"),
+        ({"Fn::If": ["IsNotProd", "big", "small"]}, "small"),
+        ({"Fn::Select": [1, {"Ref": "Zones"}]}, "b"),
+        ({"Fn::Split": [",", "x,y"]}, ["x", "y"]),
+        ({"Fn::FindInMap": ["Sizes", {"Ref": "Stage"}, "memory"]}, 1024),
+        ({"Fn::Base64": "hi"}, "aGk="),
+        ({"List": ["a", {"Ref": "AWS::NoValue"}], "Gone": {"Ref": "AWS::NoValue"}}, {"List": ["a"]}),
+    ],
+)
+def test_intrinsic_functions_resolve(resolver, expression, expected):
+    assert resolver.resolve(expression, "Resources.Thing.Properties") == expected
+
+
+def test_conditions_combine(resolver):
+    assert resolver.condition("IsProd") is True
+    assert resolver.condition("IsNotProd") is False
+    assert resolver.condition("ProdAndNotProd") is False
+    assert resolver.condition("ProdOrNotProd") is True
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ({"Ref": "Nowhere"}, "Resources.Thing.Properties.X: Nowhere is neither a parameter nor a resource"),
+        (
+            {"Fn::GetAtt": ["Queue", "Colour"]},
+            r"AWS::SQS::Queue Queue has no attribute Colour locally \(known: Arn, QueueName, QueueUrl\)",
+        ),
+        ({"Ref": "Skipped"}, "resource Skipped is not created"),
+        ({"Fn::ImportValue": "shared"}, "Fn::ImportValue is not supported by the local runtime"),
+        ({"Fn::Sub": "${Zones}"}, r"\$\{Zones\} is not a string"),
+        ({"Fn::If": ["Unknown", "a", "b"]}, "condition Unknown is not declared"),
+    ],
+)
+def test_unresolvable_intrinsics_name_where_they_are(resolver, expression, message):
+    with pytest.raises(TemplateError, match=message):
+        resolver.resolve({"X": expression}, "Resources.Thing.Properties")
+
+
+def test_creation_order_puts_every_resource_after_what_it_references(tmp_path):
+    template = template_of(
+        tmp_path,
+        """
+Resources:
+  Rule: {Type: AWS::Events::Rule, Properties: {Targets: [{Arn: !GetAtt Queue.Arn}], EventBusName: !Ref Bus}}
+  Queue: {Type: AWS::SQS::Queue, Properties: {RedrivePolicy: {deadLetterTargetArn: !Sub "${Dlq.Arn}"}}}
+  Dlq: {Type: AWS::SQS::Queue}
+  Bus:
+    Type: AWS::Events::EventBus
+    DependsOn: Dlq
+    Properties: {Name: !Sub ["${N}", {N: !Ref AWS::StackName}]}
+""",
+    )
+
+    order = template.creation_order(set(template.resources), {"AWS::StackName"})
+
+    assert order.index("Dlq") < order.index("Queue") < order.index("Rule")
+    assert order.index("Dlq") < order.index("Bus") < order.index("Rule")
+
+
+def test_circular_references_are_reported(tmp_path):
+    template = template_of(
+        tmp_path,
+        """
+Resources:
+  A: {Type: AWS::SQS::Queue, Properties: {X: !Ref B}}
+  B: {Type: AWS::SQS::Queue, Properties: {X: !GetAtt A.Arn}}
+""",
+    )
+
+    with pytest.raises(
+        TemplateError, match=r"circular dependency between resources: (A -> B -> A|B -> A -> B)"
+    ):
+        template.creation_order({"A", "B"}, set())
+
+
+def test_a_reference_to_an_undeclared_name_is_reported_with_its_resource(tmp_path):
+    template = template_of(
+        tmp_path, "Resources: {A: {Type: AWS::SQS::Queue, Properties: {X: !Sub '${Missing}'}}}"
+    )
+
+    with pytest.raises(
+        TemplateError, match="resource A references Missing, which the template does not declare"
+    ):
+        template.creation_order({"A"}, set())
