@@ -20,7 +20,7 @@ class CompleteTask(BaseModel):
     error: dict[str, Any] | None = None
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @event_parser(model=CompleteTask)
 def handler(task: CompleteTask, context: LambdaContext) -> dict:

@@ -18,7 +18,7 @@ class FinishTask(BaseModel):
     error: dict[str, Any] | None = None
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @event_parser(model=FinishTask)
 def handler(task: FinishTask, context: LambdaContext) -> dict:

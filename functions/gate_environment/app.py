@@ -16,7 +16,7 @@ class GateTask(BaseModel):
     taskToken: str
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @event_parser(model=GateTask)
 def handler(task: GateTask, context: LambdaContext) -> dict:

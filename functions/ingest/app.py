@@ -64,8 +64,8 @@ def record_handler(record: SQSRecord) -> None:
             return
         # One Bitbucket push may update several refs; each is a push of its own.
         for push in parse_pushes(webhook.provider, webhook.payload, delivery_id=webhook.delivery):
-            logger.append_keys(repo=push.repo_url, ref=push.ref, after=push.after)
-            releases = start_for_push(push=push)
+            with logger.append_context_keys(repo=push.repo_url, ref=push.ref, after=push.after):
+                releases = start_for_push(push=push)
             metrics.add_metric(name="ReleasesStarted", unit=MetricUnit.Count, value=len(releases))
     except UNPROCESSABLE as error:
         dead_letter(record, f"{type(error).__name__}: {error}")
@@ -85,7 +85,7 @@ def dead_letter(record: SQSRecord, reason: str) -> None:
     )
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:

@@ -15,7 +15,7 @@ class PromoteTask(BaseModel):
     environment: str
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @event_parser(model=PromoteTask)
 def handler(task: PromoteTask, context: LambdaContext) -> dict:

@@ -14,7 +14,7 @@ class StartReleaseTask(BaseModel):
     releaseId: str
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @event_parser(model=StartReleaseTask)
 def handler(task: StartReleaseTask, context: LambdaContext) -> dict:

@@ -67,7 +67,7 @@ def receive(provider: str) -> Response:
     return Response(status_code=202, content_type="application/json", body=json.dumps({"accepted": True}))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

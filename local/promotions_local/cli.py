@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -17,7 +18,6 @@ from promotions_local import validate_command
 app = typer.Typer(help="GitOps promotions: validate configuration and run promotions on this machine.", no_args_is_help=True)
 local_app = typer.Typer(help="Run the engine on this machine: no AWS account needed.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
-errors = Console(stderr=True)
 
 
 @app.command()
@@ -33,7 +33,7 @@ def demo(
     """Promote a sample product dev → (qa, staging) → prod on the embedded stack, live."""
     from promotions_local.demo import run_demo
 
-    raise typer.Exit(run_demo(Console(), timeout=timeout))
+    raise typer.Exit(run_demo(Console(file=sys.stdout), timeout=timeout))
 
 
 @local_app.command("run")
@@ -53,28 +53,30 @@ def local_run(
         try:
             payloads.append(json.loads(path.read_text()))
         except ValueError as error:
-            errors.print(f"{path}: not JSON: {error}")
+            typer.echo(f"{path}: not JSON: {error}", err=True)
             raise typer.Exit(2) from error
+    document_stream = sys.stdout
     try:
-        with LocalPromotions(config) as local:
+        # The functions write their logs and metrics to stdout, as Lambda wants; here stdout is the answer.
+        with contextlib.redirect_stdout(sys.stderr), LocalPromotions(config) as local:
             for path, payload in zip(github_push, payloads, strict=True):
                 try:
                     local.submit_github_push(payload)
                 except EventError as error:
-                    errors.print(f"{path}: {error}")
+                    typer.echo(f"{path}: {error}", err=True)
                     raise typer.Exit(2) from error
             local.process_events()
             releases = local.wait_until_settled(timeout=timeout)
     except ConfigError as error:
         for problem in error.problems:
-            errors.print(str(problem), markup=False, highlight=False)
+            typer.echo(str(problem), err=True)
         raise typer.Exit(1) from error
     except EventRejected as error:
-        errors.print(f"event rejected: {error}", markup=False, highlight=False)
+        typer.echo(f"event rejected: {error}", err=True)
         raise typer.Exit(2) from error
     document = release_document(releases)
     if as_json:
-        sys.stdout.write(json.dumps(document) + "\n")
+        document_stream.write(json.dumps(document) + "\n")
     else:
         from promotions_local.views import release_table
 

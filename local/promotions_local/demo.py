@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,26 +32,33 @@ def run_demo(console: Console, *, timeout: float) -> int:
     with tempfile.TemporaryDirectory(prefix="promotions-demo-") as scratch:
         workspace = Path(scratch)
         repos = workspace / "repos"
+        repos.mkdir()
         gitops_files = {p.relative_to(DEMO / "gitops").as_posix(): p.read_bytes() for p in sorted((DEMO / "gitops").rglob("*")) if p.is_file()}
         create_bare_repository(repos / "gitops.git", gitops_files, message="GitOps repository for the guestbook product")
         with serve_repositories(repos) as server:
             gitops_url = server.url_for("gitops.git")
             console.print(f"GitOps repository served by [bold]{type(server).__name__}[/] at {gitops_url}")
             config_dir = _configuration_for(workspace, gitops_url)
-            with console.status("Starting the embedded stack (moto, template.yaml, the real handlers)…"):
-                local = LocalPromotions(config_dir).__enter__()
-            try:
-                push = _push_new_version(gitops_url)
-                console.print(f"Pushed [bold]{NEW_VERSION}[/] to dev as {push['after'][:12]}: {push['head_commit']['message']}")
-                local.submit_github_push(push)
-                local.process_events()
-                with Live(console=console, refresh_per_second=8, transient=False) as live:
-                    releases = local.wait_until_settled(
-                        timeout=timeout, on_progress=lambda rs: live.update(Group(*map(release_table, rs)) if rs else "waiting for the release…")
-                    )
-            finally:
-                local.__exit__(None, None, None)
+            # The functions log and publish metrics on stdout, as Lambda wants; here they go to a file.
+            log_path = Path(tempfile.gettempdir()) / "promotions-demo.log"
+            with log_path.open("w") as log, contextlib.redirect_stdout(log):
+                with console.status("Starting the embedded stack (moto, template.yaml, the real handlers)…"):
+                    local = LocalPromotions(config_dir).__enter__()
+                try:
+                    push = _push_new_version(gitops_url)
+                    console.print(f"Pushed [bold]{NEW_VERSION}[/] to dev as {push['after'][:12]}: {push['head_commit']['message']}")
+                    local.submit_github_push(push)
+                    local.process_events()
+                    with Live(console=console, refresh_per_second=8, transient=False) as live:
+                        releases = local.wait_until_settled(
+                            timeout=timeout,
+                            on_progress=lambda rs: live.update(Group(*map(release_table, rs)) if rs else "waiting for the release…"),
+                        )
+                finally:
+                    local.__exit__(None, None, None)
+            console.print()
             console.print(_history(repos / "gitops.git"))
+            console.print(f"The functions' logs: {log_path}")
             return 0 if releases and all(r.status is ReleaseStatus.SUCCEEDED for r in releases) else 1
 
 

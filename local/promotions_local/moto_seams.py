@@ -2,8 +2,8 @@
 
 The local mode runs the real Lambda handlers and the real state machine definitions on moto's server. Moto
 would run Lambda functions in Docker and would really sleep through Wait states and Retry intervals; these
-seams route Lambda invocations to the handlers in this process and turn waiting into moving the engine's
-clock (promotions.clock). They reach into private moto code, so they are pinned to one moto version and
+seams route Lambda invocations to the handlers in this process, turn waiting into moving the engine's
+clock (promotions.clock), and make EventBridge deliver the whole event envelope to SQS as AWS does. They reach into private moto code, so they are pinned to one moto version and
 tests/local/test_moto_seams.py checks each patched attribute and its behaviour through a real state machine.
 """
 
@@ -45,6 +45,7 @@ if moto.__version__ != MOTO_VERSION:
 # Imported only after the version check: on another moto these modules may not exist at all.
 from moto.awslambda.models import LambdaFunction  # noqa: E402
 from moto.core.config import default_user_config  # noqa: E402
+from moto.events.utils import EventTemplateParser  # noqa: E402
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: E402
     FailureEventException,
 )
@@ -189,11 +190,19 @@ def _seconds_until_timestamp(self: Timestamp, env: Environment) -> int:
 # module reference for one whose sleep moves the clock, so a Retry with backoff costs no wall time.
 _retrier_time = types.SimpleNamespace(sleep=_skip)
 
+# EventBridge hands SQS targets the whole event; moto's default input template leaves out `account`,
+# which the real envelope always has (and Powertools' EventBridgeModel requires).
+_WHOLE_EVENT_TEMPLATE = (
+    '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", "account": "<account>", '
+    '"time": <time>, "region": "<region>", "resources": <resources>, "detail": <detail>}'
+)
+
 _PATCHES: tuple[tuple[object, str, object], ...] = (
     (LambdaFunction, "_invoke_lambda", _invoke_in_process),
     (WaitFunction, "_wait_interval", _fast_forward_wait),
     (Timestamp, "_get_wait_seconds", _seconds_until_timestamp),
     (retrier_decl, "time", _retrier_time),
+    (EventTemplateParser, "DEFAULT_EVENT_INPUT_TEMPLATE", _WHOLE_EVENT_TEMPLATE),
 )
 
 

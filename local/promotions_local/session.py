@@ -3,16 +3,14 @@ stack from template.yaml on moto, and pushes handed to the same bus â†’ queue â†
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TextIO
+from typing import Any, Self
 
 from promotions import runtime
 from promotions.config import load_configuration_dir
@@ -32,11 +30,8 @@ class EventRejected(RuntimeError):
 
 
 class LocalPromotions:
-    def __init__(self, config_dir: Path, *, handler_log: TextIO | None = None) -> None:
-        """`handler_log` receives the functions' structured logs (stderr by default): on AWS they go to
-        CloudWatch, here they must not mix with what the CLI prints on stdout."""
+    def __init__(self, config_dir: Path) -> None:
         self._config_dir = config_dir
-        self._handler_log = handler_log
         self._workspace = tempfile.TemporaryDirectory(prefix="promotions-local-")
         self.stack: LocalStack | None = None
 
@@ -50,9 +45,7 @@ class LocalPromotions:
         }
         create_bare_repository(config_repo, files, message="Promotion configuration")
         self.stack = LocalStack(parameters={"ConfigRepoUrl": str(config_repo), "ConfigRepoBranch": "main"})
-        # Powertools binds its log stream when a handler module is imported, which the stack does on start.
-        with contextlib.redirect_stdout(self._handler_log or sys.stderr):
-            self.stack.start()
+        self.stack.start()
         runtime.services.cache_clear()  # parts built for an earlier stack point at its endpoint and tables
         return self
 

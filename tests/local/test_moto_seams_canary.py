@@ -12,6 +12,7 @@ import pytest
 from moto import settings
 from moto.awslambda.models import LambdaFunction
 from moto.core.config import default_user_config
+from moto.events.utils import EventTemplateParser
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
@@ -74,12 +75,21 @@ def test_step_functions_execution_switch_and_lambda_endpoint_port_exist(monkeypa
     assert "moto_server_port()" in inspect.getsource(boto_client.boto_client_for)
 
 
+def test_event_delivery_seam_target_is_the_template_that_drops_account():
+    """Moto's default input template has no `account`; when moto adds it, this seam can go."""
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    assert '"account"' not in template
+    assert "account" in EventTemplateParser.DEFAULT_EVENT_INPUT_PATHS_MAP
+    assert "DEFAULT_EVENT_INPUT_TEMPLATE" in inspect.getsource(EventTemplateParser.parse)
+
+
 def test_applying_the_seams_patches_and_restores_every_target():
     originals = (
         LambdaFunction._invoke_lambda,
         WaitFunction._wait_interval,
         Timestamp._get_wait_seconds,
         retrier_decl.time,
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE,
     )
 
     with moto_seams.applied(moto_seams.HandlerRegistry()):
@@ -88,6 +98,7 @@ def test_applying_the_seams_patches_and_restores_every_target():
             WaitFunction._wait_interval,
             Timestamp._get_wait_seconds,
             retrier_decl.time,
+            EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE,
         )
         assert default_user_config["stepfunctions"]["execute_state_machine"] is True
         with (
@@ -102,5 +113,6 @@ def test_applying_the_seams_patches_and_restores_every_target():
         WaitFunction._wait_interval,
         Timestamp._get_wait_seconds,
         retrier_decl.time,
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE,
     ) == originals
     assert default_user_config["stepfunctions"]["execute_state_machine"] is False

@@ -3,6 +3,8 @@
 import json
 import os
 
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+
 from promotions_local.stack_resources import HttpRoute
 
 
@@ -76,7 +78,11 @@ def test_an_event_on_the_bus_reaches_the_queue_its_rule_targets(fixture_stack):
     for message in messages:
         sqs.delete_message(QueueUrl=work.url, ReceiptHandle=message["ReceiptHandle"])
 
-    assert [json.loads(message["Body"])["detail"] for message in messages] == [{"n": 1}]
+    [envelope] = [json.loads(message["Body"]) for message in messages]
+    assert envelope["detail"] == {"n": 1}
+    # the whole EventBridge envelope, as AWS delivers it (moto alone leaves out `account`)
+    EventBridgeModel.model_validate(envelope)
+    assert envelope["account"] == "123456789012" and envelope["source"] == "fixture.work"
     assert fixture_stack.resources["WorkRule"].physical_id == "promotions-local-bus|promotions-local-WorkRule"
 
 

@@ -6,7 +6,6 @@ item, and a consistent query of the partition reads the whole release at once.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from collections.abc import Iterable
 from datetime import datetime
@@ -39,9 +38,12 @@ def _environment_sk(name: str) -> str:
     return f"ENV#{name}"
 
 
-@functools.cache
 def _models(table_name: str) -> tuple[type[Model], type[Model], type[Model], type[Model]]:
-    """Model classes bound to one table; the table name comes from the deployment, not from code."""
+    """Model classes bound to one table; the table name comes from the deployment, not from code.
+
+    Built per store rather than cached per table name: pynamodb keeps a connection on the model class,
+    and a store for another endpoint (another local stack) must not inherit it.
+    """
 
     class Item(Model):
         class Meta:

@@ -1,0 +1,38 @@
+"""The Git engine: read revisions into memory and commit edits to branches over smart HTTP, with dulwich
+alone.
+
+No git binary and no subprocess: the Lambda runtime has neither. See `GitRemote`.
+"""
+
+from .errors import (
+    GitAuthError,
+    GitError,
+    GitTransientError,
+    PushRaceLost,
+    PushRejected,
+    RefNotFound,
+    RepositoryNotFound,
+)
+from .models import Author, CommitOutcome, HttpCredentials
+from .paths import checked_path
+from .remote import Edits, GitRemote
+from .snapshot import Snapshot
+from .trailers import with_trailers
+
+__all__ = [
+    "Author",
+    "CommitOutcome",
+    "Edits",
+    "GitAuthError",
+    "GitError",
+    "GitRemote",
+    "GitTransientError",
+    "HttpCredentials",
+    "PushRaceLost",
+    "PushRejected",
+    "RefNotFound",
+    "RepositoryNotFound",
+    "Snapshot",
+    "checked_path",
+    "with_trailers",
+]

@@ -1,0 +1,599 @@
+"""GitRemote: read a revision into memory, and commit edits to a branch with a compare-and-swap push.
+
+Nothing touches a disk work tree and no git binary runs: objects live in dulwich memory stores, fetched at
+depth 1, and where the server honours partial-clone filters (protocol v2, as GitHub, GitLab and `git
+http-backend` with uploadpack.allowFilter do) without blobs, which are then fetched only for the paths asked
+for or read.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import random
+import re
+import stat
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+
+from dulwich.client import FetchPackResult, GitClient, LocalGitClient
+from dulwich.errors import HangupException
+from dulwich.object_store import MemoryObjectStore, OverlayObjectStore, commit_tree_changes
+from dulwich.objects import S_ISGITLINK, Blob, Commit, ObjectID, ShaFile, Tag
+from dulwich.pack import UnpackedObject, pack_objects_to_data
+from dulwich.refs import check_ref_format
+from dulwich.repo import MemoryRepo
+
+from .errors import GitError, GitTransientError, PushRaceLost, PushRejected, RefNotFound
+from .models import Author, CommitOutcome, HttpCredentials
+from .paths import checked_path, checked_prefix
+from .snapshot import Snapshot
+from .transport import Transport
+
+logger = logging.getLogger("promotions.git")
+
+Edits = Mapping[str, bytes | None]
+_DetermineWants = Callable[..., list[ObjectID]]
+
+_BLOBLESS = b"blob:none"
+_COMMITS_ONLY = b"tree:0"
+# Depths tried in turn to find a commit a protocol v0 server will not serve by sha; None: the whole history.
+_DEEPENING_STEPS = (16, 256, 4096, None)
+# How far back a push whose outcome is unknown is looked for, if other commits landed on top of it meanwhile.
+_UNKNOWN_PUSH_SEARCH_DEPTH = 64
+# Fetches repeated when a protocol v0 server refused a tip because its ref moved since it was advertised.
+_MOVED_TIP_RETRIES = 8
+_BACKOFF_FIRST_SECONDS = 0.05
+_BACKOFF_CAP_SECONDS = 5.0
+_SHA = re.compile(r"[0-9a-fA-F]{40}")
+_REGULAR_FILE = 0o100644
+_EXECUTABLE_FILE = 0o100755
+_TIP_PREFIXES = (b"refs/heads/", b"refs/tags/")
+
+
+@dataclass(frozen=True)
+class _Revision:
+    """A ref (branch, tag, HEAD) or a commit sha."""
+
+    ref: bytes | None = None
+    sha: ObjectID | None = None
+
+    @property
+    def label(self) -> str:
+        return (self.ref or self.sha or b"").decode()
+
+
+class _WantNotAdvertised(Exception):
+    """The server speaks protocol v0 and the commit is no ref tip: asking for it would be refused."""
+
+
+class GitRemote:
+    """A Git repository reached over smart HTTP(S) or as a local bare repository path. Thread-safe.
+
+    `credentials` may also come as user-info in the URL; explicit ones win. They are sent only in the
+    Authorization header and never appear in logs or error messages. `timeout` bounds each socket read, in
+    seconds.
+    """
+
+    def __init__(
+        self, url: str, credentials: HttpCredentials | None = None, *, timeout: float = 60.0
+    ) -> None:
+        self._transport = Transport(url, credentials, timeout)
+        # None until a fetch shows whether the server honours partial-clone filters (a benign race).
+        self._filters_honoured: bool | None = None
+
+    @property
+    def url(self) -> str:
+        """The repository URL or path, credentials removed."""
+        return self._transport.display_url
+
+    def __repr__(self) -> str:
+        return f"GitRemote({self.url!r})"
+
+    def snapshot(self, revision: str, paths: Iterable[str] | None = None) -> Snapshot:
+        """The files of `revision`: a branch name, `HEAD`, a full `refs/...` name or a 40-hex commit sha.
+
+        With `paths` (files or directories) only their blobs are fetched up front where the server supports
+        partial clones, other files on first read; without, the whole tree is fetched. Raises RefNotFound,
+        RepositoryNotFound, GitAuthError, GitTransientError.
+
+        A sha that is no ref tip is asked for directly where the server allows it (protocol v2, local
+        repositories). A protocol v0 server such as `git http-backend` without
+        uploadpack.allowReachableSHA1InWant refuses that, so branches and tags are fetched at increasing depth
+        until the commit turns up.
+        """
+        prefixes = None if paths is None else _checked_prefixes(paths)
+        return self._snapshot(_parse_revision(revision), prefixes)
+
+    def commit(
+        self,
+        branch: str,
+        make_edits: Callable[[Snapshot], Edits],
+        message: str,
+        author: Author,
+        *,
+        max_attempts: int = 8,
+        prefetch: Iterable[str] = (),
+    ) -> CommitOutcome:
+        """Apply `make_edits` to the tip of `branch` and push the result as one commit, never forcing.
+
+        `make_edits(snapshot)` returns {path: new content, or None to delete}; it is called again on the new
+        tip whenever another writer moved the branch first, so it must derive its edits from the snapshot it
+        is given. Edits equal to what the tip holds are dropped; if none remain, nothing is committed and
+        `commit_sha` is None. The push is a compare-and-swap on the tip the edits were built on; a lost race
+        is retried with jittered exponential backoff up to `max_attempts` times, then PushRaceLost is raised.
+        A push that failed with an unknown outcome (timeout, dropped connection) is looked for on the remote
+        before retrying, so it is never applied twice. `prefetch` names files or directories `make_edits` will
+        read, fetched with the tip in one round trip; other files are fetched when read.
+
+        Raises PushRaceLost, PushRejected (hook or protection refused the update), RefNotFound (no such
+        branch), GitAuthError, RepositoryNotFound, GitTransientError, and ValueError/TypeError for invalid
+        edits.
+        """
+        ref = _branch_ref(branch)
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        if not isinstance(message, str) or not message.strip():
+            raise ValueError("the commit message is empty")
+        if not isinstance(author, Author):
+            raise TypeError(f"author must be an Author, got {type(author).__name__}")
+        prefixes = _checked_prefixes(prefetch)
+        revision = _Revision(ref=ref)
+        unknown_outcome: GitTransientError | None = None
+        for attempt in range(1, max_attempts + 1):
+            if attempt > 1:
+                _back_off(attempt - 1)
+            snapshot = self._snapshot(revision, prefixes)
+            changes, blobs = _tree_changes(snapshot, _checked_edits(make_edits(snapshot)), revision.label)
+            if not changes:
+                logger.info("%s: nothing to commit, the tip already holds the edits", snapshot)
+                return CommitOutcome(commit_sha=None, base_sha=snapshot.commit_sha, attempts=attempt)
+            new_commit, objects = _build_commit(snapshot, changes, blobs, message, author)
+            base = ObjectID(snapshot.commit_sha.encode())
+            try:
+                landed = self._push(ref, base, new_commit, objects)
+                unknown_outcome = None
+            except GitTransientError as error:
+                landed = self._landed_despite(error, ref, base, new_commit)
+                unknown_outcome = error
+            if landed:
+                logger.info("%s: pushed %s (attempt %d)", snapshot, new_commit.decode(), attempt)
+                return CommitOutcome(
+                    commit_sha=new_commit.decode(),
+                    base_sha=snapshot.commit_sha,
+                    attempts=attempt,
+                    changed_paths=tuple(path.decode() for path, _mode, _sha in changes),
+                )
+            logger.info(
+                "%s: attempt %d did not land, re-applying the edits on the new tip", snapshot, attempt
+            )
+        if unknown_outcome is not None:
+            raise unknown_outcome
+        raise PushRaceLost(
+            self._transport.describe(
+                "commit to",
+                revision.label,
+                f"gave up after {max_attempts} attempts: other writers kept moving the branch",
+            )
+        )
+
+    def _snapshot(self, revision: _Revision, eager: list[str] | None) -> Snapshot:
+        """A snapshot of `revision`: the whole tree if `eager` is None, else blobless (where the server
+        honours filters) with the blobs under the `eager` prefixes fetched up front."""
+        filter_spec = _BLOBLESS if eager is not None and self._filters_honoured is not False else None
+        with self._transport.errors("fetch", revision.label):
+            if revision.sha is not None:
+                repo, fetched = self._fetch_commit(revision.sha, filter_spec), revision.sha
+            else:
+                assert revision.ref is not None
+                repo, fetched = self._fetch_ref(revision.ref, filter_spec)
+        commit = _peel_to_commit(
+            repo.object_store, fetched, self._transport.describe("fetch", revision.label)
+        )
+        snapshot = Snapshot(
+            commit_sha=commit.id.decode(),
+            tree_id=commit.tree,
+            store=repo.object_store,
+            fetch_objects=functools.partial(self._fetch_objects, revision.label),
+            description=f"{self.url} {revision.label}" if revision.ref else self.url,
+        )
+        if filter_spec is None:
+            logger.info("%s: full tree fetched", snapshot)
+        elif snapshot._is_partial():
+            self._filters_honoured = True
+            prefetched = snapshot._prefetch(eager or [])
+            logger.info(
+                "%s: partial clone (filter blob:none); %d file(s) under %s fetched, others on first read",
+                snapshot,
+                prefetched,
+                eager,
+            )
+        elif next(snapshot._blobs_under(""), None) is not None:
+            self._filters_honoured = False
+            logger.info("%s: the server ignores partial-clone filters, full tree fetched", snapshot)
+        return snapshot
+
+    def _fetch_advertised(
+        self,
+        label: str,
+        choose: Callable[[Mapping[bytes, ObjectID]], list[ObjectID]],
+        *,
+        depth: int | None,
+        filter_spec: bytes | None,
+        ref_prefix: Sequence[bytes],
+    ) -> tuple[MemoryRepo, FetchPackResult]:
+        """Fetch the ref tips `choose` picks from the advertisement.
+
+        Over stateless HTTP the refs are advertised in one request and wanted in the next. A protocol v0
+        server refuses a want whose ref moved in between, so the fetch is repeated while that is what went
+        wrong.
+        """
+        chosen: list[ObjectID] = []
+
+        def determine_wants(refs: Mapping[bytes, ObjectID], depth: int | None = None) -> list[ObjectID]:
+            chosen[:] = choose(refs)
+            return chosen
+
+        for attempt in itertools.count(1):
+            client, path = self._transport.client()
+            chosen.clear()
+            try:
+                with self._transport.errors("fetch", label):
+                    return _fetch_into_memory(
+                        client,
+                        path,
+                        determine_wants,
+                        depth=depth,
+                        filter_spec=filter_spec,
+                        ref_prefix=ref_prefix,
+                    )
+            except GitError as error:
+                if attempt == _MOVED_TIP_RETRIES or not chosen or _accepts_any_want(client):
+                    raise
+                if self._advertised(ref_prefix).issuperset(chosen):
+                    raise
+                logger.info(
+                    "%s %s: a ref moved between advertisement and want (%s); fetching again",
+                    self.url,
+                    label,
+                    error,
+                )
+                _back_off(attempt)
+        raise AssertionError("itertools.count never ends")
+
+    def _fetch_ref(self, ref: bytes, filter_spec: bytes | None) -> tuple[MemoryRepo, ObjectID]:
+        def tip_of_ref(refs: Mapping[bytes, ObjectID]) -> list[ObjectID]:
+            if ref not in refs:
+                raise RefNotFound(self._transport.describe("fetch", ref.decode(), "no such ref"))
+            return [refs[ref]]
+
+        repo, result = self._fetch_advertised(
+            ref.decode(), tip_of_ref, depth=1, filter_spec=filter_spec, ref_prefix=[ref]
+        )
+        tip = result.refs[ref]
+        assert tip is not None
+        return repo, tip
+
+    def _fetch_commit(self, sha: ObjectID, filter_spec: bytes | None) -> MemoryRepo:
+        client, path = self._transport.client()
+
+        def want_commit(refs: Mapping[bytes, ObjectID], depth: int | None = None) -> list[ObjectID]:
+            if _accepts_any_want(client):
+                return [sha]
+            raise _WantNotAdvertised
+
+        try:
+            with self._transport.errors("fetch", sha.decode(), refused=RefNotFound):
+                repo, _result = _fetch_into_memory(
+                    client, path, want_commit, depth=1, filter_spec=filter_spec, ref_prefix=[b"HEAD"]
+                )
+        except _WantNotAdvertised:
+            return self._fetch_by_deepening(sha)
+        except GitTransientError as error:
+            # git http-backend hangs up on a want for an unknown object rather than sending an ERR line. If
+            # the server answers another request, it is up: the commit is what it refused.
+            if not isinstance(error.__cause__, HangupException):
+                raise
+            self._advertised([b"HEAD"])
+            raise RefNotFound(
+                self._transport.describe(
+                    "fetch", sha.decode(), "the server hung up on a want for this commit"
+                )
+            ) from error
+        return repo
+
+    def _fetch_by_deepening(self, sha: ObjectID) -> MemoryRepo:
+        """Fetch `sha` from a server that serves only advertised tips: as a tip if it is one, else by
+        deepening the history of every branch and tag until it shows up."""
+        repo, _result = self._fetch_advertised(
+            sha.decode(),
+            lambda refs: [sha] if sha in refs.values() else [],
+            depth=1,
+            filter_spec=None,
+            ref_prefix=[b"HEAD", *_TIP_PREFIXES],
+        )
+        if sha in repo.object_store:
+            return repo
+        for depth in _DEEPENING_STEPS:
+            logger.info(
+                "%s: %s cannot be asked for by sha (protocol v0 without "
+                "uploadpack.allowReachableSHA1InWant): fetching every branch and tag at depth %s",
+                self.url,
+                sha.decode(),
+                depth or "unlimited",
+            )
+            repo, result = self._fetch_advertised(
+                sha.decode(), _branch_and_tag_tips, depth=depth, filter_spec=None, ref_prefix=_TIP_PREFIXES
+            )
+            if sha in repo.object_store:
+                return repo
+            if not result.new_shallow:
+                break
+        raise RefNotFound(
+            self._transport.describe("fetch", sha.decode(), "no branch or tag contains this commit")
+        )
+
+    def _advertised(self, ref_prefix: Sequence[bytes]) -> set[ObjectID]:
+        client, path = self._transport.client()
+        with self._transport.errors("read refs of", None):
+            refs = client.get_refs(path, ref_prefix=list(ref_prefix)).refs
+        return {sha for sha in refs.values() if sha is not None}
+
+    def _fetch_objects(self, label: str, object_ids: Sequence[ObjectID]) -> list[ShaFile]:
+        """Objects by id, with no negotiation: a `have` would make the server leave out exactly what is
+        wanted."""
+        client, path = self._transport.client()
+        with self._transport.errors("fetch blobs of", label):
+            repo, _result = _fetch_into_memory(
+                client,
+                path,
+                lambda refs, depth=None: list(object_ids),
+                depth=None,
+                filter_spec=None,
+                ref_prefix=[b"HEAD"],
+            )
+        return [repo.object_store[object_id] for object_id in repo.object_store]
+
+    def _push(self, ref: bytes, base: ObjectID, new_commit: ObjectID, objects: list[ShaFile]) -> bool:
+        """Push `new_commit` if the remote ref still is `base`; whether it landed. Raises PushRejected."""
+        label = ref.decode()
+        client, path = self._transport.client()
+        seen_at: list[ObjectID | None] = []
+
+        def compare_and_swap(refs: Mapping[bytes, ObjectID]) -> dict[bytes, ObjectID]:
+            # dulwich hands over the refs it just re-read: returning {ref: new} unchecked would force-push.
+            seen_at.append(refs.get(ref))
+            return {ref: new_commit} if refs.get(ref) == base else {}
+
+        def new_objects_only(
+            have: AbstractSet[ObjectID],
+            want: AbstractSet[ObjectID],
+            *,
+            ofs_delta: bool = False,
+            progress: Callable[[bytes], None] | None = None,
+        ) -> tuple[int, Iterator[UnpackedObject]]:
+            return pack_objects_to_data(objects)
+
+        with self._transport.errors("push to", label):
+            result = client.send_pack(path, compare_and_swap, new_objects_only)
+        if seen_at and seen_at[-1] != base:
+            return False
+        # send_pack does not raise when the server refuses a ref: the verdict is only in ref_status.
+        if result.ref_status is None or ref not in result.ref_status:
+            return self._landed(ref, base, new_commit)
+        reason = result.ref_status[ref]
+        if reason is None:
+            return True
+        if self._remote_tip(ref) != base:
+            logger.info(
+                "%s %s: update refused (%s): another writer moved the branch", self.url, label, reason
+            )
+            return False
+        raise PushRejected(
+            self._transport.describe("push to", label, f"the server refused the update: {reason}")
+        )
+
+    def _landed_despite(
+        self, error: GitTransientError, ref: bytes, base: ObjectID, new_commit: ObjectID
+    ) -> bool:
+        """Whether a push that failed with `error` landed after all, judged by re-reading the branch."""
+        logger.warning("%s (outcome unknown); re-reading the branch to find out", error)
+        try:
+            return self._landed(ref, base, new_commit)
+        except GitTransientError as check_error:
+            raise GitTransientError(
+                self._transport.describe(
+                    "push to",
+                    ref.decode(),
+                    f"outcome unknown: {error}; re-reading the branch failed too: {check_error}",
+                )
+            ) from check_error
+
+    def _landed(self, ref: bytes, base: ObjectID, new_commit: ObjectID) -> bool:
+        tip = self._remote_tip(ref)
+        if tip == new_commit:
+            return True
+        if tip is None or tip == base:
+            return False
+        # Others may have pushed on top of the commit already: look for it in the recent history of the tip.
+        repo, _result = self._fetch_advertised(
+            ref.decode(),
+            lambda refs: [refs[ref]] if ref in refs else [],
+            depth=_UNKNOWN_PUSH_SEARCH_DEPTH,
+            filter_spec=_COMMITS_ONLY if self._filters_honoured else None,
+            ref_prefix=[ref],
+        )
+        return new_commit in repo.object_store
+
+    def _remote_tip(self, ref: bytes) -> ObjectID | None:
+        client, path = self._transport.client()
+        with self._transport.errors("read", ref.decode()):
+            return client.get_refs(path, ref_prefix=[ref]).refs.get(ref)
+
+
+def _fetch_into_memory(
+    client: GitClient,
+    path: str,
+    determine_wants: _DetermineWants,
+    *,
+    depth: int | None,
+    filter_spec: bytes | None,
+    ref_prefix: Sequence[bytes],
+) -> tuple[MemoryRepo, FetchPackResult]:
+    repo = MemoryRepo()
+    result = client.fetch(
+        path,
+        repo,
+        determine_wants=determine_wants,
+        depth=depth,
+        filter_spec=filter_spec,
+        ref_prefix=list(ref_prefix),
+    )
+    return repo, result
+
+
+def _back_off(retry: int) -> None:
+    """Sleep before the `retry`-th retry: full jitter over an exponentially growing, capped window."""
+    time.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_FIRST_SECONDS * 2 ** (retry - 1))))
+
+
+def _accepts_any_want(client: GitClient) -> bool:
+    """Protocol v2 lets a client want any object by id; so does a local repository."""
+    return isinstance(client, LocalGitClient) or client.protocol_version == 2
+
+
+def _branch_and_tag_tips(refs: Mapping[bytes, ObjectID]) -> list[ObjectID]:
+    return sorted(
+        {sha for name, sha in refs.items() if name.startswith(_TIP_PREFIXES) and not name.endswith(b"^{}")}
+    )
+
+
+def _peel_to_commit(store: MemoryObjectStore, object_id: ObjectID, where: str) -> Commit:
+    if object_id not in store:
+        raise RefNotFound(f"{where}: the server did not send {object_id.decode()}")
+    obj = store[object_id]
+    while isinstance(obj, Tag):
+        obj = store[obj.object[1]]
+    if not isinstance(obj, Commit):
+        raise RefNotFound(f"{where}: {object_id.decode()} is a {obj.type_name.decode()}, not a commit")
+    return obj
+
+
+def _parse_revision(revision: str) -> _Revision:
+    if not isinstance(revision, str) or not revision.strip():
+        raise ValueError(
+            f"revision must be a branch name, HEAD, a refs/... name or a commit sha, got {revision!r}"
+        )
+    if _SHA.fullmatch(revision):
+        return _Revision(sha=ObjectID(revision.lower().encode()))
+    if revision == "HEAD":
+        return _Revision(ref=b"HEAD")
+    ref = revision if revision.startswith("refs/") else f"refs/heads/{revision}"
+    if not check_ref_format(ref.encode()):
+        raise ValueError(f"invalid revision {revision!r}: {ref!r} is not a valid Git ref name")
+    return _Revision(ref=ref.encode())
+
+
+def _branch_ref(branch: str) -> bytes:
+    if not isinstance(branch, str) or not branch:
+        raise ValueError(f"branch must be a non-empty branch name, got {branch!r}")
+    if branch.startswith("refs/") and not branch.startswith("refs/heads/"):
+        raise ValueError(f"cannot commit to {branch!r}: commits go to branches (refs/heads/...)")
+    ref = branch if branch.startswith("refs/heads/") else f"refs/heads/{branch}"
+    if not check_ref_format(ref.encode()):
+        raise ValueError(f"invalid branch name {branch!r}")
+    return ref.encode()
+
+
+def _checked_prefixes(paths: Iterable[str]) -> list[str]:
+    if isinstance(paths, str):
+        raise TypeError(f"paths must be an iterable of paths, not a single string: {paths!r}")
+    return [checked_prefix(path) for path in paths]
+
+
+def _checked_edits(edits: object) -> dict[str, bytes | None]:
+    if not isinstance(edits, Mapping):
+        raise TypeError(
+            f"make_edits must return a mapping of path to bytes or None, got {type(edits).__name__}"
+        )
+    checked: dict[str, bytes | None] = {}
+    for path, content in edits.items():
+        if content is not None and not isinstance(content, bytes):
+            raise TypeError(
+                f"edit of {path!r}: content must be bytes or None (delete), got {type(content).__name__}"
+            )
+        checked[checked_path(path)] = content
+    return checked
+
+
+def _tree_changes(
+    snapshot: Snapshot, edits: dict[str, bytes | None], label: str
+) -> tuple[list[tuple[bytes, int | None, ObjectID | None]], list[Blob]]:
+    """The (path, mode, sha) changes `commit_tree_changes` takes, without the edits the tree already holds."""
+    written = {path for path, content in edits.items() if content is not None}
+    changes: list[tuple[bytes, int | None, ObjectID | None]] = []
+    blobs: list[Blob] = []
+    for path in sorted(edits):
+        content = edits[path]
+        entry = snapshot._entry(path)
+        if entry is not None and stat.S_ISDIR(entry[0]):
+            raise ValueError(
+                f"cannot {'write' if content is not None else 'delete'} {path!r} on {label}: a directory"
+            )
+        if entry is not None and S_ISGITLINK(entry[0]):
+            raise ValueError(
+                f"cannot {'write' if content is not None else 'delete'} {path!r} on {label}: a submodule"
+            )
+        if content is None:
+            if entry is not None:
+                changes.append((path.encode(), None, None))
+            continue
+        for ancestor in _ancestors(path):
+            ancestor_entry = snapshot._entry(ancestor)
+            kept_non_directory = (
+                ancestor_entry is not None
+                and not stat.S_ISDIR(ancestor_entry[0])
+                and edits.get(ancestor, b"") is not None
+            )
+            if ancestor in written or kept_non_directory:
+                raise ValueError(f"cannot write {path!r} on {label}: {ancestor!r} is a file, not a directory")
+        blob = Blob.from_string(content)
+        if entry is not None and entry[1] == blob.id:
+            continue
+        mode = _EXECUTABLE_FILE if entry is not None and entry[0] == _EXECUTABLE_FILE else _REGULAR_FILE
+        changes.append((path.encode(), mode, blob.id))
+        blobs.append(blob)
+    return changes, blobs
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:index]) for index in range(1, len(parts))]
+
+
+def _build_commit(
+    snapshot: Snapshot,
+    changes: list[tuple[bytes, int | None, ObjectID | None]],
+    blobs: list[Blob],
+    message: str,
+    author: Author,
+) -> tuple[ObjectID, list[ShaFile]]:
+    """The new commit's id and every object it adds: new blobs, the trees on the changed paths, the commit."""
+    new_objects = MemoryObjectStore()
+    for blob in blobs:
+        new_objects.add_object(blob)
+    tree_id = commit_tree_changes(
+        OverlayObjectStore([new_objects, snapshot._store], add_store=new_objects), snapshot._tree_id, changes
+    )
+    commit = Commit()
+    commit.tree = tree_id
+    commit.parents = [ObjectID(snapshot.commit_sha.encode())]
+    commit.author = commit.committer = author.identity
+    commit.author_time = commit.commit_time = int(time.time())
+    commit.author_timezone = commit.commit_timezone = 0
+    commit.message = (message if message.endswith("\n") else f"{message}\n").encode()
+    new_objects.add_object(commit)
+    return commit.id, [new_objects[object_id] for object_id in new_objects]

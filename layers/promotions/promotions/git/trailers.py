@@ -1,0 +1,24 @@
+"""Git trailers (`Key: value` lines closing a commit message), appended as `git interpret-trailers` does."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from dulwich.trailers import add_trailer_to_message
+
+
+def with_trailers(message: str, trailers: Mapping[str, str]) -> str:
+    """Append `trailers` in order: after a blank line, or at the end of the message's own trailer block.
+
+    Follows git's defaults (trailer.where=end, trailer.ifExists=addIfDifferentNeighbor): a trailer equal to
+    the last one with its key is not repeated. The result ends with a newline. A `---` patch separator is not
+    treated specially.
+    """
+    encoded = message.encode() if message.endswith("\n") else f"{message}\n".encode()
+    for key, value in trailers.items():
+        if not key or any(character.isspace() or character == ":" for character in key):
+            raise ValueError(f"invalid trailer key {key!r}: it must be non-empty, without whitespace or ':'")
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"invalid value for trailer {key!r}: {value!r} spans several lines")
+        encoded = add_trailer_to_message(encoded, key, value.strip())
+    return encoded.decode()

@@ -1,0 +1,279 @@
+"""Argo CD verification against FakeArgoCd, serving the shared fixture's Application in scripted states."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import promotions.argocd
+from promotions.argocd import (
+    AppObservation,
+    ArgoCdAppNotFound,
+    ArgoCdAuthError,
+    ArgoCdClient,
+    ArgoCdError,
+    ArgoCdNotificationError,
+    HealthStatus,
+    OperationPhase,
+    SyncStatus,
+    parse_notification,
+    verify,
+)
+from promotions.http import HttpClient, HttpTransientError
+from promotions_local.fake_apis import ArgoAppState, FakeArgoCd
+
+TOKEN = "argocd-secret-token"
+OLD = "1111111111111111111111111111111111111111"
+NEW = "2222222222222222222222222222222222222222"
+
+
+@pytest.fixture(scope="module")
+def application_fixture(shared_events: Path) -> dict:
+    return json.loads((shared_events / "argocd-application.json").read_text())
+
+
+@pytest.fixture
+def argocd(application_fixture):
+    with FakeArgoCd(token=TOKEN, application_shape=application_fixture) as fake:
+        yield fake
+
+
+@pytest.fixture
+def client(argocd) -> ArgoCdClient:
+    return ArgoCdClient(argocd.url, TOKEN, HttpClient())
+
+
+def test_reads_an_application_with_the_bearer_token(argocd, client):
+    argocd.set_application(
+        "guestbook-prod",
+        ArgoAppState(
+            revisions=(NEW,), health_message="all pods ready", conditions=(("SyncError", "hook\nfailed"),)
+        ),
+    )
+
+    observation = client.application("guestbook-prod")
+
+    assert observation.name == "guestbook-prod"
+    assert observation.namespace == FakeArgoCd.CONTROL_PLANE_NAMESPACE
+    assert observation.sync_status is SyncStatus.SYNCED
+    assert observation.health_status is HealthStatus.HEALTHY
+    assert observation.revisions == (NEW,)
+    assert observation.operation_phase is OperationPhase.SUCCEEDED
+    assert observation.operation_revisions == (NEW,)
+    assert observation.reconciled_at is not None
+    assert observation.message == (
+        "all pods ready; successfully synced (all tasks run); SyncError: hook failed"
+    )
+    [request] = argocd.requests
+    assert request.path == "/api/v1/applications/guestbook-prod"
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+
+
+def test_app_namespace_selects_the_application(argocd, client):
+    argocd.set_application("guestbook", ArgoAppState(revisions=(NEW,)), namespace="team-a")
+
+    assert client.application("guestbook", app_namespace="team-a").namespace == "team-a"
+    assert argocd.requests[-1].param("appNamespace") == "team-a"
+    with pytest.raises(ArgoCdAppNotFound, match="guestbook"):
+        client.application("guestbook")
+
+
+def test_scripted_rollout_goes_pending_then_verified(argocd, client):
+    argocd.set_application(
+        "api",
+        ArgoAppState(sync_status="OutOfSync", health_status="Healthy", revisions=(OLD,)),
+        ArgoAppState(health_status="Progressing", revisions=(NEW,), operation_phase="Running"),
+        ArgoAppState(health_status="Progressing", revisions=(NEW,)),
+        ArgoAppState(revisions=(NEW,)),
+    )
+
+    outcomes = [verify([client.application("api")], NEW).outcome for _ in range(5)]
+
+    assert outcomes == ["pending", "pending", "pending", "verified", "verified"]
+
+
+def test_summary_names_each_application_last_state(argocd, client):
+    argocd.set_application("api", ArgoAppState(revisions=(NEW,)))
+    argocd.set_application(
+        "worker", ArgoAppState(sync_status="OutOfSync", health_status="Progressing", revisions=(OLD,))
+    )
+
+    verification = verify([client.application("api"), client.application("worker")], NEW)
+
+    assert verification.outcome == "pending"
+    assert verification.summary.startswith("api: Synced/Healthy at 2222222 (sync Succeeded")
+    assert "worker: OutOfSync/Progressing at 1111111 (sync Succeeded" in verification.summary
+    assert "\n" not in verification.summary
+
+
+@pytest.mark.parametrize(
+    ("state", "outcome"),
+    [
+        (
+            ArgoAppState(health_status="Degraded", revisions=(NEW,), health_message="CrashLoopBackOff"),
+            "failed",
+        ),
+        (ArgoAppState(health_status="Missing", revisions=(NEW,)), "failed"),
+        (ArgoAppState(sync_status="OutOfSync", revisions=(NEW,), operation_phase="Failed"), "failed"),
+        (ArgoAppState(sync_status="OutOfSync", revisions=(NEW,), operation_phase="Error"), "failed"),
+        # The old revision's trouble is not the promotion's: it may be what the promotion fixes.
+        (ArgoAppState(health_status="Degraded", revisions=(OLD,)), "pending"),
+        (ArgoAppState(sync_status="OutOfSync", revisions=(OLD,), operation_phase="Failed"), "pending"),
+        (ArgoAppState(health_status="Suspended", revisions=(NEW,)), "pending"),
+        # Healthy and Synced while PostSync hooks still run: not done yet.
+        (ArgoAppState(revisions=(NEW,), operation_phase="Running"), "pending"),
+        (
+            ArgoAppState(sync_status="Unknown", health_status="Unknown", revisions=(), operation_phase=None),
+            "pending",
+        ),
+    ],
+)
+def test_verdicts(argocd, client, state, outcome):
+    argocd.set_application("api", state)
+
+    verification = verify([client.application("api")], NEW)
+
+    assert verification.outcome == outcome
+    if state.health_message:
+        assert state.health_message in verification.summary
+
+
+def test_one_failed_application_fails_the_environment(argocd, client):
+    argocd.set_application("api", ArgoAppState(revisions=(NEW,)))
+    argocd.set_application("db", ArgoAppState(health_status="Degraded", revisions=(NEW,)))
+    argocd.set_application("worker", ArgoAppState(health_status="Progressing", revisions=(NEW,)))
+
+    observations = [client.application(name) for name in ("api", "db", "worker")]
+
+    assert verify(observations, NEW).outcome == "failed"
+
+
+def test_multi_source_application_is_at_the_revision_of_any_source(argocd, client):
+    chart_version = "4.2.0"
+    argocd.set_application("platform", ArgoAppState(revisions=(chart_version, NEW)))
+
+    observation = client.application("platform")
+
+    assert observation.revisions == (chart_version, NEW)
+    assert verify([observation], NEW).outcome == "verified"
+    assert verify([observation], OLD).outcome == "pending"
+
+
+def test_wrong_token_is_an_auth_error_without_the_token(argocd):
+    argocd.set_application("api", ArgoAppState(revisions=(NEW,)))
+    wrong = ArgoCdClient(argocd.url, "not-the-token", HttpClient())
+
+    with pytest.raises(ArgoCdAuthError) as caught:
+        wrong.application("api")
+
+    assert "HTTP 401" in str(caught.value) and "not-the-token" not in str(caught.value)
+
+
+def test_403_is_an_auth_error(argocd, client):
+    argocd.fail_next(403)
+
+    with pytest.raises(ArgoCdAuthError, match="HTTP 403"):
+        client.application("api")
+
+
+def test_5xx_is_transient_and_the_next_read_succeeds(argocd, client):
+    argocd.set_application("api", ArgoAppState(revisions=(NEW,)))
+    argocd.fail_next(502)
+
+    with pytest.raises(HttpTransientError):
+        client.application("api")
+    assert client.application("api").revisions == (NEW,)
+
+
+def test_other_4xx_is_an_argocd_error(argocd, client):
+    argocd.fail_next(400)
+
+    with pytest.raises(ArgoCdError, match="HTTP 400 injected failure"):
+        client.application("api")
+
+
+def test_verify_needs_applications():
+    with pytest.raises(ValueError, match="no Argo CD applications"):
+        verify([], NEW)
+
+
+def test_verify_compares_revisions_case_insensitively():
+    revision = "ea8759964626a583667a2bfd08f334ec2070040a"
+    observation = AppObservation(
+        name="api",
+        sync_status=SyncStatus.SYNCED,
+        health_status=HealthStatus.HEALTHY,
+        revisions=(revision.upper(),),
+    )
+    assert verify([observation], revision).outcome == "verified"
+
+
+# --- Notifications --------------------------------------------------------------------------------------
+
+
+def test_whole_application_body_is_understood(application_fixture):
+    notification = parse_notification(json.dumps(application_fixture).encode())
+
+    assert notification.app == application_fixture["metadata"]["name"]
+    assert notification.app_namespace == application_fixture["metadata"]["namespace"]
+    assert notification.revisions == (application_fixture["status"]["sync"]["revision"],)
+    assert notification.sync_status is SyncStatus.SYNCED
+    assert notification.health_status is HealthStatus.HEALTHY
+
+
+def test_documented_template_renders_a_body_that_parses(application_fixture):
+    """Render the template from the module docstring the way Argo CD's `toJson` would, against the fixture."""
+    docstring = promotions.argocd.__doc__
+    template = docstring[docstring.index("    {") : docstring.index("    }") + len("    }")]
+
+    def to_json(match: re.Match) -> str:
+        value = application_fixture
+        for key in match[1].split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        return json.dumps(value)
+
+    body = re.sub(r"\{\{toJson \.app\.([\w.]+)\}\}", to_json, template)
+    notification = parse_notification(body.encode())
+
+    assert notification.app == application_fixture["metadata"]["name"]
+    assert notification.revisions == (application_fixture["status"]["sync"]["revision"],)
+    assert notification.health_status is HealthStatus.HEALTHY
+
+
+def test_templated_body_with_empty_statuses_and_multi_source_revisions():
+    body = {
+        "app": "platform",
+        "syncStatus": "",
+        "healthStatus": "",
+        "revision": "",
+        "revisions": ["4.2.0", NEW],
+    }
+
+    notification = parse_notification(json.dumps(body).encode())
+
+    assert notification.revisions == ("4.2.0", NEW)
+    assert notification.sync_status is SyncStatus.UNKNOWN
+    assert notification.health_status is HealthStatus.UNKNOWN
+
+
+def test_sync_result_only_body_from_the_docs_names_no_application(shared_events):
+    published = (shared_events / "argocd-notification-webhook-syncresult.example.txt").read_text()
+    with pytest.raises(ArgoCdNotificationError, match="not JSON"):
+        parse_notification(published.encode())
+
+    # The published example carries a comment line and an elision; without them it is the syncResult JSON.
+    kept = [
+        line for line in published.splitlines() if line.strip() != "..." and not line.strip().startswith("#")
+    ]
+    sync_result = json.loads(re.sub(r",\s*}\s*$", "}", "\n".join(kept)))
+    assert sync_result["revision"]
+    with pytest.raises(ArgoCdNotificationError, match="names no application"):
+        parse_notification(json.dumps(sync_result).encode())
+
+
+def test_notification_with_an_unknown_status_names_the_field():
+    with pytest.raises(ArgoCdNotificationError, match="healthStatus"):
+        parse_notification(json.dumps({"app": "api", "healthStatus": "Sparkling"}).encode())

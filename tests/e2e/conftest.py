@@ -1,0 +1,75 @@
+"""A GitOps world for end-to-end runs: the demo's repository and configuration, served on loopback."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from promotions.git import Author, GitRemote
+from promotions_local.git_server import create_bare_repository
+from promotions_local.github_payloads import github_push_payload
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "examples" / "demo"
+PLACEHOLDER_URL = "https://git.example.invalid/demo/gitops.git"
+# appVersion in Chart.yaml and image.tag in values.yaml: the quoted version, comments kept.
+VERSION_LINE = re.compile(r'^(\s*(?:appVersion|tag):\s*)"[^"]*"', re.MULTILINE)
+DEVELOPER = Author(name="Dana Developer", email="dana@example.invalid")
+
+
+@dataclass
+class GitOpsWorld:
+    repos: Path
+    config_dir: Path
+
+    def write_config(self, url: str, *, edit=None) -> Path:
+        """The demo configuration pointing at `url`; `edit(text, filename)` may rewrite any file."""
+        if self.config_dir.exists():
+            shutil.rmtree(self.config_dir)
+        shutil.copytree(DEMO / "config", self.config_dir)
+        for path in self.config_dir.glob("*.yaml"):
+            text = path.read_text().replace(PLACEHOLDER_URL, url)
+            path.write_text(edit(text, path.name) if edit else text)
+        return self.config_dir
+
+
+@pytest.fixture
+def gitops_world(tmp_path: Path) -> GitOpsWorld:
+    repos = tmp_path / "repos"
+    repos.mkdir()
+    files = {p.relative_to(DEMO / "gitops").as_posix(): p.read_bytes() for p in (DEMO / "gitops").rglob("*") if p.is_file()}
+    create_bare_repository(repos / "gitops.git", files, message="initial")
+    return GitOpsWorld(repos=repos, config_dir=tmp_path / "config")
+
+
+def _push_version(url: str, version: str, *, apps=("api", "web"), message: str | None = None) -> dict:
+    """Commit `version` into dev's Chart.yaml and values.yaml and describe the push as GitHub would."""
+    remote = GitRemote(url)
+    paths = [f"apps/{app}/dev/{name}" for app in apps for name in ("Chart.yaml", "values.yaml")]
+    message = message or f"Release {version} to dev"
+
+    def bump(tip):
+        return {
+            path: VERSION_LINE.sub(rf'\g<1>"{version}"', tip.read(path).decode()).encode() for path in paths
+        }
+
+    outcome = remote.commit("main", bump, message, DEVELOPER)
+    assert outcome.commit_sha, "the version bump should have changed dev"
+    return github_push_payload(
+        clone_url=url, branch="main", before=outcome.base_sha, after=outcome.commit_sha, message=message,
+        author_name=DEVELOPER.name, author_email=DEVELOPER.email, modified=paths,
+    )
+
+
+@pytest.fixture
+def push_version():
+    return _push_version
+
+
+@pytest.fixture
+def developer() -> Author:
+    return DEVELOPER

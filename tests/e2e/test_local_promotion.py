@@ -1,0 +1,209 @@
+"""Whole releases on the local stack: the real ASL on moto, the real handlers, real Git servers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from dulwich.repo import Repo
+
+from promotions.git import GitRemote
+from promotions.release.status import EnvironmentStatus, ReleaseStatus
+from promotions_local.git_server import GitHttpBackendServer, GuardedDulwichServer
+from promotions_local.session import LocalPromotions
+
+pytestmark = pytest.mark.slow
+
+PROMOTED = ("qa", "staging", "prod")
+
+
+def ancestors(bare_repo, commit: str) -> set[str]:
+    with Repo(str(bare_repo)) as repo:
+        return {entry.commit.id.decode() for entry in repo.get_walker(include=[commit.encode()])}
+
+
+def run_release(config_dir, *pushes, timeout=180):
+    with LocalPromotions(config_dir) as local:
+        for push in pushes:
+            local.submit_github_push(push)
+        local.process_events()
+        return local.wait_until_settled(timeout=timeout)
+
+
+@pytest.mark.parametrize("server_class", [GitHttpBackendServer, GuardedDulwichServer], ids=["git-http-backend", "guarded-dulwich"])
+def test_a_push_to_dev_is_promoted_through_the_whole_flow(gitops_world, server_class, push_version):
+    with server_class(gitops_world.repos) as server:
+        url = server.url_for("gitops.git")
+        before = GitRemote(url).snapshot("main")
+        push = push_version(url, "2.0.0")
+        [release] = run_release(gitops_world.write_config(url), push)
+        after = GitRemote(url).snapshot("main")
+
+    assert release.status is ReleaseStatus.SUCCEEDED, release.reason
+    assert (release.product, release.flow, release.version) == ("guestbook", "guestbook-release", "2.0.0")
+    runs = {run.name: run for run in release.environments}
+    assert runs["dev"].commit == push["after"]
+    for name in PROMOTED:
+        assert runs[name].status is EnvironmentStatus.SUCCESSFUL
+        assert runs[name].commit and len(runs[name].commit) == 40
+
+    for app in ("api", "web"):
+        for env in PROMOTED:
+            old_values = before.read(f"apps/{app}/{env}/values.yaml").decode()
+            # exactly the promoted property changed; comments, sizing and per-environment hosts stayed
+            assert after.read(f"apps/{app}/{env}/values.yaml").decode() == old_values.replace('tag: "1.4.0"', 'tag: "2.0.0"')
+            old_chart = before.read(f"apps/{app}/{env}/Chart.yaml").decode()
+            assert after.read(f"apps/{app}/{env}/Chart.yaml").decode() == old_chart.replace('appVersion: "1.4.0"', 'appVersion: "2.0.0"')
+
+    # dependency order: prod was written on top of both of its dependencies' commits
+    prod_history = ancestors(gitops_world.repos / "gitops.git", runs["prod"].commit)
+    assert {runs["qa"].commit, runs["staging"].commit, push["after"]} <= prod_history
+    assert runs["prod"].commit not in ancestors(gitops_world.repos / "gitops.git", runs["qa"].commit)
+
+    with Repo(str(gitops_world.repos / "gitops.git")) as repo:
+        message = repo[runs["prod"].commit.encode()].message.decode()
+    assert message.startswith("Promote guestbook 2.0.0 to prod")
+    assert f"Promotion-Release: {release.id}" in message
+    assert "Promotion-Environment: prod" in message
+    assert f"Promotion-Source: {url}@{push['after']}" in message
+
+
+def test_the_same_push_twice_makes_one_release(gitops_world, push_version):
+    with GitHttpBackendServer(gitops_world.repos) as server:
+        url = server.url_for("gitops.git")
+        push = push_version(url, "2.1.0")
+        releases = run_release(gitops_world.write_config(url), push, push)
+    assert len(releases) == 1
+    with Repo(str(gitops_world.repos / "gitops.git")) as repo:
+        messages = [entry.commit.message.decode() for entry in repo.get_walker()]
+    assert sum(m.startswith("Promote guestbook 2.1.0") for m in messages) == 3
+
+
+def test_a_failed_environment_stops_its_dependents_and_fails_the_release(gitops_world, push_version, developer):
+    with GitHttpBackendServer(gitops_world.repos) as server:
+        url = server.url_for("gitops.git")
+        remote = GitRemote(url)
+        # staging's image is a plain string: there is no image.tag to write, so its promotion must fail
+        remote.commit(
+            "main",
+            lambda tip: {
+                f"apps/{app}/staging/values.yaml": tip.read(f"apps/{app}/staging/values.yaml").replace(
+                    b"image:\n  repository:", b"image: registry.example.invalid/pinned\nimageDetails:\n  repository:"
+                )
+                for app in ("api", "web")
+            },
+            "Pin staging's image",
+            developer,
+        )
+        before = remote.snapshot("main")
+        push = push_version(url, "3.0.0")
+        [release] = run_release(gitops_world.write_config(url), push)
+        after = remote.snapshot("main")
+
+    runs = {run.name: run for run in release.environments}
+    assert release.status is ReleaseStatus.FAILED
+    assert runs["staging"].status is EnvironmentStatus.FAILED
+    assert "image" in runs["staging"].reason
+    assert runs["qa"].status is EnvironmentStatus.SUCCESSFUL
+    assert runs["prod"].status is EnvironmentStatus.TERMINATED and runs["prod"].commit is None
+    assert "staging" in release.reason
+    for app in ("api", "web"):
+        assert after.read(f"apps/{app}/prod/values.yaml") == before.read(f"apps/{app}/prod/values.yaml")
+        assert after.read(f"apps/{app}/staging/values.yaml") == before.read(f"apps/{app}/staging/values.yaml")
+
+
+def test_an_environment_starts_as_soon_as_its_own_dependencies_succeed(gitops_world, push_version):
+    """qa → prod must not wait for staging: staging's push is held until prod has finished."""
+    shutil.copytree(gitops_world.repos / "gitops.git", gitops_world.repos / "gitops-staging.git")
+    staging_may_push = threading.Event()
+    with GitHttpBackendServer(gitops_world.repos) as server:
+        url, staging_url = server.url_for("gitops.git"), server.url_for("gitops-staging.git")
+        serve = server.respond
+
+        def hold_staging_pushes(request):
+            if request.path.startswith("/gitops-staging.git/git-receive-pack"):
+                staging_may_push.wait(timeout=120)
+            return serve(request)
+
+        server.respond = hold_staging_pushes
+
+        def rewire(text, filename):
+            if filename == "promotion-flow.yaml":
+                return text.replace("dependsOn: [qa, staging]", "dependsOn: [qa]")
+            if filename == "applications.yaml":
+                return "---".join(
+                    doc.replace(url, staging_url) if "-staging\n" in doc else doc for doc in text.split("---")
+                )
+            return text
+
+        config = gitops_world.write_config(url, edit=rewire)
+        push = push_version(url, "4.0.0")
+        with LocalPromotions(config) as local:
+            local.submit_github_push(push)
+            local.process_events()
+            deadline = time.monotonic() + 120
+            while True:
+                [release] = local.releases() or [None]
+                if release and release.environment("prod").status.is_final:
+                    break
+                assert time.monotonic() < deadline, "prod never finished while staging was held"
+                time.sleep(0.1)
+            staging_while_prod_done = release.environment("staging").status
+            staging_may_push.set()
+            [release] = local.wait_until_settled(timeout=120)
+
+    assert release.environment("prod").status is EnvironmentStatus.SUCCESSFUL
+    assert staging_while_prod_done is EnvironmentStatus.RUNNING
+    assert release.status is ReleaseStatus.SUCCEEDED
+    assert release.environment("staging").commit is not None
+
+
+def test_local_run_prints_one_json_document(gitops_world, tmp_path, push_version):
+    with GitHttpBackendServer(gitops_world.repos) as server:
+        url = server.url_for("gitops.git")
+        push_file = tmp_path / "push.json"
+        push_file.write_text(json.dumps(push_version(url, "5.0.0")))
+        config = gitops_world.write_config(url)
+        result = subprocess.run(
+            [sys.executable, "-m", "promotions_local.cli", "local", "run", "--config", str(config),
+             "--github-push", str(push_file), "--json"],
+            capture_output=True, text=True, timeout=300,
+        )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    [release] = document["releases"]
+    assert release["status"] == "Succeeded" and release["version"] == "5.0.0"
+    assert [env["name"] for env in release["environments"]] == ["dev", "qa", "staging", "prod"]
+    assert all(env["status"] == "Successful" and len(env["commit"]) == 40 for env in release["environments"])
+    assert set(release) == {"id", "product", "flow", "version", "status", "environments"}
+
+
+def test_local_run_refuses_a_broken_configuration_with_file_and_line(gitops_world, tmp_path):
+    config = gitops_world.write_config("https://git.example.invalid/x.git")
+    (config / "promotion-flow.yaml").write_text((config / "promotion-flow.yaml").read_text().replace("dependsOn: [dev]", "dependsOn: [nowhere]", 1))
+    push_file = tmp_path / "push.json"
+    push_file.write_text("{}")
+    result = subprocess.run(
+        [sys.executable, "-m", "promotions_local.cli", "local", "run", "--config", str(config), "--github-push", str(push_file), "--json"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert "promotion-flow.yaml:" in result.stderr and "nowhere" in result.stderr
+    assert result.stdout == ""
+
+
+def test_local_run_refuses_an_invalid_push_naming_the_field(gitops_world, tmp_path):
+    config = gitops_world.write_config("https://git.example.invalid/x.git")
+    push_file = tmp_path / "push.json"
+    push_file.write_text(json.dumps({"ref": "refs/heads/main", "after": "a" * 40}))
+    result = subprocess.run(
+        [sys.executable, "-m", "promotions_local.cli", "local", "run", "--config", str(config), "--github-push", str(push_file), "--json"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert f"{push_file}: github push: before: field required" in result.stderr

@@ -1,0 +1,84 @@
+"""The three fake providers, each with what a test needs to play the reviewer on it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from promotions.http import HttpClient
+from promotions.pullrequests import PullRequestProvider, provider_for
+from promotions_local.fake_apis import FakeBitbucket, FakeGitHub, FakeGitLab
+
+TOKEN = "provider-secret-token"
+
+
+@dataclass
+class Hosted:
+    """One repository on one fake provider, and the provider adapter configured against it."""
+
+    name: str
+    fake: Any
+    repo_url: str
+    merge: Callable[[int], str]
+    close: Callable[[int], None]
+    token: str = TOKEN
+
+    def provider(self, token: str | None = None) -> PullRequestProvider:
+        return provider_for(
+            self.repo_url,
+            provider=None,
+            api_url=self.fake.api_url,
+            token=token or self.token,
+            http=HttpClient(),
+        )
+
+
+@pytest.fixture(scope="session")
+def github_pull_shape(shared_events: Path) -> dict:
+    return json.loads((shared_events / "github-pull-request-closed-merged.json").read_text())["pull_request"]
+
+
+@pytest.fixture
+def github(github_pull_shape) -> Iterator[Hosted]:
+    with FakeGitHub(token=TOKEN, pull_request_shape=github_pull_shape, repositories=["acme/gitops"]) as fake:
+        yield Hosted(
+            "github",
+            fake,
+            "https://github.com/acme/gitops.git",
+            merge=lambda number: fake.merge("acme/gitops", number),
+            close=lambda number: fake.close("acme/gitops", number),
+        )
+
+
+@pytest.fixture
+def gitlab() -> Iterator[Hosted]:
+    with FakeGitLab(token=TOKEN, projects=["acme/platform/gitops"]) as fake:
+        yield Hosted(
+            "gitlab",
+            fake,
+            "git@gitlab.com:acme/platform/gitops.git",
+            merge=lambda iid: fake.merge("acme/platform/gitops", iid),
+            close=lambda iid: fake.close("acme/platform/gitops", iid),
+        )
+
+
+@pytest.fixture
+def bitbucket() -> Iterator[Hosted]:
+    with FakeBitbucket(token=TOKEN, repositories=["acme/gitops"]) as fake:
+        yield Hosted(
+            "bitbucket",
+            fake,
+            "https://bitbucket.org/acme/gitops.git",
+            merge=lambda pull_id: fake.merge("acme/gitops", pull_id),
+            close=lambda pull_id: fake.decline("acme/gitops", pull_id),
+        )
+
+
+@pytest.fixture(params=["github", "gitlab", "bitbucket"])
+def hosted(request) -> Hosted:
+    return request.getfixturevalue(request.param)

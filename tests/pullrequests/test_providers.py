@@ -1,0 +1,214 @@
+"""What each provider's REST API asks for and answers with, beyond the shared contract."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from promotions.http import HttpClient, HttpTransientError
+from promotions.pullrequests import (
+    PullRequestAuthError,
+    PullRequestConfigError,
+    PullRequestRejected,
+    PullRequestStatus,
+    provider_for,
+)
+from promotions_local.fake_apis import FakeBitbucket, FakeGitHub
+
+SOURCE, TARGET = "promotions/prod/abc1234", "main"
+
+# --- GitHub ------------------------------------------------------------------------------------------------
+
+
+def test_github_request_shapes(github):
+    provider = github.provider()
+    provider.open(github.repo_url, SOURCE, TARGET, "Promote api", "Release r-1")
+    provider.find_open(github.repo_url, SOURCE, TARGET)
+
+    create, listing = github.fake.requests
+    assert (create.method, create.path) == ("POST", "/repos/acme/gitops/pulls")
+    assert create.body == {"title": "Promote api", "body": "Release r-1", "head": SOURCE, "base": TARGET}
+    assert create.headers["authorization"] == f"Bearer {github.token}"
+    assert create.headers["x-github-api-version"] == "2022-11-28"
+    assert create.headers["accept"] == "application/vnd.github+json"
+    assert (listing.method, listing.path) == ("GET", "/repos/acme/gitops/pulls")
+    assert {name: listing.param(name) for name in ("state", "head", "base")} == {
+        "state": "open",
+        "head": f"acme:{SOURCE}",
+        "base": TARGET,
+    }
+
+
+def test_github_duplicate_pull_request_is_rejected_with_githubs_reason(github):
+    provider = github.provider()
+    provider.open(github.repo_url, SOURCE, TARGET, "title", "body")
+
+    with pytest.raises(
+        PullRequestRejected,
+        match=f"HTTP 422: Validation Failed: A pull request already exists for acme:{SOURCE}",
+    ):
+        provider.open(github.repo_url, SOURCE, TARGET, "title", "body")
+
+
+def test_github_missing_field_names_it(github):
+    with pytest.raises(PullRequestRejected, match="PullRequest head missing_field"):
+        github.provider().open(github.repo_url, "", TARGET, "title", "body")
+
+
+def test_github_enterprise_server_under_api_v3(github_pull_shape):
+    with FakeGitHub(
+        token="ghe-token",
+        pull_request_shape=github_pull_shape,
+        repositories=["acme/gitops"],
+        path_prefix="/api/v3",
+    ) as fake:
+        provider = provider_for(
+            "https://ghe.example.com/acme/gitops.git",
+            provider="github",
+            api_url=f"{fake.url}/api/v3",
+            token="ghe-token",
+            http=HttpClient(),
+        )
+        opened = provider.open("https://ghe.example.com/acme/gitops.git", SOURCE, TARGET, "title", "body")
+        number = opened.number
+        fake.merge("acme/gitops", number, merge_commit_sha="c" * 40)
+
+        state = provider.state("https://ghe.example.com/acme/gitops.git", number)
+
+    assert (state.status, state.merge_commit_sha) == (PullRequestStatus.MERGED, "c" * 40)
+    assert all(request.path.startswith("/api/v3/repos/acme/gitops/pulls") for request in fake.requests)
+
+
+def test_github_rate_limit_403_is_transient_but_a_plain_403_is_auth(github):
+    provider = github.provider()
+    github.fake.fail_next(403, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1700000000"})
+    with pytest.raises(HttpTransientError, match="rate limited"):
+        provider.state(github.repo_url, 1)
+
+    github.fake.fail_next(403)
+    with pytest.raises(PullRequestAuthError, match="HTTP 403"):
+        provider.state(github.repo_url, 1)
+
+
+def test_github_repository_url_must_be_owner_and_name(github):
+    with pytest.raises(PullRequestConfigError, match="OWNER/NAME"):
+        github.provider().open("https://github.com/acme/group/gitops.git", SOURCE, TARGET, "title", "body")
+    assert github.fake.requests == []
+
+
+# --- GitLab ------------------------------------------------------------------------------------------------
+
+
+def test_gitlab_request_shapes(gitlab):
+    provider = gitlab.provider()
+    provider.open(gitlab.repo_url, SOURCE, TARGET, "Promote api", "Release r-1")
+    provider.find_open(gitlab.repo_url, SOURCE, TARGET)
+
+    create, listing = gitlab.fake.requests
+    # The project's full path, encoded into a single path segment.
+    assert (create.method, create.path) == (
+        "POST",
+        "/api/v4/projects/acme%2Fplatform%2Fgitops/merge_requests",
+    )
+    assert create.body == {
+        "source_branch": SOURCE,
+        "target_branch": TARGET,
+        "title": "Promote api",
+        "description": "Release r-1",
+    }
+    assert create.headers["private-token"] == gitlab.token
+    assert {name: listing.param(name) for name in ("state", "source_branch", "target_branch")} == {
+        "state": "opened",
+        "source_branch": SOURCE,
+        "target_branch": TARGET,
+    }
+
+
+def test_gitlab_duplicate_merge_request_is_rejected_with_gitlabs_reason(gitlab):
+    provider = gitlab.provider()
+    provider.open(gitlab.repo_url, SOURCE, TARGET, "title", "body")
+
+    with pytest.raises(PullRequestRejected, match=r"HTTP 409: Another open merge request already exists.*!1"):
+        provider.open(gitlab.repo_url, SOURCE, TARGET, "title", "body")
+
+
+def test_gitlab_validation_error_names_the_field(gitlab):
+    with pytest.raises(PullRequestRejected, match="HTTP 400: title is missing"):
+        gitlab.provider().open(gitlab.repo_url, SOURCE, TARGET, "", "body")
+
+
+@pytest.mark.parametrize("method", ["merge", "squash", "fast_forward"])
+def test_gitlab_merge_commit_for_each_merge_method(gitlab, method):
+    provider = gitlab.provider()
+    opened = provider.open(gitlab.repo_url, SOURCE, TARGET, "title", "body")
+    target_received = gitlab.fake.merge("acme/platform/gitops", opened.number, method=method)
+
+    state = provider.state(gitlab.repo_url, opened.number)
+
+    assert (state.status, state.merge_commit_sha) == (PullRequestStatus.MERGED, target_received)
+
+
+# --- Bitbucket Cloud ---------------------------------------------------------------------------------------
+
+
+def test_bitbucket_request_shapes_and_query(bitbucket):
+    provider = bitbucket.provider()
+    provider.open(bitbucket.repo_url, SOURCE, TARGET, "Promote api", "Release r-1")
+    provider.find_open(bitbucket.repo_url, SOURCE, TARGET)
+
+    create, listing = bitbucket.fake.requests
+    assert (create.method, create.path) == ("POST", "/2.0/repositories/acme/gitops/pullrequests")
+    assert create.body == {
+        "title": "Promote api",
+        "description": "Release r-1",
+        "source": {"branch": {"name": SOURCE}},
+        "destination": {"branch": {"name": TARGET}},
+    }
+    assert create.headers["authorization"] == f"Bearer {bitbucket.token}"
+    assert listing.param("state") == "OPEN"
+    assert listing.param("q") == f'source.branch.name = "{SOURCE}" AND destination.branch.name = "{TARGET}"'
+
+
+def test_bitbucket_branch_names_are_quoted_in_the_query(bitbucket):
+    provider = bitbucket.provider()
+    awkward = 'promotions/"quoted"\\branch'
+    opened = provider.open(bitbucket.repo_url, awkward, TARGET, "title", "body")
+
+    assert provider.find_open(bitbucket.repo_url, awkward, TARGET) == opened
+    assert provider.find_open(bitbucket.repo_url, "promotions/", TARGET) is None
+
+
+def test_bitbucket_abbreviated_merge_hash_is_resolved_to_the_full_commit(bitbucket):
+    provider = bitbucket.provider()
+    opened = provider.open(bitbucket.repo_url, SOURCE, TARGET, "title", "body")
+    merge_commit = bitbucket.merge(opened.number)
+
+    state = provider.state(bitbucket.repo_url, opened.number)
+
+    assert state.merge_commit_sha == merge_commit
+    assert bitbucket.fake.requests[-1].path == f"/2.0/repositories/acme/gitops/commit/{merge_commit[:12]}"
+
+
+def test_bitbucket_user_and_app_password_go_as_basic_auth():
+    credentials = "deploy-bot:app-password-value"
+    with FakeBitbucket(token=credentials, repositories=["acme/gitops"]) as fake:
+        provider = provider_for(
+            "git@bitbucket.org:acme/gitops.git",
+            provider=None,
+            api_url=fake.api_url,
+            token=credentials,
+            http=HttpClient(),
+        )
+        opened = provider.open("git@bitbucket.org:acme/gitops.git", SOURCE, TARGET, "title", "body")
+
+    assert opened.number == 1
+    assert (
+        fake.requests[0].headers["authorization"]
+        == f"Basic {base64.b64encode(credentials.encode()).decode()}"
+    )
+
+
+def test_bitbucket_validation_error_carries_the_fields(bitbucket):
+    with pytest.raises(PullRequestRejected, match=r"HTTP 400: title: This field is required\. \(title: "):
+        bitbucket.provider().open(bitbucket.repo_url, SOURCE, TARGET, "", "body")
