@@ -1,6 +1,7 @@
 """The promotion configuration: Codefresh's Product, PromotionTemplate, PromotionPolicy and PromotionFlow, our
 Environment, and the Argo CD Applications that place products in environments."""
 
+from promotions.checks import PromotionCheck
 from promotions.config.configuration import Configuration, EffectivePolicy, FlowTrigger
 from promotions.config.errors import ConfigError, ConfigProblem, NotDefinedError, PolicyError, TemplateError
 from promotions.config.loader import load_configuration, load_configuration_dir
@@ -9,6 +10,7 @@ from promotions.config.models import (
     WHOLE_FILE,
     Application,
     ApplicationDestination,
+    CheckNames,
     Environment,
     EnvironmentCluster,
     EnvironmentKind,
@@ -26,6 +28,7 @@ from promotions.config.models import (
     PromotionPolicy,
     PromotionTemplate,
     VersionSource,
+    check_names,
 )
 
 __all__ = [
@@ -33,6 +36,7 @@ __all__ = [
     "WHOLE_FILE",
     "Application",
     "ApplicationDestination",
+    "CheckNames",
     "ConfigError",
     "ConfigProblem",
     "Configuration",
@@ -53,11 +57,13 @@ __all__ = [
     "PolicySettings",
     "Product",
     "ProductFlow",
+    "PromotionCheck",
     "PromotionFlow",
     "PromotionPolicy",
     "PromotionTemplate",
     "TemplateError",
     "VersionSource",
+    "check_names",
     "load_configuration",
     "load_configuration_dir",
 ]

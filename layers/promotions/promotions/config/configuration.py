@@ -8,9 +8,11 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict
 
+from promotions.checks import PromotionCheck
 from promotions.config.errors import NotDefinedError, PolicyError, TemplateError
 from promotions.config.models import (
     Application,
+    CheckNames,
     Environment,
     FlowStep,
     PolicyAction,
@@ -19,6 +21,7 @@ from promotions.config.models import (
     PromotionFlow,
     PromotionPolicy,
     PromotionTemplate,
+    check_names,
 )
 from promotions.push import GitPush
 from promotions.repo_url import canonical_repo
@@ -42,8 +45,8 @@ class EffectivePolicy(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     action: PolicyAction
-    pre_action: str | None = None
-    post_action: str | None = None
+    pre_action: str | tuple[str, ...] | None = None
+    post_action: str | tuple[str, ...] | None = None
     sources: dict[str, str]
 
 
@@ -64,8 +67,10 @@ class Configuration:
         environments: Mapping[str, Environment],
         applications: Mapping[str, Application],
         application_environments: Mapping[str, str],
+        checks: Mapping[str, PromotionCheck] = MappingProxyType({}),
     ) -> None:
         self._products = _by_name(products)
+        self._checks = _by_name(checks)
         self._templates = _by_name(templates)
         self._policies = _by_name(policies)
         self._flows = _by_name(flows)
@@ -103,6 +108,17 @@ class Configuration:
     @property
     def applications(self) -> Mapping[str, Application]:
         return self._applications
+
+    @property
+    def checks(self) -> Mapping[str, PromotionCheck]:
+        return self._checks
+
+    def checks_named(self, names: CheckNames | None) -> tuple[PromotionCheck, ...]:
+        """The checks a preAction, postAction or hook names, in its order."""
+        missing = [name for name in check_names(names) if name not in self._checks]
+        if missing:
+            raise NotDefinedError(f"PromotionCheck {', '.join(missing)} is not defined")
+        return tuple(self._checks[name] for name in check_names(names))
 
     def triggered_flows(self, push: GitPush) -> list[FlowTrigger]:
         """At most one flow per product (products in name order): the first of the product's promotionFlows

@@ -11,17 +11,22 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from promotions.checks import HOOK_KINDS, PromotionCheck
 from promotions.config.configuration import Configuration
 from promotions.config.documents import Location, SourceDocument, read_documents
 from promotions.config.errors import ConfigError, ConfigProblem, PolicyError, TemplateError
 from promotions.config.models import (
     PRODUCT_KEY,
     Application,
+    CheckNames,
     Environment,
+    Hooks,
+    PolicySettings,
     Product,
     PromotionFlow,
     PromotionPolicy,
     PromotionTemplateDocument,
+    check_names,
 )
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -44,6 +49,7 @@ _KINDS: Mapping[str, _Kind] = {
     "PromotionFlow": _Kind(PromotionFlow, frozenset({"codefresh.io/v1beta1"})),
     "Environment": _Kind(Environment, frozenset({"promotions.dev/v1alpha1"})),
     "Application": _Kind(Application, frozenset({"argoproj.io/v1alpha1"})),
+    "PromotionCheck": _Kind(PromotionCheck, frozenset({"promotions.dev/v1alpha1"})),
 }
 # Every kind in our own group must be known; other groups hold kinds we simply do not read.
 _OWN_GROUP = "promotions.dev"
@@ -218,6 +224,8 @@ class _Loading:
         self._check_flow_environments()
         self._check_product_references()
         self._check_policy_selectors()
+        self._check_check_references()
+        self._check_check_environments()
 
     def _place_applications(self) -> None:
         environments = [environment for environment, _ in self._entities("Environment")]
@@ -307,6 +315,67 @@ class _Loading:
                         + (" or types" if key == "targetEnvironment" else ""),
                     )
 
+    def _check_check_references(self) -> None:
+        """preAction, postAction and hooks name PromotionChecks. A configuration that defines none is written
+        for Codefresh, whose names are Argo WorkflowTemplates: it loads as it is, and running one of those
+        actions fails on the undefined check (Configuration.checks_named)."""
+        if not (self.loaded["PromotionCheck"] or self.broken["PromotionCheck"]):
+            return
+        for policy, document in self._entities("PromotionPolicy"):
+            self._check_actions(document, f"PromotionPolicy {policy.name}", policy.policy, ("spec", "policy"))
+        for flow, document in self._entities("PromotionFlow"):
+            subject = f"PromotionFlow {flow.name}"
+            self._check_hooks(document, subject, flow.hooks, ("spec", "hooks"))
+            for index, step in enumerate(flow.steps):
+                step_subject = f"{subject} step {step.environment}"
+                self._check_actions(document, step_subject, step.policy, ("spec", "steps", index, "policy"))
+                self._check_hooks(document, step_subject, step.hooks, ("spec", "steps", index, "hooks"))
+
+    def _check_actions(
+        self, document: SourceDocument, subject: str, policy: PolicySettings, location: Location
+    ) -> None:
+        for key, names in (("preAction", policy.pre_action), ("postAction", policy.post_action)):
+            self._check_named_checks(document, subject, key, names, (*location, key), hook=False)
+
+    def _check_hooks(self, document: SourceDocument, subject: str, hooks: Hooks, location: Location) -> None:
+        named = (("onStart", hooks.on_start), ("onSuccess", hooks.on_success), ("onFail", hooks.on_fail))
+        for key, names in named:
+            self._check_named_checks(document, subject, key, names, (*location, key), hook=True)
+
+    def _check_named_checks(
+        self,
+        document: SourceDocument,
+        subject: str,
+        key: str,
+        names: CheckNames | None,
+        location: Location,
+        *,
+        hook: bool,
+    ) -> None:
+        for position, name in enumerate(check_names(names)):
+            where = (*location, position) if isinstance(names, tuple) else location
+            check = self.loaded["PromotionCheck"].get(name)
+            if self._is_unknown("PromotionCheck", name):
+                self.report(document, where, f"{subject}: {key} {name} is not a defined PromotionCheck")
+            elif hook and check is not None and not check.entity.allowed_in_hooks:
+                self.report(
+                    document,
+                    where,
+                    f"{subject}: hook {key} runs PromotionCheck {name}, a {check.entity.kind} check; "
+                    f"hooks run only {', '.join(sorted(HOOK_KINDS))} checks",
+                )
+
+    def _check_check_environments(self) -> None:
+        for check, document in self._entities("PromotionCheck"):
+            for location, environment in check.config.environment_references():
+                if self._is_unknown("Environment", environment):
+                    self.report(
+                        document,
+                        ("spec", check.kind, *location),
+                        f"PromotionCheck {check.name}: {check.kind} names environment {environment}, "
+                        "which is not a defined Environment",
+                    )
+
     def configuration(self) -> Configuration:
         def entities(kind: str) -> dict[str, Any]:
             return {name: loaded.entity for name, loaded in self.loaded[kind].items()}
@@ -319,6 +388,7 @@ class _Loading:
             environments=entities("Environment"),
             applications=entities("Application"),
             application_environments=self.application_environments,
+            checks=entities("PromotionCheck"),
         )
 
     def check_products(self, configuration: Configuration) -> None:
@@ -389,5 +459,7 @@ def _describe(detail: Any) -> str:
     path = path.lstrip(".")
     if detail["type"] == "missing":
         return f"{path} is required" if path else "required field missing"
+    if detail["type"] == "extra_forbidden":
+        return f"{path} is not a known field"
     message = str(detail["ctx"]["error"]) if detail["type"] == "value_error" else detail["msg"]
     return f"{path}: {message}" if path else message

@@ -197,16 +197,27 @@ class PolicyAction(StrEnum):
     NONE = "none"
 
 
+# A PromotionCheck name, or a list of them run in order (Codefresh names one Argo WorkflowTemplate).
+CheckNames = Name | Annotated[tuple[Name, ...], Field(min_length=1)]
+
+
+def check_names(value: CheckNames | None) -> tuple[str, ...]:
+    """A preAction, postAction or hook as the list of check names it runs."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else value
+
+
 class PolicySettings(_Model):
     action: PolicyAction | None = None
-    pre_action: Name | None = None
-    post_action: Name | None = None
+    pre_action: CheckNames | None = None
+    post_action: CheckNames | None = None
 
 
 class Hooks(_Model):
-    on_start: Name | None = None
-    on_success: Name | None = None
-    on_fail: Name | None = None
+    on_start: CheckNames | None = None
+    on_success: CheckNames | None = None
+    on_fail: CheckNames | None = None
 
 
 class FlowStep(_Model):

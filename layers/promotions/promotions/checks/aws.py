@@ -1,0 +1,46 @@
+"""The checks' services on AWS: Secrets Manager, Lambda, the shared HTTP client and the engine's clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from promotions import clock
+from promotions.checks.services import CheckServices, SecretUnavailable
+from promotions.http import HttpClient
+
+# Errors that say the secret cannot be had, as opposed to throttling or outages worth retrying.
+_UNAVAILABLE = frozenset({"ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure"})
+
+# A check's function may run for Lambda's full 15 minutes; a retried invoke would run it twice.
+_LAMBDA_CONFIG = Config(read_timeout=900, connect_timeout=5, retries={"total_max_attempts": 1})
+
+
+class SecretsManagerSecrets:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def secret_string(self, secret_id: str) -> str:
+        try:
+            response = self._client.get_secret_value(SecretId=secret_id)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in _UNAVAILABLE:
+                raise SecretUnavailable(f"secret {secret_id} cannot be read ({code})") from None
+            raise
+        if "SecretString" not in response:
+            raise SecretUnavailable(f"secret {secret_id} holds binary data, not text")
+        return response["SecretString"]
+
+
+def aws_check_services(session: boto3.Session | None = None) -> CheckServices:
+    session = session or boto3.Session()
+    return CheckServices(
+        http=HttpClient(),
+        secrets=SecretsManagerSecrets(session.client("secretsmanager")),
+        lambda_client=session.client("lambda", config=_LAMBDA_CONFIG),
+        now=clock.now,
+    )
