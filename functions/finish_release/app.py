@@ -1,6 +1,7 @@
-"""Step Functions task: settle the release's final status."""
+"""Step Functions task: settle the release once its environments are done, record a release-level
+failure, or close it with its final status after its hooks ran."""
 
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
@@ -15,6 +16,8 @@ tracer = Tracer()
 
 class FinishTask(BaseModel):
     releaseId: str
+    action: Literal["settle", "fail", "close"]
+    succeeded: bool = False
     error: dict[str, Any] | None = None
 
 
@@ -22,6 +25,11 @@ class FinishTask(BaseModel):
 @tracer.capture_lambda_handler
 @event_parser(model=FinishTask)
 def handler(task: FinishTask, context: LambdaContext) -> dict:
-    logger.append_keys(release=task.releaseId)
-    status = services().engine.finish(task.releaseId, error=error_reason(task.error))
-    return {"status": status.value}
+    logger.append_keys(release=task.releaseId, action=task.action)
+    engine = services().engine
+    if task.action == "settle":
+        return {"status": engine.settle(task.releaseId).value}
+    if task.action == "fail":
+        engine.record_error(task.releaseId, error_reason(task.error) or "the release failed")
+        return {}
+    return {"status": engine.close(task.releaseId, succeeded=task.succeeded).value}

@@ -19,4 +19,8 @@ class StartReleaseTask(BaseModel):
 @event_parser(model=StartReleaseTask)
 def handler(task: StartReleaseTask, context: LambdaContext) -> dict:
     logger.append_keys(release=task.releaseId)
-    return {"environments": services().engine.begin(task.releaseId)}
+    return {
+        "environments": services().engine.begin(task.releaseId),
+        # Each release-level gate stage keeps its progress here between evaluations.
+        "gates": {"releaseStart": {}, "releaseSuccess": {}, "releaseFailed": {}},
+    }

@@ -83,6 +83,14 @@ class LocalPromotions:
         executions = sfn.list_executions(stateMachineArn=arn)["executions"]
         return sorted(execution["name"] for execution in executions)
 
+    def execution_history(self, release_id: str) -> list[dict[str, Any]]:
+        """The Step Functions history of a release's execution, oldest event first."""
+        sfn = self._stack.client("stepfunctions")
+        arn = self._stack.resources["ReleaseStateMachine"].physical_id
+        execution = f"{arn.replace(':stateMachine:', ':execution:')}:{release_id}"
+        paginator = sfn.get_paginator("get_execution_history")
+        return [event for page in paginator.paginate(executionArn=execution) for event in page["events"]]
+
     def releases(self) -> list[Release]:
         store = runtime.services().store
         found = []

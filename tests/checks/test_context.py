@@ -78,3 +78,13 @@ def test_release_level_hooks_have_no_application_or_environment(context):
     variables = context.model_copy(update={"app": None, "environment": None}).variables()
 
     assert (variables["APP_NAME"], variables["PATH"], variables["ENVIRONMENT"]) == ("", "", "")
+
+
+def test_on_fail_hooks_get_the_failed_environments_as_a_json_array(context):
+    failed = context.model_copy(
+        update={"error_message": "prod: timed out after 15m", "failed_environments": ("qa", "prod")}
+    ).variables()
+
+    assert json.loads(failed["FAILED_ENVIRONMENTS"]) == ["qa", "prod"]
+    assert failed["ERROR_MESSAGE"] == "prod: timed out after 15m"
+    assert context.variables()["FAILED_ENVIRONMENTS"] == "[]"

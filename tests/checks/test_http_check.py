@@ -144,3 +144,14 @@ def test_polling_repeats_the_call_until_the_condition_holds(make_check, context,
         f"GET {api.url}/ready: HTTP 503",
         f"GET {api.url}/ready answered $.ready = false, expected true",
     ]
+
+
+def test_an_answer_with_promotion_context_exports_it(make_check, context, services, api):
+    api.route("POST", "/announce", {"PROMOTION_CONTEXT": {"ticket": "OPS-7"}, "ok": True})
+    api.route("POST", "/broken", {"PROMOTION_CONTEXT": ["not", "an", "object"]})
+    announce = make_check("announce", http={"url": api.url + "/announce", "method": "POST"})
+    broken = make_check("broken", http={"url": api.url + "/broken", "method": "POST"})
+
+    assert announce.config.evaluate(context, services) == Passed(context_update={"ticket": "OPS-7"})
+    outcome = broken.config.evaluate(context, services)
+    assert isinstance(outcome, Failed) and "PROMOTION_CONTEXT must be a JSON object" in outcome.reason

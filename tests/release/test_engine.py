@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import boto3
@@ -16,12 +17,23 @@ from promotions.release.store import ReleaseStore
 TABLE = "promotions-test"
 
 
+PROCEED = {"proceed": True}
+SKIP = {"proceed": False}
+
+
 class RecordingTokens:
+    """Records each answer as proceed (task succeeded) or skip (task failed with EnvironmentNotStarted)."""
+
     def __init__(self) -> None:
         self.answers: list[tuple[str, dict]] = []
 
     def answer(self, token, output):
-        self.answers.append((token, dict(output)))
+        assert output == {}
+        self.answers.append((token, PROCEED))
+
+    def refuse(self, token, error, cause):
+        assert error == "EnvironmentNotStarted" and cause.startswith("not started")
+        self.answers.append((token, SKIP))
 
     def answer_for(self, token):
         return [output for t, output in self.answers if t == token]
@@ -94,17 +106,19 @@ def test_fan_out_then_fan_in(store):
     engine.gate(release.id, "qa", "t-qa")
     engine.gate(release.id, "staging", "t-staging")
     # both children of dev proceed at once; prod waits for both
-    assert tokens.answer_for("t-qa") == [{"proceed": True}]
-    assert tokens.answer_for("t-staging") == [{"proceed": True}]
+    assert tokens.answer_for("t-qa") == [PROCEED]
+    assert tokens.answer_for("t-staging") == [PROCEED]
     assert tokens.answer_for("t-prod") == []
     assert store.get(release.id).environment("qa").status is EnvironmentStatus.RUNNING
 
     engine.complete(release.id, "qa", succeeded=True)
     assert tokens.answer_for("t-prod") == []
     engine.complete(release.id, "staging", succeeded=True)
-    assert tokens.answer_for("t-prod") == [{"proceed": True}]
+    assert tokens.answer_for("t-prod") == [PROCEED]
     engine.complete(release.id, "prod", succeeded=True)
-    assert engine.finish(release.id) is ReleaseStatus.SUCCEEDED
+    assert engine.settle(release.id) is ReleaseStatus.SUCCEEDED
+    assert store.get(release.id).status is ReleaseStatus.RUNNING  # success hooks still to run
+    assert engine.close(release.id, succeeded=True) is ReleaseStatus.SUCCEEDED
     assert store.waiting_environments(release.id) == {}
 
 
@@ -118,9 +132,10 @@ def test_failure_stops_environments_that_have_not_started(store):
     engine.gate(release.id, "staging", "t-staging")
     engine.gate(release.id, "prod", "t-prod")
     engine.complete(release.id, "qa", succeeded=False, reason="GitTransientError: server said 503")
-    assert tokens.answer_for("t-prod") == [{"proceed": False}]
+    assert tokens.answer_for("t-prod") == [SKIP]
     engine.complete(release.id, "staging", succeeded=True)
-    status = engine.finish(release.id)
+    assert engine.settle(release.id) is ReleaseStatus.FAILED
+    status = engine.close(release.id, succeeded=False)
     final = store.get(release.id)
     assert status is ReleaseStatus.FAILED
     assert final.environment("prod").status is EnvironmentStatus.TERMINATED
@@ -138,7 +153,7 @@ def test_a_gate_parked_after_a_failure_is_skipped(store):
     engine.gate(release.id, "qa", "t-qa")
     engine.complete(release.id, "qa", succeeded=False, reason="boom")
     engine.gate(release.id, "staging", "t-staging")
-    assert tokens.answer_for("t-staging") == [{"proceed": False}]
+    assert tokens.answer_for("t-staging") == [SKIP]
 
 
 def test_a_decided_but_undelivered_answer_is_delivered_again(store):
@@ -152,18 +167,22 @@ def test_a_decided_but_undelivered_answer_is_delivered_again(store):
     assert store.decide_wait(release.id, "qa", "t-qa", "proceed")  # the crashed party got this far
     assert not store.decide_wait(release.id, "qa", "t-qa", "skip")  # nobody may change its mind
     engine.gate(release.id, "staging", "t-staging")
-    assert tokens.answer_for("t-qa") == [{"proceed": True}]
+    assert tokens.answer_for("t-qa") == [PROCEED]
 
 
-def test_finish_is_final_once_settled(store):
+def test_a_release_level_error_stops_everything_and_close_is_final(store):
     tokens = RecordingTokens()
     engine = ReleaseEngine(store, tokens)
     release = diamond_release()
     store.create(release)
     engine.begin(release.id)
-    assert engine.finish(release.id, error="States.Timeout: the flow ran out of time") is ReleaseStatus.FAILED
+    engine.record_error(release.id, "GateFailed: announce: the hook answered 500")
+    assert engine.settle(release.id) is ReleaseStatus.FAILED
+    assert engine.close(release.id, succeeded=False) is ReleaseStatus.FAILED
     final = store.get(release.id)
+    assert final.reason == "GateFailed: announce: the hook answered 500"
     assert {run.status for run in final.promoted_environments} == {EnvironmentStatus.TERMINATED}
+    assert engine.close(release.id, succeeded=True) is ReleaseStatus.FAILED
     # a late begin (a redelivered task) must not reopen a settled release
     engine.begin(release.id)
     assert store.get(release.id).status is ReleaseStatus.FAILED
@@ -174,3 +193,24 @@ def test_error_reason_reads_lambda_error_causes():
     assert error_reason({"Error": "PushRaceLost", "Cause": cause}) == "PushRaceLost: push rejected"
     assert error_reason({"Error": "States.Timeout"}) == "States.Timeout"
     assert error_reason(None) is None
+
+
+def test_promotion_context_merges_keys_and_later_values_win(store):
+    release = diamond_release()
+    store.create(release)
+    assert store.merge_promotion_context(release.id, {"ticket": "OPS-1", "approver": "dana"}) == {"ticket": "OPS-1", "approver": "dana"}
+    assert store.merge_promotion_context(release.id, {"ticket": "OPS-2"}) == {"ticket": "OPS-2", "approver": "dana"}
+    assert store.get(release.id).promotion_context == {"ticket": "OPS-2", "approver": "dana"}
+
+
+def test_promotion_context_merges_from_parallel_writers_all_land(store):
+    release = diamond_release()
+    store.create(release)
+    writers = [
+        threading.Thread(target=store.merge_promotion_context, args=(release.id, {f"key{i}": i})) for i in range(6)
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert store.get(release.id).promotion_context == {f"key{i}": i for i in range(6)}

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 import boto3
 
 from promotions.aws.stepfunctions import ReleaseExecutions, StepFunctionsTaskTokens
+from promotions.checks.aws import aws_check_services
 from promotions.config_repository import ConfigRepository
 from promotions.git import Author, GitRemote
 from promotions.release.engine import ReleaseEngine
+from promotions.release.gates import Gates
 from promotions.release.promotion import Promoter
 from promotions.release.store import ReleaseStore
 
@@ -80,6 +82,10 @@ class Services:
     @functools.cached_property
     def promoter(self) -> Promoter:
         return Promoter(self.store, self.configs, self.remote, self.settings.commit_author)
+
+    @functools.cached_property
+    def gates(self) -> Gates:
+        return Gates(self.store, self.configs, aws_check_services(), self.settings.commit_author.name)
 
     @functools.cached_property
     def executions(self) -> ReleaseExecutions:

@@ -44,3 +44,11 @@ class StepFunctionsTaskTokens:
             if error.response["Error"]["Code"] not in _STALE_TOKEN_ERRORS:
                 raise
             logger.info("task token was already answered", extra={"error": error.response["Error"]["Code"]})
+
+    def refuse(self, token: str, error: str, cause: str) -> None:
+        try:
+            self._client.send_task_failure(taskToken=token, error=error, cause=cause)
+        except ClientError as failure:
+            if failure.response["Error"]["Code"] not in _STALE_TOKEN_ERRORS:
+                raise
+            logger.info("task token was already answered", extra={"error": failure.response["Error"]["Code"]})

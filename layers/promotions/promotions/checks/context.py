@@ -55,8 +55,9 @@ class CheckContext(_Model):
     commit: CommitRef | None = None
     source_commit: str | None = None
     source_repo_url: str | None = None
-    # For onFail hooks: why the release or environment failed.
+    # For onFail hooks: why the release or environment failed, and which environments failed.
     error_message: str | None = None
+    failed_environments: tuple[str, ...] = ()
     promotion_context: dict[str, Any] = Field(default_factory=dict)
     # When each environment of this release became Successful.
     environment_success_times: dict[str, AwareDatetime] = Field(default_factory=dict)
@@ -90,6 +91,7 @@ class CheckContext(_Model):
             "COMMIT_MESSAGE": commit.message if commit else "",
             "COMMIT_DATE": commit.date.isoformat() if commit and commit.date else "",
             "ERROR_MESSAGE": self.error_message or "",
+            "FAILED_ENVIRONMENTS": json.dumps(list(self.failed_environments)),
             "PROMOTION_CONTEXT": json.dumps(self.promotion_context, sort_keys=True),
         }
         from_context = {

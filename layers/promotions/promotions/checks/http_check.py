@@ -10,7 +10,7 @@ import jsonpath_rfc9535
 from pydantic import BeforeValidator, Field, PositiveInt, field_validator, model_validator
 
 from promotions.checks.context import CheckContext
-from promotions.checks.kind import CheckConfig, CheckKind, Name, SecretRef
+from promotions.checks.kind import CheckConfig, CheckKind, Name, SecretRef, exported_context
 from promotions.checks.outcomes import CheckOutcome, Failed, Passed, Wait
 from promotions.checks.services import CheckServices, SecretUnavailable
 from promotions.checks.templates import UndefinedVariable, render, render_values
@@ -90,7 +90,8 @@ class HttpCheck(CheckKind):
     """Calls `url` with `${VAR}` placeholders filled from the promotion's variables (URL-encoded in the URL).
     A structured `body` is sent as JSON with its strings rendered; a string body is rendered and sent as is.
     Without `pollSeconds` an unmet `successWhen` fails at once; with it the call is repeated until it is met
-    or the check's timeout runs out."""
+    or the check's timeout runs out. A JSON answer with a top-level PROMOTION_CONTEXT object exports it, as a
+    Codefresh hook workflow's output of that name does."""
 
     kind: ClassVar[str] = "http"
     allowed_in_hooks: ClassVar[bool] = True
@@ -132,7 +133,20 @@ class HttpCheck(CheckKind):
         else:
             unmet = self.success_when.unmet(response, call)
         if unmet is None:
-            return Passed()
+            return _passed_with_export(response, call)
         if self.poll_seconds is not None:
             return Wait(seconds=self.poll_seconds, reason=unmet)
         return Failed(reason=unmet)
+
+
+def _passed_with_export(response: HttpResponse, call: str) -> CheckOutcome:
+    try:
+        document = response.json()
+    except HttpError:
+        return Passed()
+    if not isinstance(document, dict) or "PROMOTION_CONTEXT" not in document:
+        return Passed()
+    try:
+        return Passed(context_update=exported_context(document["PROMOTION_CONTEXT"]))
+    except ValueError as error:
+        return Failed(reason=f"{call}: {error}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from promotions.checks.argocd_health import ArgoCdHealthCheck
 from promotions.checks.codebuild import CodeBuildCheck
 from promotions.checks.commit_status import CommitStatusCheck
 from promotions.checks.http_check import HttpCheck
@@ -26,6 +27,7 @@ CHECK_KINDS: Mapping[str, type[CheckKind]] = MappingProxyType(
             LambdaCheck,
             CodeBuildCheck,
             StateMachineCheck,
+            ArgoCdHealthCheck,
         )
     }
 )

@@ -12,7 +12,7 @@ import re
 from collections.abc import Collection, Mapping
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import jsonpath_rfc9535
 from pydantic import (
@@ -20,6 +20,7 @@ from pydantic import (
     AliasChoices,
     AliasPath,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PositiveInt,
@@ -28,6 +29,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from promotions.checks.argocd_health import ArgoCdVerification
 from promotions.push import GitPush
 from promotions.repo_url import canonical_repo
 
@@ -137,10 +139,33 @@ class EnvironmentCluster(_Model):
         return bool(same_cluster) and (not self.namespaces or destination.namespace in self.namespaces)
 
 
+class EnvironmentVerification(BaseModel):
+    """How an environment proves a promotion deployed: the engine appends the check this builds to the
+    environment's post-action phase (promotions.checks.argocd_health.verification_check)."""
+
+    # Our own block: a misspelt field is an error rather than silently ignored.
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    argocd: ArgoCdVerification
+
+
+def _verification_or_none(value: Any) -> Any:
+    """`verification: none` says outright that nothing is verified, as a policy's `action: none` does."""
+    if value == "none":
+        return None
+    if value is not None and not isinstance(value, Mapping):
+        raise ValueError(f"give `none` or an argocd block, not {value!r}")
+    return value
+
+
 class Environment(_Model):
     name: Name = Field(validation_alias=_METADATA_NAME)
     kind: EnvironmentKind = Field(validation_alias=_spec("kind"))
     clusters: tuple[EnvironmentCluster, ...] = Field(validation_alias=_spec("clusters"), min_length=1)
+    # None: a promotion succeeds once its Git action and post-actions do.
+    verification: Annotated[EnvironmentVerification | None, BeforeValidator(_verification_or_none)] = Field(
+        None, validation_alias=_spec("verification")
+    )
 
     def contains(self, destination: ApplicationDestination) -> bool:
         return any(cluster.contains(destination) for cluster in self.clusters)
@@ -150,6 +175,8 @@ class Application(_Model):
     """An Argo CD Application that belongs to a product (through its `codefresh.io/product` annotation or label)."""
 
     name: Name = Field(validation_alias=_METADATA_NAME)
+    # The Application resource's own namespace (Argo CD's appNamespace), not where it deploys to.
+    namespace: Name | None = Field(None, validation_alias=AliasPath("metadata", "namespace"))
     product: Name = Field(
         validation_alias=AliasChoices(
             AliasPath("metadata", "annotations", PRODUCT_KEY), AliasPath("metadata", "labels", PRODUCT_KEY)

@@ -25,9 +25,17 @@ PROCEED = "proceed"
 SKIP = "skip"
 
 
+# The error a parked environment's task fails with when the release failed before it could start; the
+# state machine catches it by this name.
+NOT_STARTED_ERROR = "EnvironmentNotStarted"
+
+
 class TaskTokens(Protocol):
     def answer(self, token: str, output: Mapping[str, Any]) -> None:
         """Deliver a task's output; a token that was already answered or expired is not an error."""
+
+    def refuse(self, token: str, error: str, cause: str) -> None:
+        """Fail a task with a named error; a token that was already answered or expired is not an error."""
 
 
 class ReleaseEngine:
@@ -58,27 +66,44 @@ class ReleaseEngine:
         logger.info("environment finished", extra={"release": release_id, "environment": environment, "status": status.value, "reason": reason})
         self._answer_decided_waiters(release_id)
 
-    def finish(self, release_id: str, *, error: str | None = None) -> ReleaseStatus:
-        """Settle the release: Succeeded when every environment did; Failed with the reasons otherwise."""
+    def settle(self, release_id: str) -> ReleaseStatus:
+        """Once every environment is done: Succeeded when all of them succeeded, else Failed with the reasons.
+
+        The release stays Running (its success or failure hooks still run) until `close`.
+        """
+        release = self._terminate_unfinished(release_id, "the release ended before this environment finished")
+        failed = [run for run in release.promoted_environments if run.status is not EnvironmentStatus.SUCCESSFUL]
+        if release.reason is None and not failed:
+            return ReleaseStatus.SUCCEEDED
+        if release.reason is None:
+            self._store.set_release_status(release_id, ReleaseStatus.RUNNING, reason=_failure_summary(failed))
+        return ReleaseStatus.FAILED
+
+    def record_error(self, release_id: str, error: str) -> None:
+        """A release-level failure (a hook, or the flow itself): remember why; stop what has not started."""
+        self._terminate_unfinished(release_id, f"not started: {error}")
+        self._store.set_release_status(
+            release_id, ReleaseStatus.RUNNING, reason=error,
+            unless=(ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED),
+        )
+
+    def close(self, release_id: str, *, succeeded: bool) -> ReleaseStatus:
+        status = ReleaseStatus.SUCCEEDED if succeeded else ReleaseStatus.FAILED
+        self._store.set_release_status(
+            release_id, status, unless=(ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED)
+        )
         release = self._store.get(release_id)
-        for run in release.promoted_environments:
+        logger.info("release finished", extra={"release": release_id, "status": release.status.value, "reason": release.reason})
+        return release.status
+
+    def _terminate_unfinished(self, release_id: str, reason: str) -> Release:
+        for run in self._store.get(release_id).promoted_environments:
             if not run.status.is_final:
                 self._store.set_environment_status(
-                    release_id, run.name, EnvironmentStatus.TERMINATED, reason="the release ended before this environment finished",
+                    release_id, run.name, EnvironmentStatus.TERMINATED, reason=reason,
                     only_from=(EnvironmentStatus.PENDING, EnvironmentStatus.RUNNING, EnvironmentStatus.SUSPENDED),
                 )
-        release = self._store.get(release_id)
-        failed = [run for run in release.promoted_environments if run.status is not EnvironmentStatus.SUCCESSFUL]
-        if error is None and not failed:
-            status, reason = ReleaseStatus.SUCCEEDED, None
-        else:
-            status, reason = ReleaseStatus.FAILED, error or _failure_summary(failed)
-        self._store.set_release_status(
-            release_id, status, reason=reason, unless=(ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED)
-        )
-        final = self._store.get(release_id).status
-        logger.info("release finished", extra={"release": release_id, "status": final.value, "reason": reason})
-        return final
+        return self._store.get(release_id)
 
     def _answer_decided_waiters(self, release_id: str) -> None:
         waiters = self._store.waiting_environments(release_id)
@@ -92,7 +117,10 @@ class ReleaseEngine:
                 if decision is None or not self._store.decide_wait(release_id, environment, waiter.token, decision):
                     continue
                 self._record_decision(release, environment, decision)
-            self._tokens.answer(waiter.token, {"proceed": decision == PROCEED})
+            if decision == PROCEED:
+                self._tokens.answer(waiter.token, {})
+            else:
+                self._tokens.refuse(waiter.token, NOT_STARTED_ERROR, _not_started_reason(release))
             self._store.forget_wait(release_id, environment, waiter.token)
 
     def _record_decision(self, release: Release, environment: str, decision: str) -> None:
@@ -101,10 +129,9 @@ class ReleaseEngine:
                 release.id, environment, EnvironmentStatus.RUNNING, only_from=(EnvironmentStatus.PENDING,)
             )
         else:
-            failed = [run.name for run in release.environments if run.status is EnvironmentStatus.FAILED]
             self._store.set_environment_status(
                 release.id, environment, EnvironmentStatus.TERMINATED,
-                reason=f"not started: {', '.join(failed)} failed", only_from=(EnvironmentStatus.PENDING,),
+                reason=_not_started_reason(release), only_from=(EnvironmentStatus.PENDING,),
             )
 
 
@@ -119,6 +146,11 @@ def _decide(release: Release, run: EnvironmentRun) -> str | None:
     if all(release.environment(dependency).status is EnvironmentStatus.SUCCESSFUL for dependency in run.depends_on):
         return PROCEED
     return None
+
+
+def _not_started_reason(release: Release) -> str:
+    failed = [run.name for run in release.environments if run.status is EnvironmentStatus.FAILED]
+    return f"not started: {', '.join(failed)} failed" if failed else f"not started: {release.reason or 'the release failed'}"
 
 
 def _failure_summary(runs: list[EnvironmentRun]) -> str:

@@ -6,7 +6,9 @@ import hashlib
 import re
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 
@@ -28,6 +30,8 @@ class EnvironmentRun(BaseModel):
     depends_on: tuple[str, ...] = ()
     status: EnvironmentStatus = EnvironmentStatus.PENDING
     commit: str | None = None
+    commit_message: str | None = None
+    committed_at: datetime | None = None
     reason: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -45,6 +49,8 @@ class Release(BaseModel):
     reason: str | None = None
     created_at: datetime
     environments: list[EnvironmentRun]
+    # PROMOTION_CONTEXT: what hooks and checks exported, handed to every later hook and check.
+    promotion_context: dict[str, Any] = Field(default_factory=dict)
 
     def environment(self, name: str) -> EnvironmentRun:
         for run in self.environments:

@@ -53,7 +53,7 @@ class Promoter:
             raise PromotionError(f"policy action {action!r} for {environment} is not supported yet; use commit or none")
         pairs = _pair_applications(configuration, release, environment)
         source_snapshots: dict[str, Snapshot] = {}
-        commits, changed = [], []
+        commits, changed, message = [], [], None
         for (repo_url, branch), group in _by_branch(pairs).items():
             for source_app, _ in group:
                 if source_app.repo_url not in source_snapshots:
@@ -78,14 +78,14 @@ class Promoter:
                 changed_in_branch.extend(sorted(result))
                 return result
 
-            outcome = self._remotes(repo_url).commit(
-                branch, edits, _commit_message(release, environment, [t for _, t in group]), self._author
-            )
+            branch_message = _commit_message(release, environment, [t for _, t in group])
+            outcome = self._remotes(repo_url).commit(branch, edits, branch_message, self._author)
             if outcome.commit_sha:
                 commits.append(outcome.commit_sha)
                 changed.extend(changed_in_branch)
+                message = branch_message
         commit = commits[-1] if commits else None
-        self._store.record_commit(release_id, environment, commit)
+        self._store.record_commit(release_id, environment, commit, message)
         logger.info(
             "environment promoted" if commit else "environment already at this version",
             extra={"release": release_id, "environment": environment, "commit": commit, "files": changed},

@@ -6,9 +6,9 @@ item, and a consistent query of the partition reads the whole release at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from collections.abc import Iterable
-from datetime import datetime
+from typing import Any
 
 from pynamodb.attributes import (
     DiscriminatorAttribute,
@@ -66,6 +66,7 @@ def _models(table_name: str) -> tuple[type[Model], type[Model], type[Model], typ
         reason = UnicodeAttribute(null=True)
         created_at = UTCDateTimeAttribute()
         updated_at = UTCDateTimeAttribute()
+        promotion_context = JSONAttribute(default=dict)
 
     class EnvironmentItem(Item, discriminator="environment"):
         name = UnicodeAttribute()
@@ -73,6 +74,8 @@ def _models(table_name: str) -> tuple[type[Model], type[Model], type[Model], typ
         depends_on = ListAttribute(of=UnicodeAttribute, default=list)
         status = UnicodeAttribute()
         commit = UnicodeAttribute(null=True)
+        commit_message = UnicodeAttribute(null=True)
+        committed_at = UTCDateTimeAttribute(null=True)
         reason = UnicodeAttribute(null=True)
         started_at = UTCDateTimeAttribute(null=True)
         finished_at = UTCDateTimeAttribute(null=True)
@@ -86,7 +89,14 @@ def _models(table_name: str) -> tuple[type[Model], type[Model], type[Model], typ
     return Item, ReleaseItem, EnvironmentItem, ConfigItem
 
 
+_CONTEXT_MERGE_ATTEMPTS = 10
+
+
 class ReleaseNotFound(LookupError):
+    pass
+
+
+class ContextMergeConflict(RuntimeError):
     pass
 
 
@@ -116,6 +126,7 @@ class ReleaseStore:
             reason=release.reason,
             created_at=release.created_at,
             updated_at=now,
+            promotion_context=release.promotion_context,
         )
         try:
             with TransactWrite(connection=self._connection()) as transaction:
@@ -146,12 +157,15 @@ class ReleaseStore:
             status=ReleaseStatus(head.status),
             reason=head.reason,
             created_at=head.created_at,
+            promotion_context=head.promotion_context or {},
             environments=[
                 EnvironmentRun(
                     name=run.name,
                     depends_on=tuple(run.depends_on or ()),
                     status=EnvironmentStatus(run.status),
                     commit=run.commit,
+                    commit_message=run.commit_message,
+                    committed_at=run.committed_at,
                     reason=run.reason,
                     started_at=run.started_at,
                     finished_at=run.finished_at,
@@ -206,10 +220,33 @@ class ReleaseStore:
             condition &= env.status.is_in(*(s.value for s in only_from))
         return self._update(self._environment_ref(release_id, environment), actions, condition)
 
-    def record_commit(self, release_id: str, environment: str, commit: str | None) -> None:
+    def record_commit(self, release_id: str, environment: str, commit: str | None, message: str | None = None) -> None:
         env = self._environment
-        action = env.commit.set(commit) if commit else env.commit.remove()
-        self._update(self._environment_ref(release_id, environment), [action], env.pk.exists())
+        if commit:
+            actions = [env.commit.set(commit), env.commit_message.set(message or ""), env.committed_at.set(clock.now())]
+        else:
+            actions = [env.commit.remove(), env.commit_message.remove(), env.committed_at.remove()]
+        self._update(self._environment_ref(release_id, environment), actions, env.pk.exists())
+
+    def merge_promotion_context(self, release_id: str, update: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge keys into the release's PROMOTION_CONTEXT (a later value wins); parallel environments may
+        merge at once, so the write only lands on the version it read, and is retried otherwise."""
+        if not update:
+            return self.get(release_id).promotion_context
+        for _ in range(_CONTEXT_MERGE_ATTEMPTS):
+            head = self._release.get(_release_pk(release_id), _RELEASE_SK, consistent_read=True)
+            current = head.promotion_context or {}
+            merged = {**current, **update}
+            if merged == current:
+                return current
+            unchanged = (
+                self._release.promotion_context == current
+                if head.promotion_context is not None
+                else self._release.promotion_context.does_not_exist()
+            )
+            if self._update(head, [self._release.promotion_context.set(merged)], unchanged):
+                return merged
+        raise ContextMergeConflict(f"release {release_id}: promotion context kept changing; merge again")
 
     def register_wait_token(self, release_id: str, environment: str, token: str) -> None:
         env = self._environment
@@ -251,6 +288,8 @@ class ReleaseStore:
             depends_on=list(run.depends_on),
             status=run.status.value,
             commit=run.commit,
+            commit_message=run.commit_message,
+            committed_at=run.committed_at,
             reason=run.reason,
             started_at=run.started_at,
             finished_at=run.finished_at,

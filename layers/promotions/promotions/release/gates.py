@@ -1,0 +1,195 @@
+"""The gates of a promotion: the hooks and checks each stage runs, evaluated one step at a time.
+
+The state machine calls `Gates.evaluate` for a stage until it answers done; in between it waits, or runs
+the CodeBuild project or state machine a check asked for, and hands back the progress and the
+integration's result. A check that says no fails the stage with GateFailed, which the state machine
+catches by name. Whatever a hook or check exports as PROMOTION_CONTEXT is merged into the release and
+reaches every later hook and check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger
+
+from promotions.checks import (
+    ApplicationRef,
+    CheckContext,
+    CheckServices,
+    CommitRef,
+    Failed,
+    Passed,
+    PhaseProgress,
+    PromotionCheck,
+    Run,
+    Wait,
+    evaluate_checks,
+)
+from promotions.checks.argocd_health import verification_check
+from promotions.config import Configuration
+from promotions.config_repository import ConfigRepository
+from promotions.release.model import Release
+from promotions.release.status import EnvironmentStatus
+from promotions.release.store import ReleaseStore
+
+logger = Logger(child=True)
+
+
+class Stage(StrEnum):
+    RELEASE_START = "releaseStart"  # the flow's onStart hooks
+    PRE = "pre"  # the step's onStart hooks, then the policy's preAction
+    POST = "post"  # deploy verification, the policy's postAction, then the step's onSuccess hooks
+    FAILED = "failed"  # the step's onFail hooks
+    RELEASE_SUCCESS = "releaseSuccess"  # the flow's onSuccess hooks
+    RELEASE_FAILED = "releaseFailed"  # the flow's onFail hooks
+
+    @property
+    def reports_failure(self) -> bool:
+        """onFail hooks run because something failed already; their own failure is logged, not raised."""
+        return self in (Stage.FAILED, Stage.RELEASE_FAILED)
+
+
+class GateFailed(RuntimeError):
+    """A hook or check said no. The state machine catches this error by its name."""
+
+
+@dataclass(frozen=True)
+class GateStep:
+    """What the state machine does next."""
+
+    next: Literal["done", "wait", "codebuild", "stateMachine"]
+    wait_seconds: int = 0
+    parameters: dict[str, Any] = field(default_factory=dict)
+    progress: dict[str, Any] = field(default_factory=dict)
+
+
+class Gates:
+    def __init__(
+        self, store: ReleaseStore, configs: ConfigRepository, services: CheckServices, commit_author: str
+    ) -> None:
+        self._store = store
+        self._configs = configs
+        self._services = services
+        self._commit_author = commit_author
+
+    def evaluate(
+        self,
+        release_id: str,
+        environment: str | None,
+        stage: Stage,
+        *,
+        progress: Mapping[str, Any] | None = None,
+        integration_result: Mapping[str, Any] | None = None,
+    ) -> GateStep:
+        release = self._store.get(release_id)
+        configuration = self._configs.at(release.config_revision)
+        checks = _checks_for(configuration, release, environment, stage)
+        if not checks:
+            return GateStep(next="done")
+        result = evaluate_checks(
+            checks,
+            self._context(configuration, release, environment, stage),
+            self._services,
+            progress=PhaseProgress.model_validate(progress) if progress else None,
+            integration_result=integration_result,
+        )
+        if result.context_update:
+            self._store.merge_promotion_context(release_id, result.context_update)
+        saved = result.progress.model_dump(mode="json", by_alias=True)
+        outcome = result.outcome
+        if isinstance(outcome, Passed):
+            return GateStep(next="done", progress=saved)
+        if isinstance(outcome, Wait):
+            logger.info("gate waits", extra={"stage": stage.value, "check": result.check, "reason": outcome.reason, "seconds": outcome.seconds})
+            return GateStep(next="wait", wait_seconds=outcome.seconds, progress=saved)
+        if isinstance(outcome, Run):
+            return GateStep(next=outcome.integration, parameters=dict(outcome.parameters), progress=saved)
+        assert isinstance(outcome, Failed)
+        reason = f"{result.check}: {outcome.reason}"
+        if stage.reports_failure:
+            logger.error("an onFail hook failed", extra={"stage": stage.value, "reason": reason})
+            return GateStep(next="done", progress=saved)
+        raise GateFailed(reason)
+
+    def _context(
+        self, configuration: Configuration, release: Release, environment: str | None, stage: Stage
+    ) -> CheckContext:
+        trigger = CommitRef(sha=release.source.commit, author=release.source.author, message=release.source.message)
+        run = release.environment(environment) if environment else None
+        commit: CommitRef | None = trigger
+        if stage is Stage.POST or (stage is Stage.FAILED and run is not None and run.commit):
+            commit = (
+                CommitRef(sha=run.commit, author=self._commit_author, message=run.commit_message or "", date=run.committed_at)
+                if run is not None and run.commit
+                else None
+            )
+        app = None
+        if environment is not None:
+            apps = configuration.applications_of(release.product, environment)
+            if apps:
+                first = apps[0]
+                app = ApplicationRef(
+                    name=first.name, namespace=first.namespace or "", repo_url=first.repo_url,
+                    branch=first.target_revision, path=first.path,
+                )
+        success_times = {
+            other.name: other.finished_at
+            for other in release.environments
+            if other.status is EnvironmentStatus.SUCCESSFUL and other.finished_at is not None
+        }
+        # The trigger environment runs the version from the moment it was pushed there.
+        success_times.setdefault(release.trigger_environment, release.created_at)
+        error = None
+        if stage is Stage.FAILED and run is not None:
+            error = run.reason
+        elif stage is Stage.RELEASE_FAILED:
+            error = release.reason
+        return CheckContext(
+            release_id=release.id,
+            product=release.product,
+            version=release.version,
+            flow=release.flow,
+            environment=environment,
+            app=app,
+            commit=commit,
+            source_commit=release.source.commit,
+            source_repo_url=release.source.repo_url,
+            error_message=error,
+            failed_environments=tuple(r.name for r in release.environments if r.status is EnvironmentStatus.FAILED),
+            promotion_context=release.promotion_context,
+            environment_success_times=success_times,
+        )
+
+
+def _checks_for(
+    configuration: Configuration, release: Release, environment: str | None, stage: Stage
+) -> tuple[PromotionCheck, ...]:
+    flow = configuration.flows[release.flow]
+    if stage is Stage.RELEASE_START:
+        return configuration.checks_named(flow.hooks.on_start)
+    if stage is Stage.RELEASE_SUCCESS:
+        return configuration.checks_named(flow.hooks.on_success)
+    if stage is Stage.RELEASE_FAILED:
+        return configuration.checks_named(flow.hooks.on_fail)
+    if environment is None:
+        raise ValueError(f"stage {stage.value} belongs to an environment; none was given")
+    step = flow.step(environment)
+    if step is None:
+        raise ValueError(f"flow {flow.name} has no step for environment {environment}")
+    if stage is Stage.FAILED:
+        return configuration.checks_named(step.hooks.on_fail)
+    policy = configuration.policy_for(release.product, environment, release.flow)
+    if stage is Stage.PRE:
+        return configuration.checks_named(step.hooks.on_start) + configuration.checks_named(policy.pre_action)
+    verification = verification_check(
+        configuration.environments[environment], configuration.applications_of(release.product, environment)
+    )
+    return (
+        ((verification,) if verification is not None else ())
+        + configuration.checks_named(policy.post_action)
+        + configuration.checks_named(step.hooks.on_success)
+    )

@@ -1,0 +1,262 @@
+"""Builds release.asl.json, the state machine of one release.
+
+ASL has no subroutines, and the release runs the same gate loop (hooks and checks: evaluate, then wait,
+run CodeBuild or a state machine, and evaluate again) at six points. The loop is defined once here and
+instantiated per stage; `python statemachines/release_asl.py` rewrites the JSON, and a test keeps the
+two in step.
+
+Per environment, the happy path is 7 transitions: AwaitDependencies, PreGates, PreGatesRoute, Promote,
+PostGates, PostGatesRoute, RecordSuccess (Wait states and integrations come on top, only when used).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ASL_FILE = Path(__file__).with_name("release.asl.json")
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+LAMBDA_SERVICE_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+# Errors the domain raises when a retry may help (a Git or HTTP server that failed, a check's service).
+TRANSIENT_ERRORS = ["GitTransientError", "HttpTransientError", "CheckServiceUnavailable"]
+# A gate that said no: the environment (or release) fails with the check's reason.
+GATE_FAILED = "GateFailed"
+# The gate answered an environment's token with a failure: the release failed before it could start.
+NOT_STARTED = "EnvironmentNotStarted"
+
+Payload = dict[str, Any]
+
+
+def service_retry() -> list[dict[str, Any]]:
+    return [{"ErrorEquals": LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2}]
+
+
+def lambda_task(function: str, payload: Payload, *, next_state: str | None = None, **fields: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": LAMBDA_INVOKE,
+        "Parameters": {"FunctionName": f"${{{function}}}", "Payload": payload},
+        "Retry": service_retry(),
+        **fields,
+    }
+    if next_state is None:
+        state.setdefault("End", True)
+    else:
+        state["Next"] = next_state
+    return state
+
+
+def gate_loop(name: str, stage: str, state_path: str, *, context: Payload, done: str, failed: str) -> dict[str, Any]:
+    """Evaluate a stage's hooks and checks until they pass (→ done) or one fails (→ failed).
+
+    The gate function answers `next`: done, wait (for waitSeconds), codebuild or stateMachine (run the
+    integration with `parameters`, then evaluate again with its result). `state_path` keeps the stage's
+    progress between evaluations; it starts as {}.
+    """
+    route, wait, codebuild, child = f"{name}Route", f"{name}Wait", f"{name}CodeBuild", f"{name}StateMachine"
+    catch_to_failed = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed}]
+    integration_result = f"{state_path}.integrationResult"
+    catch_integration = [{"ErrorEquals": ["States.ALL"], "ResultPath": integration_result, "Next": name}]
+    return {
+        name: lambda_task(
+            "EvaluateGatesFunctionArn",
+            {**context, "stage": stage, "state.$": state_path},
+            next_state=route,
+            ResultSelector={"next.$": "$.Payload.next", "waitSeconds.$": "$.Payload.waitSeconds",
+                            "parameters.$": "$.Payload.parameters", "progress.$": "$.Payload.progress"},
+            ResultPath=state_path,
+            Retry=[*service_retry(), {"ErrorEquals": TRANSIENT_ERRORS, "IntervalSeconds": 5, "MaxAttempts": 5,
+                                      "BackoffRate": 2, "JitterStrategy": "FULL"}],
+            Catch=catch_to_failed,
+        ),
+        route: {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": f"{state_path}.next", "StringEquals": "wait", "Next": wait},
+                {"Variable": f"{state_path}.next", "StringEquals": "codebuild", "Next": codebuild},
+                {"Variable": f"{state_path}.next", "StringEquals": "stateMachine", "Next": child},
+            ],
+            "Default": done,
+        },
+        wait: {"Type": "Wait", "SecondsPath": f"{state_path}.waitSeconds", "Next": name},
+        codebuild: {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::codebuild:startBuild.sync",
+            "Parameters": {
+                "ProjectName.$": f"{state_path}.parameters.ProjectName",
+                "EnvironmentVariablesOverride.$": f"{state_path}.parameters.EnvironmentVariablesOverride",
+            },
+            "ResultSelector": {"Build.$": "$.Build"},
+            "ResultPath": integration_result,
+            "Catch": catch_integration,
+            "Next": name,
+        },
+        child: {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {
+                "StateMachineArn.$": f"{state_path}.parameters.StateMachineArn",
+                "Input.$": f"{state_path}.parameters.Input",
+            },
+            "ResultSelector": {"Status.$": "$.Status", "Output.$": "$.Output", "ExecutionArn.$": "$.ExecutionArn"},
+            "ResultPath": integration_result,
+            "Catch": catch_integration,
+            "Next": name,
+        },
+    }
+
+
+def environment_iteration() -> dict[str, Any]:
+    env = {"releaseId.$": "$.releaseId", "environment.$": "$.environment"}
+    record_failure_then_hooks = "RecordFailure"
+    states: dict[str, Any] = {
+        "AwaitDependencies": lambda_task(
+            "GateEnvironmentFunctionArn",
+            {**env, "taskToken.$": "$$.Task.Token"},
+            next_state="PreGates",
+            Resource="arn:aws:states:::lambda:invoke.waitForTaskToken",
+            ResultPath=None,
+            Catch=[
+                {"ErrorEquals": [NOT_STARTED], "ResultPath": None, "Next": "NotStarted"},
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": record_failure_then_hooks},
+            ],
+        ),
+        "NotStarted": {
+            "Type": "Succeed",
+            "Comment": "The release failed before this environment's dependencies were met; it is recorded as Terminated.",
+        },
+        **gate_loop("PreGates", "pre", "$.gates.pre", context=env, done="Promote", failed=record_failure_then_hooks),
+        "Promote": lambda_task(
+            "PromoteEnvironmentFunctionArn",
+            env,
+            next_state="PostGates",
+            ResultPath=None,
+            Retry=[
+                {"ErrorEquals": ["GitTransientError"], "IntervalSeconds": 3, "MaxAttempts": 5, "BackoffRate": 2,
+                 "JitterStrategy": "FULL"},
+                *service_retry(),
+            ],
+            Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": record_failure_then_hooks}],
+        ),
+        **gate_loop("PostGates", "post", "$.gates.post", context=env, done="RecordSuccess", failed=record_failure_then_hooks),
+        "RecordSuccess": lambda_task(
+            "CompleteEnvironmentFunctionArn",
+            {**env, "succeeded": True},
+            ResultPath=None,
+            Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
+        ),
+        "RecordFailure": lambda_task(
+            "CompleteEnvironmentFunctionArn",
+            {**env, "succeeded": False, "error.$": "$.error"},
+            next_state="FailureHooks",
+            ResultPath=None,
+            Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
+        ),
+        **gate_loop("FailureHooks", "failed", "$.gates.failed", context=env, done="EnvironmentFailed", failed="EnvironmentFailed"),
+        "EnvironmentFailed": {
+            "Type": "Succeed",
+            "Comment": "Recorded as Failed; the release settles as Failed once every environment is done.",
+        },
+    }
+    return {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "AwaitDependencies", "States": states}
+
+
+def release_definition() -> dict[str, Any]:
+    release = {"releaseId.$": "$.releaseId"}
+    to_error = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordReleaseError"}]
+    states: dict[str, Any] = {
+        "StartRelease": lambda_task(
+            "StartReleaseFunctionArn",
+            release,
+            next_state="ReleaseStartHooks",
+            ResultSelector={"environments.$": "$.Payload.environments", "gates.$": "$.Payload.gates"},
+            ResultPath="$.plan",
+            Retry=[*service_retry(), {"ErrorEquals": TRANSIENT_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2}],
+            Catch=to_error,
+        ),
+        **gate_loop("ReleaseStartHooks", "releaseStart", "$.plan.gates.releaseStart", context=release,
+                    done="PromoteEnvironments", failed="RecordReleaseError"),
+        "PromoteEnvironments": {
+            "Type": "Map",
+            "ItemsPath": "$.plan.environments",
+            "ItemSelector": {
+                "releaseId.$": "$.releaseId",
+                "environment.$": "$$.Map.Item.Value",
+                "gates": {"pre": {}, "post": {}, "failed": {}},
+            },
+            "MaxConcurrency": 0,
+            "ItemProcessor": environment_iteration(),
+            "ResultPath": None,
+            "Catch": to_error,
+            "Next": "SettleRelease",
+        },
+        "SettleRelease": lambda_task(
+            "FinishReleaseFunctionArn",
+            {**release, "action": "settle"},
+            next_state="Settled",
+            ResultSelector={"status.$": "$.Payload.status"},
+            ResultPath="$.outcome",
+            Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
+        ),
+        "Settled": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.outcome.status", "StringEquals": "Succeeded", "Next": "ReleaseSuccessHooks"}],
+            "Default": "ReleaseFailureHooks",
+        },
+        **gate_loop("ReleaseSuccessHooks", "releaseSuccess", "$.plan.gates.releaseSuccess", context=release,
+                    done="CloseSucceeded", failed="RecordReleaseError"),
+        "RecordReleaseError": lambda_task(
+            "FinishReleaseFunctionArn",
+            {**release, "action": "fail", "error.$": "$.error"},
+            next_state="ReleaseFailureHooks",
+            ResultPath=None,
+            Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
+        ),
+        **gate_loop("ReleaseFailureHooks", "releaseFailed", "$.plan.gates.releaseFailed", context=release,
+                    done="CloseFailed", failed="CloseFailed"),
+        "CloseSucceeded": lambda_task(
+            "FinishReleaseFunctionArn",
+            {**release, "action": "close", "succeeded": True},
+            next_state="ReleaseSucceeded",
+            ResultPath=None,
+            Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
+        ),
+        "CloseFailed": lambda_task(
+            "FinishReleaseFunctionArn",
+            {**release, "action": "close", "succeeded": False},
+            next_state="ReleaseFailed",
+            ResultPath=None,
+            Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
+        ),
+        "ReleaseSucceeded": {"Type": "Succeed"},
+        "ReleaseFailed": {
+            "Type": "Fail",
+            "Error": "ReleaseFailed",
+            "Cause": "An environment, check or hook failed; the release record holds the reasons.",
+        },
+    }
+    return {
+        "Comment": (
+            "One release: promote a product version through the flow's environments. Generated by "
+            "statemachines/release_asl.py; edit that file, not this one. Every environment runs in its own Map "
+            "iteration and waits (task token) until its dependsOn succeeded, so an environment starts as soon as "
+            "its own dependencies are done and siblings run in parallel."
+        ),
+        "StartAt": "StartRelease",
+        "States": states,
+    }
+
+
+def render() -> str:
+    return json.dumps(release_definition(), indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    ASL_FILE.write_text(render())

@@ -1,0 +1,196 @@
+"""Policies, checks and hooks through the real ASL on the local stack (issue: the gates of a promotion)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from promotions import clock
+from promotions.git import GitRemote
+from promotions.release.status import EnvironmentStatus, ReleaseStatus
+from promotions_local.git_server import GitHttpBackendServer
+from promotions_local.session import LocalPromotions
+
+pytestmark = pytest.mark.slow
+
+
+def check(name: str, **spec) -> dict:
+    return {"apiVersion": "promotions.dev/v1alpha1", "kind": "PromotionCheck", "metadata": {"name": name}, "spec": spec}
+
+
+def policy(name: str, priority: int, selector: dict | None = None, **settings) -> dict:
+    spec = {"priority": priority, "policy": settings}
+    if selector:
+        spec["selector"] = selector
+    return {"apiVersion": "codefresh.io/v1beta1", "kind": "PromotionPolicy", "metadata": {"name": name}, "spec": spec}
+
+
+def http_gate(api, path: str, label: str, **extra) -> dict:
+    """An http check that reports to the recording API which environment it gated."""
+    return {
+        "http": {
+            "url": f"{api.url}{path}",
+            "method": "POST",
+            "body": {"environment": "${ENVIRONMENT}", "check": label, **extra},
+            "successWhen": {"jsonPath": "$.status", "equals": "ok"},
+        }
+    }
+
+
+def write_documents(config_dir, filename: str, documents: list[dict]) -> None:
+    (config_dir / filename).write_text("---\n".join(json.dumps(document) + "\n" for document in documents))
+
+
+def calls(api, path: str) -> list[dict]:
+    return [json.loads(request.body or b"{}") for request in api.requests if request.path == path]
+
+
+def flow_with(hooks: dict) -> str:
+    lines = ["  hooks:"] + [f"    {name}: {target}" for name, target in hooks.items()]
+    return "\n".join(lines) + "\n"
+
+
+def run(config_dir, push, timeout=180):
+    with LocalPromotions(config_dir) as local:
+        local.submit_github_push(push)
+        local.process_events()
+        [release] = local.wait_until_settled(timeout=timeout)
+        history = local.execution_history(release.id)
+    return release, history
+
+
+@pytest.fixture
+def world(gitops_world, push_version):
+    """The demo product on git http-backend, with room for extra configuration documents."""
+    server = GitHttpBackendServer(gitops_world.repos).__enter__()
+    url = server.url_for("gitops.git")
+    config_dir = gitops_world.write_config(url)
+    yield config_dir, url, lambda version: push_version(url, version)
+    server.__exit__(None, None, None)
+
+
+def test_three_overlapping_policies_merge_and_context_flows_from_an_on_start_hook(world, api):
+    config_dir, url, push = world
+    api.route("POST", "/announce", {"PROMOTION_CONTEXT": {"ticket": "OPS-7"}})
+    api.route("POST", "/gate", {"status": "ok"})
+    (config_dir / "promotion-policies.yaml").unlink()
+    write_documents(config_dir, "gates.yaml", [
+        check("announce", http={"url": f"{api.url}/announce", "method": "POST"}),
+        check("generic-gate", **http_gate(api, "/gate", "generic", ticket="${ticket}")),
+        check("prod-gate", **http_gate(api, "/gate", "prod", ticket="${ticket}")),
+        check("smoke", **http_gate(api, "/gate", "smoke", ticket="${ticket}")),
+        # Lowest number is strongest: prod-only preAction (10) beats the global one (30) for prod.
+        policy("global-commit-and-gate", 30, action="commit", preAction="generic-gate"),
+        policy("global-smoke", 20, postAction="smoke"),
+        policy("prod-gate", 10, {"targetEnvironment": {"types": ["PROD"]}}, preAction="prod-gate"),
+    ])
+    flow_file = config_dir / "promotion-flow.yaml"
+    flow_file.write_text(flow_file.read_text() + flow_with({"onStart": "announce"}))
+
+    release, _ = run(config_dir, push("6.0.0"))
+
+    assert release.status is ReleaseStatus.SUCCEEDED, release.reason
+    assert len(calls(api, "/announce")) == 1
+    gated = sorted((c["environment"], c["check"]) for c in calls(api, "/gate"))
+    assert gated == sorted([
+        ("qa", "generic"), ("qa", "smoke"),
+        ("staging", "generic"), ("staging", "smoke"),
+        ("prod", "prod"), ("prod", "smoke"),
+    ])
+    # the onStart hook's PROMOTION_CONTEXT reached every later check
+    assert {c["ticket"] for c in calls(api, "/gate")} == {"OPS-7"}
+    assert release.promotion_context == {"ticket": "OPS-7"}
+
+
+def test_a_failing_pre_action_leaves_the_target_untouched_and_fails_the_release(world, api):
+    config_dir, url, push = world
+    api.route("POST", "/deny", {"status": "frozen"})
+    write_documents(config_dir, "gates.yaml", [
+        check("change-freeze", **http_gate(api, "/deny", "freeze")),
+        policy("prod-freeze", 1, {"targetEnvironment": {"names": ["prod"]}}, preAction="change-freeze"),
+    ])
+    before = GitRemote(url).snapshot("main")
+
+    release, _ = run(config_dir, push("7.0.0"))
+
+    after = GitRemote(url).snapshot("main")
+    prod = release.environment("prod")
+    assert release.status is ReleaseStatus.FAILED
+    assert prod.status is EnvironmentStatus.FAILED and prod.commit is None
+    assert "change-freeze" in prod.reason and '"frozen"' in prod.reason
+    assert "prod" in release.reason
+    for app in ("api", "web"):
+        assert after.read(f"apps/{app}/prod/values.yaml") == before.read(f"apps/{app}/prod/values.yaml")
+        assert b'"7.0.0"' in after.read(f"apps/{app}/staging/values.yaml")
+
+
+def test_a_post_action_failure_keeps_the_commit_fails_the_release_and_runs_on_fail_hooks(world, api):
+    config_dir, url, push = world
+    api.route("POST", "/smoke", {"status": "broken"})
+    api.route("POST", "/report", {})
+    write_documents(config_dir, "gates.yaml", [
+        check("smoke", **http_gate(api, "/smoke", "smoke")),
+        check("report", http={
+            "url": f"{api.url}/report", "method": "POST",
+            "body": {"failed": "${FAILED_ENVIRONMENTS}", "error": "${ERROR_MESSAGE}", "release": "${RELEASE_ID}"},
+        }),
+        policy("staging-smoke", 1, {"targetEnvironment": {"names": ["staging"]}}, postAction="smoke"),
+    ])
+    flow_file = config_dir / "promotion-flow.yaml"
+    flow_file.write_text(flow_file.read_text() + flow_with({"onFail": "report"}))
+
+    release, _ = run(config_dir, push("8.0.0"))
+
+    staging = release.environment("staging")
+    assert release.status is ReleaseStatus.FAILED
+    assert staging.status is EnvironmentStatus.FAILED and staging.commit is not None
+    assert "smoke" in staging.reason
+    assert b'"8.0.0"' in GitRemote(url).snapshot("main").read("apps/api/staging/values.yaml")  # the commit stays
+    assert release.environment("prod").status is EnvironmentStatus.TERMINATED
+    [report] = calls(api, "/report")
+    assert json.loads(report["failed"]) == ["staging"]
+    assert "staging" in report["error"] and report["release"] == release.id
+
+
+def test_a_window_blocks_then_lets_the_promotion_through(world):
+    config_dir, url, push = world
+    now = clock.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    frozen_for = (now - midnight) + timedelta(hours=2)  # from midnight until two hours from now
+    write_documents(config_dir, "gates.yaml", [
+        check("no-deploys-now", window={
+            "timezone": "UTC",
+            "deny": [{"rrule": "FREQ=DAILY", "dtstart": midnight.isoformat(), "duration": f"{int(frozen_for.total_seconds())}s"}],
+        }),
+        policy("prod-window", 1, {"targetEnvironment": {"names": ["prod"]}}, preAction="no-deploys-now"),
+    ])
+
+    release, history = run(config_dir, push("9.0.0"))
+
+    prod = release.environment("prod")
+    assert release.status is ReleaseStatus.SUCCEEDED, release.reason
+    assert "PreGatesWait" in entered_states(history)
+    # the engine's clock was fast-forwarded through the freeze: prod was written after it ended
+    assert prod.committed_at >= midnight + frozen_for
+    assert release.environment("qa").committed_at < midnight + frozen_for
+
+
+def test_a_soak_time_holds_prod_until_staging_has_run_for_an_hour(world):
+    config_dir, url, push = world
+    write_documents(config_dir, "gates.yaml", [
+        check("staging-soaked", soakTime={"environments": ["staging"], "duration": "1h"}),
+        policy("prod-soak", 1, {"targetEnvironment": {"names": ["prod"]}}, preAction="staging-soaked"),
+    ])
+
+    release, history = run(config_dir, push("10.0.0"))
+
+    staging, prod = release.environment("staging"), release.environment("prod")
+    assert release.status is ReleaseStatus.SUCCEEDED, release.reason
+    assert "PreGatesWait" in entered_states(history)
+    assert prod.committed_at - staging.finished_at >= timedelta(hours=1)
+
+
+def entered_states(history: list[dict]) -> list[str]:
+    return [event["stateEnteredEventDetails"]["name"] for event in history if "stateEnteredEventDetails" in event]
