@@ -37,7 +37,7 @@ def run_demo(console: Console, *, timeout: float) -> int:
         create_bare_repository(repos / "gitops.git", gitops_files, message="GitOps repository for the guestbook product")
         with serve_repositories(repos) as server:
             gitops_url = server.url_for("gitops.git")
-            console.print(f"GitOps repository served by [bold]{type(server).__name__}[/] at {gitops_url}")
+            console.print(f"GitOps repository: {gitops_url} (served by {type(server).__name__})")
             config_dir = _configuration_for(workspace, gitops_url)
             # The functions log and publish metrics on stdout, as Lambda wants; here they go to a file.
             log_path = Path(tempfile.gettempdir()) / "promotions-demo.log"
