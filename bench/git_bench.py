@@ -1,7 +1,7 @@
-"""Git engine benchmark against the local servers: snapshot cost, commit latency, and throughput under contention.
+"""Git engine benchmark on the local servers: snapshot cost, commit latency, throughput under contention.
 
-    uv run --frozen python bench/git_bench.py [--servers git-http-backend guarded-dulwich] [--files 2000]
-                                               [--commits 20] [--writers 8] [--promotions 20]
+    uv run --frozen python bench/git_bench.py [--servers git-http-backend guarded-dulwich] [--files 1000]
+                                               [--commits 10] [--writers 4] [--promotions 10]
 
 Prints, per server: wall time and HTTP requests of a full and a partial snapshot of a repository of `--files`
 files, the median latency of `--commits` sequential commits, and `--writers` threads each committing
@@ -31,16 +31,14 @@ SERVERS: dict[str, Callable[[Path], GitHttpBackendServer | GuardedDulwichServer]
 
 
 def seed(root: Path, name: str, files: int) -> None:
-    """A GitOps-like layout: `files` values files spread over apps and environments, about 1 KiB each."""
+    """A GitOps-like layout: `files` values files over apps and environments, about 1 KiB each."""
     environments = ("dev", "staging", "prod", "qa")
-    contents = {
-        f"apps/app-{number // len(environments):04d}/{environments[number % len(environments)]}/values.yaml": (
-            f"image:\n  repository: registry.example/app-{number}\n  tag: 1.0.{number}\n".encode()
-            + b"#" * 960
-        )
-        for number in range(files)
-    }
-    create_bare_repository(root / name, contents | {SHARED_FILE: b"{}\n"})
+    contents = {SHARED_FILE: b"{}\n"}
+    for number in range(files):
+        app, environment = divmod(number, len(environments))
+        values = f"image:\n  repository: registry.example/app-{app}\n  tag: 1.0.{number}\n".encode()
+        contents[f"apps/app-{app:04d}/{environments[environment]}/values.yaml"] = values + b"#" * 960
+    create_bare_repository(root / name, contents)
 
 
 def measured(
@@ -109,8 +107,8 @@ def bench_server(kind: str, arguments: argparse.Namespace) -> None:
             commits = len(attempts)
             print(
                 f"{arguments.writers} writers x {arguments.promotions}: {commits} commits in {seconds:.1f} s "
-                f"({commits / seconds:.1f}/s), attempts mean {statistics.mean(attempts):.2f} max {max(attempts)}, "
-                f"{requests / commits:.1f} requests per commit"
+                f"({commits / seconds:.1f}/s), attempts mean {statistics.mean(attempts):.2f} "
+                f"max {max(attempts)}, {requests / commits:.1f} requests per commit"
             )
 
 
@@ -119,10 +117,10 @@ def main() -> None:
     parser.add_argument(
         "--servers", nargs="+", choices=list(SERVERS), default=["git-http-backend", "guarded-dulwich"]
     )
-    parser.add_argument("--files", type=int, default=2000)
-    parser.add_argument("--commits", type=int, default=20)
-    parser.add_argument("--writers", type=int, default=8)
-    parser.add_argument("--promotions", type=int, default=20)
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--commits", type=int, default=10)
+    parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--promotions", type=int, default=10)
     arguments = parser.parse_args()
     for kind in arguments.servers:
         bench_server(kind, arguments)

@@ -244,6 +244,14 @@ class FakeArgoCd(_FakeApi):
         super().__init__(token, "")
         self._shape = copy.deepcopy(dict(application_shape))
         self._scripts: dict[tuple[str, str], deque[ArgoAppState]] = {}
+        self._live: dict[tuple[str, str], Callable[[], ArgoAppState]] = {}
+
+    def follow(
+        self, name: str, observe: Callable[[], ArgoAppState], *, namespace: str = CONTROL_PLANE_NAMESPACE
+    ) -> None:
+        """Answer with a state computed at each read, as an auto-syncing Argo CD tracks its branch."""
+        with self._lock:
+            self._live[(namespace, name)] = observe
 
     def set_application(
         self, name: str, *states: ArgoAppState, namespace: str = CONTROL_PLANE_NAMESPACE
@@ -268,6 +276,9 @@ class FakeArgoCd(_FakeApi):
     def _get_application(self, captured: dict[str, str], request: RecordedRequest) -> _Answer:
         name = captured["name"]
         namespace = request.param("appNamespace") or self.CONTROL_PLANE_NAMESPACE
+        live = self._live.get((namespace, name))
+        if live is not None:
+            return _Answer(200, self._render(name, namespace, live()))
         script = self._scripts.get((namespace, name))
         if script is None:
             return _argocd_error(404, 5, f'applications.argoproj.io "{name}" not found')

@@ -10,6 +10,7 @@ import pytest
 from promotions import clock
 from promotions.git import GitRemote
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
+from promotions_local.fake_apis import ArgoAppState, FakeArgoCd
 from promotions_local.git_server import GitHttpBackendServer
 from promotions_local.session import LocalPromotions
 
@@ -194,3 +195,44 @@ def test_a_soak_time_holds_prod_until_staging_has_run_for_an_hour(world):
 
 def entered_states(history: list[dict]) -> list[str]:
     return [event["stateEnteredEventDetails"]["name"] for event in history if "stateEnteredEventDetails" in event]
+
+
+ARGOCD_TOKEN = "argocd-token-for-tests"
+
+
+@pytest.mark.parametrize("health", ["Healthy", "Degraded"])
+def test_prod_is_successful_only_when_argo_cd_reports_it_synced_and_healthy(world, shared_events, health):
+    config_dir, url, push = world
+    shape = json.loads((shared_events / "argocd-application.json").read_text())
+    remote = GitRemote(url)
+    environments = config_dir / "environments.yaml"
+    with FakeArgoCd(token=ARGOCD_TOKEN, application_shape=shape) as argocd:
+        for app in ("api", "web"):
+            # an auto-syncing Argo CD: whatever main holds is what runs, in the health the test chose
+            argocd.follow(
+                f"guestbook-{app}-prod",
+                lambda: ArgoAppState(revisions=(remote.snapshot("main").commit_sha,), health_status=health),
+                namespace="argocd",
+            )
+        environments.write_text(environments.read_text().replace(
+            "  kind: prod\n",
+            "  kind: prod\n  verification:\n    argocd:\n"
+            f"      server: {argocd.url}\n      token: promotions-argocd-token\n      timeout: 10\n      pollSeconds: 30\n",
+        ))
+        with LocalPromotions(config_dir) as local:
+            local.stack.client("secretsmanager").create_secret(Name="promotions-argocd-token", SecretString=ARGOCD_TOKEN)
+            local.submit_github_push(push(f"11.0.{len(health)}"))
+            local.process_events()
+            [release] = local.wait_until_settled(timeout=180)
+        reads = [r for r in argocd.requests if r.path.startswith("/api/v1/applications/")]
+
+    prod = release.environment("prod")
+    assert prod.commit is not None
+    assert {r.path for r in reads} == {"/api/v1/applications/guestbook-api-prod", "/api/v1/applications/guestbook-web-prod"}
+    if health == "Healthy":
+        assert release.status is ReleaseStatus.SUCCEEDED, release.reason
+        assert prod.status is EnvironmentStatus.SUCCESSFUL
+    else:
+        assert release.status is ReleaseStatus.FAILED
+        assert prod.status is EnvironmentStatus.FAILED
+        assert "argocd:prod" in prod.reason and "Degraded" in prod.reason and prod.commit[:7] in prod.reason

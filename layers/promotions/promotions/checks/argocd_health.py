@@ -105,6 +105,7 @@ def _verify(observations: Sequence[AppObservation], promoted_revision: str | Non
     if promoted_revision is not None:
         return verify(observations, promoted_revision)
     verdicts = [verify([observation], _synced_revision(observation)) for observation in observations]
+    # One verdict for the environment, ranked as verify ranks its applications.
     outcomes = {verdict.outcome for verdict in verdicts}
     return Verification(
         outcome=next(outcome for outcome in ("failed", "pending", "verified") if outcome in outcomes),
