@@ -27,6 +27,23 @@ def validate(config_dir: Annotated[Path, typer.Argument(help="Folder of configur
 
 
 @app.command()
+def evaluate(
+    config: Annotated[Path, typer.Option("--config", help="Folder of configuration YAML.", exists=True, file_okay=False)],
+    product: Annotated[str, typer.Option("--product", help="The product to evaluate.")],
+    environment: Annotated[str | None, typer.Option("--environment", help="Only this environment.")] = None,
+) -> None:
+    """Per environment: the merged policy, who set each field, and the file edits a promotion would make (a dry run)."""
+    from promotions_local.evaluate_command import evaluate as evaluate_product
+
+    try:
+        raise typer.Exit(evaluate_product(Console(), config, product, environment))
+    except ConfigError as error:
+        for problem in error.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from error
+
+
+@app.command()
 def demo(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the release.")] = 300,
 ) -> None:

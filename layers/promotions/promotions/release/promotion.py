@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
@@ -51,35 +51,20 @@ class Promoter:
             return PromotionResult(commit=None, changed_files=())
         if action != "commit":
             raise PromotionError(f"policy action {action!r} for {environment} is not supported yet; use commit or none")
-        pairs = _pair_applications(configuration, release, environment)
-        source_snapshots: dict[str, Snapshot] = {}
+        plans = plan_promotion(configuration, release.product, release.trigger_environment, environment)
+        files = configuration.template_for(release.product).promotion
+        sources = source_snapshots(plans, self._remotes, lambda app: release.source.commit)
         commits, changed, message = [], [], None
-        for (repo_url, branch), group in _by_branch(pairs).items():
-            for source_app, _ in group:
-                if source_app.repo_url not in source_snapshots:
-                    source_snapshots[source_app.repo_url] = self._remotes(source_app.repo_url).snapshot(
-                        release.source.commit, paths=[app.path for app, _ in pairs if app.repo_url == source_app.repo_url]
-                    )
-            files = configuration.template_for(release.product).promotion
+        for plan in plans:
             changed_in_branch: list[str] = []
 
-            def edits(tip: Snapshot, group=group, files=files, changed_in_branch=changed_in_branch) -> dict[str, bytes]:
-                changed_in_branch.clear()
-                result: dict[str, bytes] = {}
-                for source_app, target_app in group:
-                    source = source_snapshots[source_app.repo_url]
-                    for relative, json_paths in _template_files(files, source, source_app.path):
-                        source_bytes = source.read(posixpath.join(source_app.path, relative))
-                        target_path = posixpath.join(target_app.path, relative)
-                        current = tip.read(target_path)
-                        updated = promote_properties(source_bytes, current, json_paths, file=target_path)
-                        if updated != current:
-                            result[target_path] = updated
-                changed_in_branch.extend(sorted(result))
+            def edits(tip: Snapshot, plan=plan, changed_in_branch=changed_in_branch) -> dict[str, bytes]:
+                result = plan.edits(files, sources, tip)
+                changed_in_branch[:] = sorted(result)
                 return result
 
-            branch_message = _commit_message(release, environment, [t for _, t in group])
-            outcome = self._remotes(repo_url).commit(branch, edits, branch_message, self._author)
+            branch_message = _commit_message(release, environment, [target for _, target in plan.pairs])
+            outcome = self._remotes(plan.repo_url).commit(plan.branch, edits, branch_message, self._author)
             if outcome.commit_sha:
                 commits.append(outcome.commit_sha)
                 changed.extend(changed_in_branch)
@@ -93,23 +78,105 @@ class Promoter:
         return PromotionResult(commit=commit, changed_files=tuple(changed))
 
 
+def preview_promotion(
+    configuration: Configuration, product: str, trigger_environment: str, environment: str, remotes: RemoteFactory
+) -> list[FileChange]:
+    """The file edits a promotion into `environment` would make now, from the trigger environment's branch
+    tips: a dry run that writes nothing."""
+    plans = plan_promotion(configuration, product, trigger_environment, environment)
+    files = configuration.template_for(product).promotion
+    sources = source_snapshots(plans, remotes, _branch_of)
+    changes = []
+    for plan in plans:
+        tip = remotes(plan.repo_url).snapshot(plan.branch, paths=[target.path for _, target in plan.pairs])
+        for path, content in sorted(plan.edits(files, sources, tip).items()):
+            changes.append(FileChange(plan.repo_url, plan.branch, path, before=tip.read(path), after=content))
+    return changes
+
+
+def source_snapshots(
+    plans: list[BranchPlan], remotes: RemoteFactory, revision_of: Callable[[Application], str]
+) -> dict[str, Snapshot]:
+    """One fetch per source repository, of the paths every plan reads there."""
+    paths: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for plan in plans:
+        for source, _ in plan.pairs:
+            paths[(source.repo_url, revision_of(source))].add(source.path)
+    return {
+        repo_url: remotes(repo_url).snapshot(revision, paths=sorted(app_paths))
+        for (repo_url, revision), app_paths in paths.items()
+    }
+
+
+@dataclass(frozen=True)
+class FileChange:
+    repo_url: str
+    branch: str
+    path: str
+    before: bytes | None
+    after: bytes
+
+
+@dataclass(frozen=True)
+class BranchPlan:
+    """The applications one commit updates: those whose target lives on the same repository branch."""
+
+    repo_url: str
+    branch: str
+    pairs: tuple[tuple[Application, Application], ...]
+
+    def edits(self, files, sources: Mapping[str, Snapshot], tip: Snapshot) -> dict[str, bytes]:
+        """New contents of every target file the template changes, read against the branch tip."""
+        result: dict[str, bytes] = {}
+        for source_app, target_app in self.pairs:
+            source = sources[source_app.repo_url]
+            for relative, json_paths in _template_files(files, source, source_app.path):
+                target_path = posixpath.join(target_app.path, relative)
+                current = tip.read(target_path)
+                updated = promote_properties(
+                    source.read(posixpath.join(source_app.path, relative)), current, json_paths, file=target_path
+                )
+                if updated != current:
+                    result[target_path] = updated
+        return result
+
+
+def plan_promotion(
+    configuration: Configuration, product: str, trigger_environment: str, environment: str
+) -> list[BranchPlan]:
+    """One commit per repository branch, however many of the product's applications live there."""
+    groups: dict[tuple[str, str], list[tuple[Application, Application]]] = defaultdict(list)
+    for source, target in _pair_applications(configuration, product, trigger_environment, environment):
+        groups[(target.repo_url, _branch_of(target))].append((source, target))
+    return [BranchPlan(repo_url, branch, tuple(pairs)) for (repo_url, branch), pairs in groups.items()]
+
+
+def _branch_of(app: Application) -> str:
+    if app.target_revision in ("", "HEAD"):
+        raise PromotionError(
+            f"Application {app.name} tracks {app.target_revision or 'the default branch'}: "
+            "name its branch in spec.source.targetRevision so promotions know where to commit"
+        )
+    return app.target_revision
+
+
 def _pair_applications(
-    configuration: Configuration, release: Release, environment: str
+    configuration: Configuration, product: str, trigger_environment: str, environment: str
 ) -> list[tuple[Application, Application]]:
     """Match each of the product's applications in the target environment with its source application."""
-    sources = configuration.applications_of(release.product, release.trigger_environment)
-    targets = configuration.applications_of(release.product, environment)
+    sources = configuration.applications_of(product, trigger_environment)
+    targets = configuration.applications_of(product, environment)
     if not targets:
-        raise PromotionError(f"product {release.product} has no application in environment {environment}")
+        raise PromotionError(f"product {product} has no application in environment {environment}")
     if len(sources) == 1 and len(targets) == 1:
         return [(sources[0], targets[0])]
-    by_component = {_component(app, release.trigger_environment): app for app in sources}
+    by_component = {_component(app, trigger_environment): app for app in sources}
     pairs = []
     for target in targets:
         source = by_component.get(_component(target, environment))
         if source is None:
             raise PromotionError(
-                f"cannot tell which {release.trigger_environment} application feeds {target.name} in {environment}: "
+                f"cannot tell which {trigger_environment} application feeds {target.name} in {environment}: "
                 f"give both the same {COMPONENT_ANNOTATION} annotation"
             )
         pairs.append((source, target))
@@ -123,16 +190,6 @@ def _component(app: Application, environment: str) -> str:
         return explicit
     parts = [part for part in app.name.split("-") if part != environment]
     return "-".join(parts)
-
-
-def _by_branch(
-    pairs: list[tuple[Application, Application]],
-) -> Mapping[tuple[str, str], list[tuple[Application, Application]]]:
-    """One commit per repository branch, however many of the product's applications live there."""
-    groups: dict[tuple[str, str], list[tuple[Application, Application]]] = defaultdict(list)
-    for source, target in pairs:
-        groups[(target.repo_url, target.target_revision)].append((source, target))
-    return groups
 
 
 def _template_files(files, source: Snapshot, app_path: str) -> list[tuple[str, list[str]]]:
