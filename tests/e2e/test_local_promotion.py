@@ -15,6 +15,7 @@ from dulwich.repo import Repo
 from promotions.git import GitRemote
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions_local.git_server import GitHttpBackendServer, GuardedDulwichServer
+from promotions_local.git_server import _Response as GitServerResponse
 from promotions_local.session import LocalPromotions
 
 pytestmark = pytest.mark.slow
@@ -207,3 +208,49 @@ def test_local_run_refuses_an_invalid_push_naming_the_field(gitops_world, tmp_pa
     )
     assert result.returncode == 2
     assert f"{push_file}: github push: before: field required" in result.stderr
+
+
+def failing_pushes(server, times: int):
+    """Make the git server answer the next `times` pushes with 503, as a server in trouble would."""
+    serve, failures = server.respond, {"left": times}
+    lock = threading.Lock()
+
+    def respond(request):
+        if request.path.endswith("/git-receive-pack"):
+            with lock:
+                if failures["left"] > 0:
+                    failures["left"] -= 1
+                    return GitServerResponse(503, [("Content-Type", "text/plain")], b"unavailable")
+        return serve(request)
+
+    server.respond = respond
+    return failures
+
+
+def test_a_git_server_that_fails_for_a_while_is_retried_without_duplicate_commits(gitops_world, push_version):
+    with GitHttpBackendServer(gitops_world.repos) as server:
+        url = server.url_for("gitops.git")
+        push = push_version(url, "13.0.0")
+        failures = failing_pushes(server, times=3)
+        [release] = run_release(gitops_world.write_config(url), push)
+    assert failures["left"] == 0, "the failing pushes were never tried"
+    assert release.status is ReleaseStatus.SUCCEEDED, release.reason
+    with Repo(str(gitops_world.repos / "gitops.git")) as repo:
+        messages = [entry.commit.message.decode() for entry in repo.get_walker()]
+    assert sorted(m.splitlines()[0] for m in messages if m.startswith("Promote")) == [
+        "Promote guestbook 13.0.0 to prod", "Promote guestbook 13.0.0 to qa", "Promote guestbook 13.0.0 to staging",
+    ]
+
+
+def test_when_git_retries_run_out_the_environment_fails_with_the_reason(gitops_world, push_version):
+    with GitHttpBackendServer(gitops_world.repos) as server:
+        url = server.url_for("gitops.git")
+        push = push_version(url, "14.0.0")
+        failing_pushes(server, times=10_000)
+        [release] = run_release(gitops_world.write_config(url), push)
+    assert release.status is ReleaseStatus.FAILED
+    for name in ("qa", "staging"):
+        run = release.environment(name)
+        assert run.status is EnvironmentStatus.FAILED and run.commit is None
+        assert run.reason.startswith("GitTransientError") and "503" in run.reason
+    assert release.environment("prod").status is EnvironmentStatus.TERMINATED
