@@ -12,6 +12,7 @@ from promotions.aws.stepfunctions import ReleaseExecutions, StepFunctionsTaskTok
 from promotions.checks.aws import aws_check_services
 from promotions.config_repository import ConfigRepository
 from promotions.git import Author, GitRemote
+from promotions.git_credentials import GitCredentials
 from promotions.release.engine import ReleaseEngine
 from promotions.release.gates import Gates
 from promotions.release.promotion import Promoter
@@ -37,6 +38,7 @@ class Settings:
     config_repo_branch: str
     config_path: str
     commit_author: Author
+    git_credentials_secret: str | None
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -45,6 +47,7 @@ class Settings:
             config_repo_url=_required("CONFIG_REPO_URL"),
             config_repo_branch=os.environ.get("CONFIG_REPO_BRANCH") or "main",
             config_path=os.environ.get("CONFIG_PATH", ""),
+            git_credentials_secret=os.environ.get("GIT_CREDENTIALS_SECRET_ARN") or None,
             commit_author=Author(
                 name=os.environ.get("COMMIT_AUTHOR_NAME") or "Promotions",
                 email=os.environ.get("COMMIT_AUTHOR_EMAIL") or "promotions@noreply.local",
@@ -62,8 +65,12 @@ class Services:
     def store(self) -> ReleaseStore:
         return ReleaseStore(self.settings.promotions_table)
 
+    @functools.cached_property
+    def git_credentials(self) -> GitCredentials:
+        return GitCredentials(self.settings.git_credentials_secret)
+
     def remote(self, repo_url: str) -> GitRemote:
-        return GitRemote(repo_url)
+        return GitRemote(repo_url, credentials=self.git_credentials.for_url(repo_url))
 
     @functools.cached_property
     def configs(self) -> ConfigRepository:
