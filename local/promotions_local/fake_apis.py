@@ -24,12 +24,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Literal, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict
+
+from promotions_local.loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def _bearer(headers: Mapping[str, str]) -> str | None:
     return credentials if scheme.lower() == "bearer" else None
 
 
-class _FakeApi(ABC):
+class _FakeApi(LoopbackServer, ABC):
     """Server, request log and failure injection, shared by every fake; subclasses declare the routes."""
 
     def __init__(self, token: str, path_prefix: str) -> None:
@@ -84,8 +85,7 @@ class _FakeApi(ABC):
         self._lock = threading.RLock()
         self._requests: list[RecordedRequest] = []
         self._failures: deque[_Answer] = deque()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     @abstractmethod
     def _routes(self) -> list[_Route]: ...
@@ -99,34 +99,12 @@ class _FakeApi(ABC):
     @abstractmethod
     def _not_found(self, path: str) -> _Answer: ...
 
-    def __enter__(self) -> Self:
-        handler = functools.partial(_Handler, self)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=type(self).__name__,
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._httpd = self._thread = None
+    def _handler(self) -> Callable[..., BaseHTTPRequestHandler]:
+        return functools.partial(_Handler, self)
 
     @property
     def url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError(f"{type(self).__name__} is not started: use it as a context manager")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self.base_url
 
     @property
     def api_url(self) -> str:

@@ -26,10 +26,9 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from dulwich.errors import GitProtocolError, NotGitRepository
@@ -39,8 +38,9 @@ from dulwich.protocol import CAPABILITY_ATOMIC, ZERO_SHA
 from dulwich.repo import Repo
 from dulwich.server import BackendRepo, FileSystemBackend, ReceivePackHandler
 from dulwich.web import make_wsgi_chain
-
 from promotions.git import Author, HttpCredentials, checked_path
+
+from promotions_local.loopback import LoopbackServer
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class _Request:
     remote_user: str | None
 
 
-class _RepositoryServer(ABC):
+class _RepositoryServer(LoopbackServer, ABC):
     """A threaded HTTP server on an ephemeral 127.0.0.1 port; subclasses turn a request into a response.
 
     HTTP/1.1 with keep-alive: request bodies come with Content-Length or chunked; responses have a length.
@@ -115,34 +115,10 @@ class _RepositoryServer(ABC):
         self._credentials = credentials
         self._requests_served = 0
         self._count_lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
-    def __enter__(self) -> Self:
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_GitRequestHandler, self))
-        httpd.daemon_threads = True
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._httpd = self._thread = None
-
-    @property
-    def base_url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError(f"{type(self).__name__} is not running: use it as a context manager")
-        return f"http://127.0.0.1:{self._httpd.server_port}"
+    def _handler(self) -> Callable[..., BaseHTTPRequestHandler]:
+        return functools.partial(_GitRequestHandler, self)
 
     def url_for(self, repo_name: str) -> str:
         """The clone URL of the bare repository `root/repo_name`."""
