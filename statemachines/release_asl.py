@@ -25,7 +25,9 @@ LAMBDA_SERVICE_ERRORS = [
     "Lambda.TooManyRequestsException",
 ]
 # Errors the domain raises when a retry may help (a Git or HTTP server that failed, a check's service).
-TRANSIENT_ERRORS = ["GitTransientError", "HttpTransientError", "CheckServiceUnavailable"]
+# Step Functions matches the exact error name, not its base classes: PushRaceLost is a GitTransientError.
+GIT_TRANSIENT_ERRORS = ["GitTransientError", "PushRaceLost"]
+TRANSIENT_ERRORS = [*GIT_TRANSIENT_ERRORS, "HttpTransientError", "CheckServiceUnavailable"]
 # A gate that said no: the environment (or release) fails with the check's reason.
 GATE_FAILED = "GateFailed"
 # The gate answered an environment's token with a failure: the release failed before it could start.
@@ -139,7 +141,7 @@ def environment_iteration() -> dict[str, Any]:
             next_state="PostGates",
             ResultPath=None,
             Retry=[
-                {"ErrorEquals": ["GitTransientError"], "IntervalSeconds": 3, "MaxAttempts": 5, "BackoffRate": 2,
+                {"ErrorEquals": GIT_TRANSIENT_ERRORS, "IntervalSeconds": 3, "MaxAttempts": 5, "BackoffRate": 2,
                  "JitterStrategy": "FULL"},
                 *service_retry(),
             ],

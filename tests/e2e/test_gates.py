@@ -159,11 +159,13 @@ def test_a_window_blocks_then_lets_the_promotion_through(world):
     config_dir, url, push = world
     now = clock.now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    frozen_for = (now - midnight) + timedelta(hours=2)  # from midnight until two hours from now
+    # from midnight until two hours from now, in whole seconds as the configuration gives it
+    frozen_for = timedelta(seconds=int(((now - midnight) + timedelta(hours=2)).total_seconds()))
     write_documents(config_dir, "gates.yaml", [
         check("no-deploys-now", window={
             "timezone": "UTC",
-            "deny": [{"rrule": "FREQ=DAILY", "dtstart": midnight.isoformat(), "duration": f"{int(frozen_for.total_seconds())}s"}],
+            "deny": [{"rrule": "FREQ=DAILY;COUNT=1", "dtstart": midnight.isoformat(),
+                      "duration": f"{int(frozen_for.total_seconds())}s"}],
         }),
         policy("prod-window", 1, {"targetEnvironment": {"names": ["prod"]}}, preAction="no-deploys-now"),
     ])
@@ -236,3 +238,27 @@ def test_prod_is_successful_only_when_argo_cd_reports_it_synced_and_healthy(worl
         assert release.status is ReleaseStatus.FAILED
         assert prod.status is EnvironmentStatus.FAILED
         assert "argocd:prod" in prod.reason and "Degraded" in prod.reason and prod.commit[:7] in prod.reason
+
+
+def test_a_failing_on_start_hook_fails_the_release_before_any_environment_and_runs_on_fail(world, api):
+    config_dir, url, push = world
+    api.route("POST", "/announce", {"error": "chat is down"}, status=409)
+    api.route("POST", "/report", {})
+    write_documents(config_dir, "gates.yaml", [
+        check("announce", http={"url": f"{api.url}/announce", "method": "POST"}),
+        check("report", http={"url": f"{api.url}/report", "method": "POST",
+                              "body": {"error": "${ERROR_MESSAGE}", "failed": "${FAILED_ENVIRONMENTS}"}}),
+    ])
+    flow_file = config_dir / "promotion-flow.yaml"
+    flow_file.write_text(flow_file.read_text() + flow_with({"onStart": "announce", "onFail": "report"}))
+    pushed = push("15.0.0")
+
+    release, history = run(config_dir, pushed)
+
+    assert release.status is ReleaseStatus.FAILED
+    assert "announce" in release.reason and "409" in release.reason
+    assert {run.status for run in release.promoted_environments} == {EnvironmentStatus.TERMINATED}
+    assert "PromoteEnvironments" not in entered_states(history)
+    [report] = calls(api, "/report")
+    assert "announce" in report["error"] and json.loads(report["failed"]) == []
+    assert GitRemote(url).snapshot("main").commit_sha == pushed["after"]  # nothing was written

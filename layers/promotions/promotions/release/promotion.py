@@ -56,18 +56,17 @@ class Promoter:
         sources = source_snapshots(plans, self._remotes, lambda app: release.source.commit)
         commits, changed, message = [], [], None
         for plan in plans:
-            changed_in_branch: list[str] = []
-
-            def edits(tip: Snapshot, plan=plan, changed_in_branch=changed_in_branch) -> dict[str, bytes]:
-                result = plan.edits(files, sources, tip)
-                changed_in_branch[:] = sorted(result)
-                return result
-
             branch_message = _commit_message(release, environment, [target for _, target in plan.pairs])
-            outcome = self._remotes(plan.repo_url).commit(plan.branch, edits, branch_message, self._author)
+            outcome = self._remotes(plan.repo_url).commit(
+                plan.branch,
+                lambda tip, plan=plan: plan.edits(files, sources, tip),
+                branch_message,
+                self._author,
+                prefetch=plan.target_files(files, sources),
+            )
             if outcome.commit_sha:
                 commits.append(outcome.commit_sha)
-                changed.extend(changed_in_branch)
+                changed.extend(outcome.changed_paths)
                 message = branch_message
         commit = commits[-1] if commits else None
         self._store.record_commit(release_id, environment, commit, message)
@@ -124,6 +123,14 @@ class BranchPlan:
     repo_url: str
     branch: str
     pairs: tuple[tuple[Application, Application], ...]
+
+    def target_files(self, files, sources: Mapping[str, Snapshot]) -> list[str]:
+        """Every target file the template may change: fetched in one round trip before the edits read them."""
+        return [
+            posixpath.join(target_app.path, relative)
+            for source_app, target_app in self.pairs
+            for relative, _ in _template_files(files, sources[source_app.repo_url], source_app.path)
+        ]
 
     def edits(self, files, sources: Mapping[str, Snapshot], tip: Snapshot) -> dict[str, bytes]:
         """New contents of every target file the template changes, read against the branch tip."""
