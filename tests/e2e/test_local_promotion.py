@@ -16,7 +16,7 @@ from promotions.git import GitRemote
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions_local.git_server import GitHttpBackendServer, GuardedDulwichServer
 from promotions_local.git_server import _Response as GitServerResponse
-from promotions_local.session import LocalPromotions
+from promotions_local.session import EventRejected, LocalPromotions
 
 pytestmark = pytest.mark.slow
 
@@ -254,3 +254,20 @@ def test_when_git_retries_run_out_the_environment_fails_with_the_reason(gitops_w
         assert run.status is EnvironmentStatus.FAILED and run.commit is None
         assert run.reason.startswith("GitTransientError") and "503" in run.reason
     assert release.environment("prod").status is EnvironmentStatus.TERMINATED
+
+
+def test_a_malformed_event_on_the_bus_is_parked_in_the_dead_letter_queue_with_its_reason(gitops_world):
+    config = gitops_world.write_config("https://git.example.invalid/gitops.git")
+    detail = {"provider": "github", "event": "push", "delivery": "d-1", "payload": {"ref": "refs/heads/main"}}
+    with LocalPromotions(config) as local:
+        local.stack.put_events([{
+            "EventBusName": local.stack.resources["EventBus"].physical_id,
+            "Source": "promotions.webhooks",
+            "DetailType": "github push",
+            "Detail": json.dumps(detail),
+        }])
+        with pytest.raises(EventRejected) as rejected:
+            local.process_events()
+        assert local.release_ids() == []
+    assert str(rejected.value).startswith("EventError: github push: ")
+    assert "before: field required" in str(rejected.value)
