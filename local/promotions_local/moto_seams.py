@@ -3,7 +3,8 @@
 The local mode runs the real Lambda handlers and the real state machine definitions on moto's server. Moto
 would run Lambda functions in Docker and would really sleep through Wait states and Retry intervals; these
 seams route Lambda invocations to the handlers in this process, turn waiting into moving the engine's
-clock (promotions.clock), and make EventBridge deliver the whole event envelope to SQS as AWS does. They reach into private moto code, so they are pinned to one moto version and
+clock (promotions.clock), make EventBridge deliver the whole event envelope to SQS as AWS does, and let
+the Step Functions startExecution integration speak boto3's parameter names. They reach into private moto code, so they are pinned to one moto version and
 tests/local/test_moto_seams.py checks each patched attribute and its behaviour through a real state machine.
 """
 
@@ -50,6 +51,9 @@ from moto.stepfunctions.parser.asl.component.common.error_name.failure_event imp
     FailureEventException,
 )
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (  # noqa: E402
+    StateTaskServiceSfn,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import (  # noqa: E402
     Timestamp,
 )
@@ -197,12 +201,37 @@ _WHOLE_EVENT_TEMPLATE = (
     '"time": <time>, "region": "<region>", "resources": <resources>, "detail": <detail>}'
 )
 
+# Moto's Step Functions service integration hands the state's PascalCase parameters (StateMachineArn, Input)
+# straight to boto3, whose Step Functions API spells them stateMachineArn and input, and hands boto3's
+# camelCase answers back where the interpreter and the ASL expect the integration's PascalCase fields
+# (ExecutionArn, Status, Output). Localstack, which moto's interpreter comes from, translates both ways.
+_original_sfn_parameters = StateTaskServiceSfn._normalise_parameters
+
+
+def _boto_spelled_parameters(
+    self: StateTaskServiceSfn, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None
+) -> None:
+    _original_sfn_parameters(self, parameters, boto_service_name, service_action_name)
+    for key in [key for key in parameters if key[:1].isupper()]:
+        parameters[key[0].lower() + key[1:]] = parameters.pop(key)
+
+
+def _integration_spelled_response(
+    self: StateTaskServiceSfn, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+) -> None:
+    if isinstance(response, dict):
+        for key in [key for key in response if key[:1].islower()]:
+            response[key[0].upper() + key[1:]] = response.pop(key)
+
+
 _PATCHES: tuple[tuple[object, str, object], ...] = (
     (LambdaFunction, "_invoke_lambda", _invoke_in_process),
     (WaitFunction, "_wait_interval", _fast_forward_wait),
     (Timestamp, "_get_wait_seconds", _seconds_until_timestamp),
     (retrier_decl, "time", _retrier_time),
     (EventTemplateParser, "DEFAULT_EVENT_INPUT_TEMPLATE", _WHOLE_EVENT_TEMPLATE),
+    (StateTaskServiceSfn, "_normalise_parameters", _boto_spelled_parameters),
+    (StateTaskServiceSfn, "_normalise_response", _integration_spelled_response),
 )
 
 

@@ -15,6 +15,7 @@ from typing import Any, Self
 
 from promotions import runtime
 from promotions.config import load_configuration_dir
+from promotions.git import Author, GitRemote
 from promotions.release.model import Release
 from promotions.release.status import ReleaseStatus
 from promotions.release.store import ReleaseNotFound
@@ -31,6 +32,7 @@ logging.getLogger(
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_unsupported"
 ).setLevel(logging.ERROR)
 _POLL_SECONDS = 0.1
+CONFIG_AUTHOR = Author(name="Promotions local", email="promotions@localhost")
 
 
 class EventRejected(RuntimeError):
@@ -46,12 +48,7 @@ class LocalPromotions:
     def __enter__(self) -> Self:
         load_configuration_dir(self._config_dir)  # a broken configuration stops here, with every problem named
         config_repo = Path(self._workspace.name) / "promotions-config.git"
-        files = {
-            path.relative_to(self._config_dir).as_posix(): path.read_bytes()
-            for path in sorted(self._config_dir.rglob("*"))
-            if path.is_file()
-        }
-        create_bare_repository(config_repo, files, message="Promotion configuration")
+        create_bare_repository(config_repo, self._config_files(), message="Promotion configuration")
         self.stack = LocalStack(parameters={"ConfigRepoUrl": str(config_repo), "ConfigRepoBranch": "main"})
         self.stack.start()
         runtime.services.cache_clear()  # parts built for an earlier stack point at its endpoint and tables
@@ -64,6 +61,23 @@ class LocalPromotions:
         finally:
             runtime.services.cache_clear()
             self._workspace.cleanup()
+
+    def reload_configuration(self) -> None:
+        """Commit the configuration folder as it is now, as a user pushes a change to the configuration repo."""
+        remote = GitRemote(str(Path(self._workspace.name) / "promotions-config.git"))
+        files = self._config_files()
+
+        def mirror(tip) -> dict[str, bytes | None]:
+            return {**{path: None for path in tip.list_files() if path not in files}, **files}
+
+        remote.commit("main", mirror, "Update promotion configuration", CONFIG_AUTHOR)
+
+    def _config_files(self) -> dict[str, bytes]:
+        return {
+            path.relative_to(self._config_dir).as_posix(): path.read_bytes()
+            for path in sorted(self._config_dir.rglob("*"))
+            if path.is_file()
+        }
 
     def submit_github_push(self, payload: Mapping[str, Any]) -> None:
         """Put a GitHub push on the event bus, as the webhook function does after checking its signature."""

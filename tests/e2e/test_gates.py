@@ -262,3 +262,38 @@ def test_a_failing_on_start_hook_fails_the_release_before_any_environment_and_ru
     [report] = calls(api, "/report")
     assert "announce" in report["error"] and json.loads(report["failed"]) == []
     assert GitRemote(url).snapshot("main").commit_sha == pushed["after"]  # nothing was written
+
+
+@pytest.mark.parametrize("child_succeeds", [True, False], ids=["child-succeeds", "child-fails"])
+def test_a_state_machine_check_runs_through_the_sync_integration(world, child_succeeds):
+    config_dir, url, push = world
+    child = (
+        {"StartAt": "Smoke", "States": {"Smoke": {"Type": "Pass", "Result": {"PROMOTION_CONTEXT": {"smoke": "green"}}, "End": True}}}
+        if child_succeeds
+        else {"StartAt": "Smoke", "States": {"Smoke": {"Type": "Fail", "Error": "SmokeFailed", "Cause": "checkout is broken"}}}
+    )
+    with LocalPromotions(config_dir) as local:
+        sfn = local.stack.client("stepfunctions")
+        child_arn = sfn.create_state_machine(
+            name="promotions-smoke", definition=json.dumps(child), roleArn="arn:aws:iam::123456789012:role/child"
+        )["stateMachineArn"]
+        write_documents(config_dir, "gates.yaml", [
+            check("child-smoke", stateMachine={"stateMachineArn": child_arn}),
+            policy("prod-smoke", 1, {"targetEnvironment": {"names": ["prod"]}}, postAction="child-smoke"),
+        ])
+        local.reload_configuration()
+        local.submit_github_push(push("16.0.0"))
+        local.process_events()
+        [release] = local.wait_until_settled(timeout=180)
+        history = local.execution_history(release.id)
+        children = sfn.list_executions(stateMachineArn=child_arn)["executions"]
+
+    assert "PostGatesStateMachine" in entered_states(history)
+    assert len(children) == 1
+    prod = release.environment("prod")
+    if child_succeeds:
+        assert release.status is ReleaseStatus.SUCCEEDED, release.reason
+        assert release.promotion_context == {"smoke": "green"}
+    else:
+        assert prod.status is EnvironmentStatus.FAILED and prod.commit is not None
+        assert "child-smoke" in prod.reason

@@ -14,6 +14,10 @@ from moto.awslambda.models import LambdaFunction
 from moto.core.config import default_user_config
 from moto.events.utils import EventTemplateParser
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+    StateTaskServiceSfn,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.utils import boto_client
@@ -83,6 +87,18 @@ def test_event_delivery_seam_target_is_the_template_that_drops_account():
     assert "DEFAULT_EVENT_INPUT_TEMPLATE" in inspect.getsource(EventTemplateParser.parse)
 
 
+def test_sfn_integration_seam_targets_still_pass_names_through_untranslated():
+    """Moto hands Step Functions integration parameters to boto3 as written and answers in boto3's spelling;
+    when it translates them itself, these seams must go."""
+    assert parameter_names(StateTaskServiceSfn._normalise_parameters) == [
+        "self", "parameters", "boto_service_name", "service_action_name"
+    ]
+    assert "StateMachineArn" not in inspect.getsource(StateTaskServiceSfn._normalise_parameters)
+    base_response = inspect.getsource(StateTaskService._normalise_response).rstrip()
+    assert base_response.endswith("pass")
+    assert "_normalise_response" not in vars(StateTaskServiceSfn)
+
+
 def test_applying_the_seams_patches_and_restores_every_target():
     originals = (
         LambdaFunction._invoke_lambda,
@@ -90,6 +106,8 @@ def test_applying_the_seams_patches_and_restores_every_target():
         Timestamp._get_wait_seconds,
         retrier_decl.time,
         EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE,
+        StateTaskServiceSfn._normalise_parameters,
+        StateTaskServiceSfn._normalise_response,
     )
 
     with moto_seams.applied(moto_seams.HandlerRegistry()):
@@ -99,6 +117,8 @@ def test_applying_the_seams_patches_and_restores_every_target():
             Timestamp._get_wait_seconds,
             retrier_decl.time,
             EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE,
+            StateTaskServiceSfn._normalise_parameters,
+            StateTaskServiceSfn._normalise_response,
         )
         assert default_user_config["stepfunctions"]["execute_state_machine"] is True
         with (
@@ -114,5 +134,7 @@ def test_applying_the_seams_patches_and_restores_every_target():
         Timestamp._get_wait_seconds,
         retrier_decl.time,
         EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE,
+        StateTaskServiceSfn._normalise_parameters,
+        StateTaskServiceSfn._normalise_response,
     ) == originals
     assert default_user_config["stepfunctions"]["execute_state_machine"] is False
