@@ -141,7 +141,10 @@ def environment_iteration() -> dict[str, Any]:
             next_state="PostGates",
             ResultPath=None,
             Retry=[
-                {"ErrorEquals": GIT_TRANSIENT_ERRORS, "IntervalSeconds": 3, "MaxAttempts": 5, "BackoffRate": 2,
+                # Also HttpTransientError: a Git provider's API failing while a pull request opens (the
+                # retry reuses the promotion branch and the open pull request).
+                {"ErrorEquals": [*GIT_TRANSIENT_ERRORS, "HttpTransientError"], "IntervalSeconds": 3, "MaxAttempts": 5,
+                 "BackoffRate": 2,
                  "JitterStrategy": "FULL"},
                 *service_retry(),
             ],

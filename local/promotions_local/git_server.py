@@ -114,6 +114,7 @@ class _RepositoryServer(LoopbackServer, ABC):
             raise ValueError(f"{type(self).__name__}: repository root {self.root} is not a directory")
         self._credentials = credentials
         self._requests_served = 0
+        self._bytes_sent = 0
         self._count_lock = threading.Lock()
         super().__init__()
 
@@ -132,6 +133,16 @@ class _RepositoryServer(LoopbackServer, ABC):
     def _count_request(self) -> None:
         with self._count_lock:
             self._requests_served += 1
+
+    @property
+    def bytes_sent(self) -> int:
+        """Bytes of every response so far, status line and headers included: what clients received."""
+        with self._count_lock:
+            return self._bytes_sent
+
+    def _count_bytes(self, count: int) -> None:
+        with self._count_lock:
+            self._bytes_sent += count
 
     def _authenticated_user(self, authorization: str | None) -> str | None:
         """The user an Authorization header proves, None when none is required; PermissionError if wrong."""
@@ -223,6 +234,9 @@ class _GitRequestHandler(BaseHTTPRequestHandler):
             if name.lower() not in ("content-length", "transfer-encoding", "connection"):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
+        # Counted before it is written, so that a client which has read the response finds it counted. The
+        # status line and headers wait in _headers_buffer, plus the blank line end_headers adds.
+        self._impl._count_bytes(sum(map(len, self._headers_buffer)) + len(b"\r\n") + len(response.body))
         self.end_headers()
         self.wfile.write(response.body)
 

@@ -224,6 +224,8 @@ def _integration_spelled_response(
             response[key[0].upper() + key[1:]] = response.pop(key)
 
 
+_INHERITED = object()
+
 _PATCHES: tuple[tuple[object, str, object], ...] = (
     (LambdaFunction, "_invoke_lambda", _invoke_in_process),
     (WaitFunction, "_wait_interval", _fast_forward_wait),
@@ -249,7 +251,8 @@ def applied(registry: HandlerRegistry) -> Iterator[None]:
                 "moto seams are already applied in this process (is another LocalStack running?)"
             )
         _active_registry = registry
-    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in _PATCHES]
+    # An attribute a class inherits is deleted again on the way out, not pinned as the class's own.
+    originals = [(owner, name, vars(owner).get(name, _INHERITED)) for owner, name, _ in _PATCHES]
     sfn_config = default_user_config["stepfunctions"]
     executed_before = sfn_config["execute_state_machine"]
     try:
@@ -260,6 +263,9 @@ def applied(registry: HandlerRegistry) -> Iterator[None]:
     finally:
         sfn_config["execute_state_machine"] = executed_before
         for owner, name, original in reversed(originals):
-            setattr(owner, name, original)
+            if original is _INHERITED:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
         with _active_lock:
             _active_registry = None

@@ -10,8 +10,10 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Self
+
+from aws_lambda_powertools.utilities import parameters as powertools_parameters
 
 from promotions import runtime
 from promotions.config import load_configuration_dir
@@ -40,8 +42,12 @@ class EventRejected(RuntimeError):
 
 
 class LocalPromotions:
-    def __init__(self, config_dir: Path) -> None:
+    """`parameters` are further template parameters (GitCredentialsSecretArn, CommitAuthorName, ...); the
+    configuration repository's are set here."""
+
+    def __init__(self, config_dir: Path, parameters: Mapping[str, str] = MappingProxyType({})) -> None:
         self._config_dir = config_dir
+        self._parameters = dict(parameters)
         self._workspace = tempfile.TemporaryDirectory(prefix="promotions-local-")
         self.stack: LocalStack | None = None
 
@@ -49,9 +55,11 @@ class LocalPromotions:
         load_configuration_dir(self._config_dir)  # a broken configuration stops here, with every problem named
         config_repo = Path(self._workspace.name) / "promotions-config.git"
         create_bare_repository(config_repo, self._config_files(), message="Promotion configuration")
-        self.stack = LocalStack(parameters={"ConfigRepoUrl": str(config_repo), "ConfigRepoBranch": "main"})
+        self.stack = LocalStack(
+            parameters={**self._parameters, "ConfigRepoUrl": str(config_repo), "ConfigRepoBranch": "main"}
+        )
         self.stack.start()
-        runtime.services.cache_clear()  # parts built for an earlier stack point at its endpoint and tables
+        self._forget_clients()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
@@ -59,8 +67,15 @@ class LocalPromotions:
             if self.stack is not None:
                 self.stack.stop()
         finally:
-            runtime.services.cache_clear()
+            self._forget_clients()
             self._workspace.cleanup()
+
+    @staticmethod
+    def _forget_clients() -> None:
+        """Parts built for an earlier stack point at its endpoint and tables: the engine's services, and the
+        Powertools parameter providers (and the secrets they cached) behind the Git credentials."""
+        runtime.services.cache_clear()
+        powertools_parameters.clear_caches()
 
     def reload_configuration(self) -> None:
         """Commit the configuration folder as it is now, as a user pushes a change to the configuration repo."""

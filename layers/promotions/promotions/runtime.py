@@ -13,6 +13,8 @@ from promotions.checks.aws import aws_check_services
 from promotions.config_repository import ConfigRepository
 from promotions.git import Author, GitRemote
 from promotions.git_credentials import GitCredentials
+from promotions.http import HttpClient
+from promotions.pull_request_apis import PullRequestApis
 from promotions.release.engine import ReleaseEngine
 from promotions.release.gates import Gates
 from promotions.release.promotion import Promoter
@@ -88,11 +90,18 @@ class Services:
 
     @functools.cached_property
     def promoter(self) -> Promoter:
-        return Promoter(self.store, self.configs, self.remote, self.settings.commit_author)
+        pull_requests = PullRequestApis(self.git_credentials, HttpClient())
+        return Promoter(self.store, self.configs, self.remote, self.settings.commit_author, pull_requests)
 
     @functools.cached_property
     def gates(self) -> Gates:
-        return Gates(self.store, self.configs, aws_check_services(), self.settings.commit_author.name)
+        return Gates(
+            self.store,
+            self.configs,
+            aws_check_services(),
+            self.settings.commit_author.name,
+            git_credentials_secret=self.settings.git_credentials_secret,
+        )
 
     @functools.cached_property
     def executions(self) -> ReleaseExecutions:

@@ -39,9 +39,10 @@ class CommitRef(_Model):
 class CheckContext(_Model):
     """One evaluation's view of the release.
 
-    `commit` is the promotion commit for post-actions (none for pull-request promotions, as in Codefresh) and
-    the commit that triggered the release for hooks; pre-actions have none. `source_commit` and
-    `source_repo_url` always name the pushed commit the release promotes, for checks that read its CI results.
+    `commit` is the promotion commit for post-actions (for a pull-request promotion, none until its pull
+    request is merged, then the merge commit) and the commit that triggered the release for hooks;
+    pre-actions have none. `source_commit` and `source_repo_url` always name the pushed commit the release
+    promotes, for checks that read its CI results.
     """
 
     release_id: str

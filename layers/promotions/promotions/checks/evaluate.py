@@ -42,9 +42,14 @@ class PhaseProgress(_Model):
 
 class PhaseResult(_Model):
     outcome: CheckOutcome
-    # The check that decided a failed, wait or run outcome; None when every check passed.
+    # The check that decided a failed, wait or run outcome, or learnt `promoted_commit`; None when every
+    # check passed.
     check: str | None = None
     progress: PhaseProgress
+    # The commit a check learnt the promotion landed as (Passed.promoted_commit). The phase stops right after
+    # that check: record the commit, then evaluate again with `progress`, so later checks see it as the
+    # promotion commit.
+    promoted_commit: str | None = None
 
     @property
     def context_update(self) -> dict[str, Any]:
@@ -65,7 +70,8 @@ def evaluate_checks(
     progress: PhaseProgress | None = None,
     integration_result: Mapping[str, Any] | None = None,
 ) -> PhaseResult:
-    """Evaluate from the first check not yet passed; stop at the first outcome that is not passed.
+    """Evaluate from the first check not yet passed; stop at the first outcome that is not passed, or right
+    after a check that learnt the promoted commit (see PhaseResult.promoted_commit).
 
     `integration_result` is the output of the integration the last result asked to run (or the error its Catch
     recorded); the check that asked interprets it. Errors worth retrying (transient HTTP or AWS failures)
@@ -99,6 +105,13 @@ def evaluate_checks(
         if isinstance(outcome, Passed):
             passed.append(check.name)
             exported |= outcome.context_update
+            if outcome.promoted_commit is not None:
+                return PhaseResult(
+                    outcome=Passed(),
+                    check=check.name,
+                    progress=PhaseProgress(passed=tuple(passed), context_update=exported),
+                    promoted_commit=outcome.promoted_commit,
+                )
             continue
         if isinstance(outcome, Wait):
             outcome = _within_timeout(check, outcome, now - since)

@@ -18,6 +18,9 @@ class Passed(_Outcome):
     status: Literal["passed"] = "passed"
     # The check's exported PROMOTION_CONTEXT: merged into the release's promotion context.
     context_update: dict[str, Any] = Field(default_factory=dict)
+    # The commit the promotion landed as, when this check is what learnt it (a pull request's merge commit):
+    # the environment's commit from then on.
+    promoted_commit: str | None = Field(default=None, min_length=1)
 
 
 class Failed(_Outcome):

@@ -12,6 +12,7 @@ from promotions.checks.commit_status import CommitStatusCheck
 from promotions.checks.http_check import HttpCheck
 from promotions.checks.kind import CheckKind
 from promotions.checks.lambda_check import LambdaCheck
+from promotions.checks.pull_request_merged import PullRequestMergedCheck
 from promotions.checks.soak_time import SoakTimeCheck
 from promotions.checks.state_machine import StateMachineCheck
 from promotions.checks.window import WindowCheck
@@ -28,6 +29,7 @@ CHECK_KINDS: Mapping[str, type[CheckKind]] = MappingProxyType(
             CodeBuildCheck,
             StateMachineCheck,
             ArgoCdHealthCheck,
+            PullRequestMergedCheck,
         )
     }
 )

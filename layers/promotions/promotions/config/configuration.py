@@ -15,6 +15,7 @@ from promotions.config.models import (
     CheckNames,
     Environment,
     FlowStep,
+    GitRepository,
     PolicyAction,
     PolicySettings,
     Product,
@@ -68,9 +69,11 @@ class Configuration:
         applications: Mapping[str, Application],
         application_environments: Mapping[str, str],
         checks: Mapping[str, PromotionCheck] = MappingProxyType({}),
+        git_repositories: Mapping[str, GitRepository] = MappingProxyType({}),
     ) -> None:
         self._products = _by_name(products)
         self._checks = _by_name(checks)
+        self._git_repositories = _by_name(git_repositories)
         self._templates = _by_name(templates)
         self._policies = _by_name(policies)
         self._flows = _by_name(flows)
@@ -112,6 +115,16 @@ class Configuration:
     @property
     def checks(self) -> Mapping[str, PromotionCheck]:
         return self._checks
+
+    @property
+    def git_repositories(self) -> Mapping[str, GitRepository]:
+        return self._git_repositories
+
+    def git_repository_for(self, repo_url: str) -> GitRepository | None:
+        """The GitRepository that covers `repo_url` most narrowly (a repository before its group before its
+        host), or None when none does."""
+        covering = [repo for repo in self._git_repositories.values() if repo.covers(repo_url)]
+        return max(covering, key=lambda repo: len(repo.prefix), default=None)
 
     def checks_named(self, names: CheckNames | None) -> tuple[PromotionCheck, ...]:
         """The checks a preAction, postAction or hook names, in its order."""

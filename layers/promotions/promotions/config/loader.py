@@ -20,6 +20,7 @@ from promotions.config.models import (
     Application,
     CheckNames,
     Environment,
+    GitRepository,
     Hooks,
     PolicySettings,
     Product,
@@ -50,6 +51,7 @@ _KINDS: Mapping[str, _Kind] = {
     "Environment": _Kind(Environment, frozenset({"promotions.dev/v1alpha1"})),
     "Application": _Kind(Application, frozenset({"argoproj.io/v1alpha1"})),
     "PromotionCheck": _Kind(PromotionCheck, frozenset({"promotions.dev/v1alpha1"})),
+    "GitRepository": _Kind(GitRepository, frozenset({"promotions.dev/v1alpha1"})),
 }
 # Every kind in our own group must be known; other groups hold kinds we simply do not read.
 _OWN_GROUP = "promotions.dev"
@@ -84,6 +86,7 @@ def load_configuration(files: Mapping[str, bytes]) -> Configuration:
             for document in documents:
                 loading.add(document)
     loading.check_flow_shapes()
+    loading.check_git_repositories()
     # What a document names may be defined in a file that could not be read: no guessing then.
     if all_readable:
         loading.check_references()
@@ -217,6 +220,19 @@ class _Loading:
                     document,
                     ("spec", "steps", index, "dependsOn"),
                     f"{subject}: dependsOn cycle {' -> '.join(cycle)}",
+                )
+
+    def check_git_repositories(self) -> None:
+        """Two GitRepository documents for the same repositories would leave the choice to chance."""
+        first_by_prefix: dict[str, tuple[GitRepository, SourceDocument]] = {}
+        for repository, document in self._entities("GitRepository"):
+            first = first_by_prefix.setdefault(repository.prefix, (repository, document))
+            if first[0] is not repository:
+                self.report(
+                    document,
+                    ("spec", "url"),
+                    f"GitRepository {repository.name}: url {repository.spec.url} names the same repositories "
+                    f"as GitRepository {first[0].name} ({first[1].file}:{first[1].line_of(('spec', 'url'))})",
                 )
 
     def check_references(self) -> None:
@@ -389,6 +405,7 @@ class _Loading:
             applications=entities("Application"),
             application_environments=self.application_environments,
             checks=entities("PromotionCheck"),
+            git_repositories=entities("GitRepository"),
         )
 
     def check_products(self, configuration: Configuration) -> None:

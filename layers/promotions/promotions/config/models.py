@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import jsonpath_rfc9535
 from pydantic import (
@@ -23,6 +24,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    HttpUrl,
     PositiveInt,
     StringConstraints,
     model_validator,
@@ -213,6 +215,64 @@ class Application(_Model):
         if not changed_paths or root == ".":
             return True
         return any(path == root or path.startswith(f"{root}/") for path in changed_paths)
+
+
+# --- Git repositories ------------------------------------------------------------------------------------
+
+
+class GitProvider(StrEnum):
+    """The Git hosts whose pull request APIs the `pr` action speaks (promotions.pullrequests)."""
+
+    GITHUB = "github"
+    GITLAB = "gitlab"
+    BITBUCKET = "bitbucket"
+
+
+def _repository_web_url(url: str) -> str:
+    """The engine pushes over HTTPS, so the repositories a GitRepository covers are named that way (an
+    Application's ssh or scp-like repoURL for the same repository still matches)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an https://HOST[/PATH] URL")
+    return url
+
+
+class GitRepositorySpec(BaseModel):
+    # Our own kind: a misspelt field is an error rather than silently ignored.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+
+    url: Annotated[Name, AfterValidator(_repository_web_url)]
+    provider: GitProvider | None = None
+    api_url: HttpUrl | None = None
+
+
+class GitRepository(_Model):
+    """How the `pr` action reaches the Git host of the repositories under `spec.url` (one repository, or a
+    prefix of whole path segments: a host, a group): which provider's API (else chosen from the host:
+    github.com, gitlab.com, bitbucket.org) and at which URL (else the host's default, see
+    promotions.pullrequests.provider_for). The API token is the password the Git credentials secret holds
+    for the repository's URL.
+
+        apiVersion: promotions.dev/v1alpha1
+        kind: GitRepository
+        metadata: {name: github-enterprise}
+        spec:
+          url: https://github.example.com/
+          provider: github
+          apiUrl: https://github.example.com/api/v3
+    """
+
+    name: Name = Field(validation_alias=_METADATA_NAME)
+    spec: GitRepositorySpec
+
+    @property
+    def prefix(self) -> str:
+        """The repositories covered, spelled as canonical_repo spells them (`host[/path]`)."""
+        return canonical_repo(self.spec.url).rstrip("/")
+
+    def covers(self, repo_url: str) -> bool:
+        repository = canonical_repo(repo_url)
+        return repository == self.prefix or repository.startswith(f"{self.prefix}/")
 
 
 # --- Promotion policies and flows -------------------------------------------------------------------------

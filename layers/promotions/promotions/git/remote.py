@@ -30,8 +30,8 @@ from dulwich.repo import MemoryRepo
 from .errors import GitError, GitTransientError, PushRaceLost, PushRejected, RefNotFound
 from .models import Author, CommitOutcome, HttpCredentials
 from .paths import checked_path, checked_prefix
-from .snapshot import Snapshot
-from .transport import Transport
+from .snapshot import Reach, Snapshot
+from .transport import Transport, refused_by_server
 
 logger = logging.getLogger("promotions.git")
 
@@ -39,7 +39,16 @@ Edits = Mapping[str, bytes | None]
 _DetermineWants = Callable[..., list[ObjectID]]
 
 _BLOBLESS = b"blob:none"
+# No tree or blob beyond the objects wanted: a commit without its tree, a wanted tree without its entries.
 _COMMITS_ONLY = b"tree:0"
+_ROOT_TREE_ONLY = b"tree:1"
+# Filters a snapshot is fetched with, most sparing first, each tried when the server refuses the one before;
+# None, the whole tree, comes last. A commit needs only the trees on the paths it reads and writes: its
+# root tree comes with the commit (tree:1), or one round trip later where a host caps tree depth at 0.
+_TREELESS_FILTERS = (_ROOT_TREE_ONLY, _COMMITS_ONLY, _BLOBLESS, None)
+# `snapshot` keeps every tree in memory, so that listing files costs no round trip.
+_BLOBLESS_FILTERS = (_BLOBLESS, None)
+_REACH_FILTERS = {Reach.NOTHING: _COMMITS_ONLY, Reach.TREES: _BLOBLESS, Reach.EVERYTHING: None}
 # Depths tried in turn to find a commit a protocol v0 server will not serve by sha; None: the whole history.
 _DEEPENING_STEPS = (16, 256, 4096, None)
 # How far back a push whose outcome is unknown is looked for, if other commits landed on top of it meanwhile.
@@ -84,6 +93,8 @@ class GitRemote:
         self._transport = Transport(url, credentials, timeout)
         # None until a fetch shows whether the server honours partial-clone filters (a benign race).
         self._filters_honoured: bool | None = None
+        # Filters the server refused, not tried again (replaced whole: a benign race).
+        self._refused_filters: frozenset[bytes] = frozenset()
 
     @property
     def url(self) -> str:
@@ -96,9 +107,9 @@ class GitRemote:
     def snapshot(self, revision: str, paths: Iterable[str] | None = None) -> Snapshot:
         """The files of `revision`: a branch name, `HEAD`, a full `refs/...` name or a 40-hex commit sha.
 
-        With `paths` (files or directories) only their blobs are fetched up front where the server supports
-        partial clones, other files on first read; without, the whole tree is fetched. Raises RefNotFound,
-        RepositoryNotFound, GitAuthError, GitTransientError.
+        With `paths` (files or directories) every tree but only their blobs are fetched up front where the
+        server supports partial clones, other files on first read; without, the whole tree is fetched. Raises
+        RefNotFound, RepositoryNotFound, GitAuthError, GitTransientError.
 
         A sha that is no ref tip is asked for directly where the server allows it (protocol v2, local
         repositories). A protocol v0 server such as `git http-backend` without
@@ -106,7 +117,7 @@ class GitRemote:
         until the commit turns up.
         """
         prefixes = None if paths is None else _checked_prefixes(paths)
-        return self._snapshot(_parse_revision(revision), prefixes)
+        return self._snapshot(_parse_revision(revision), prefixes, all_trees=True)
 
     def commit(
         self,
@@ -115,6 +126,7 @@ class GitRemote:
         message: str,
         author: Author,
         *,
+        push_to: str | None = None,
         max_attempts: int = 8,
         prefetch: Iterable[str] = (),
     ) -> CommitOutcome:
@@ -129,11 +141,20 @@ class GitRemote:
         before retrying, so it is never applied twice. `prefetch` names files or directories `make_edits` will
         read, fetched with the tip in one round trip; other files are fetched when read.
 
+        With `push_to`, the commit is still built on the tip of `branch` but pushed to the branch `push_to`
+        (a pull request's branch), which is created if absent. That branch belongs to the caller: the push is
+        a compare-and-swap on its current tip (or on its absence), replacing an earlier commit of the
+        caller's there. If its tip already is these edits on the current tip of `branch`, it is kept as it is
+        and nothing is pushed, so a repeated call never stacks a second commit; `commit_sha` is then that tip.
+
         Raises PushRaceLost, PushRejected (hook or protection refused the update), RefNotFound (no such
         branch), GitAuthError, RepositoryNotFound, GitTransientError, and ValueError/TypeError for invalid
         edits.
         """
         ref = _branch_ref(branch)
+        target = ref if push_to is None else _branch_ref(push_to)
+        if push_to is not None and target == ref:
+            raise ValueError(f"push_to must name another branch than {branch!r}")
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
         if not isinstance(message, str) or not message.strip():
@@ -151,21 +172,41 @@ class GitRemote:
             if not changes:
                 logger.info("%s: nothing to commit, the tip already holds the edits", snapshot)
                 return CommitOutcome(commit_sha=None, base_sha=snapshot.commit_sha, attempts=attempt)
-            new_commit, objects = _build_commit(snapshot, changes, blobs, message, author)
+            commit, objects = _build_commit(snapshot, changes, blobs, message, author)
+            new_commit = commit.id
             base = ObjectID(snapshot.commit_sha.encode())
+            changed_paths = tuple(path.decode() for path, _mode, _sha in changes)
+            expected: ObjectID | None = base
+            if target != ref:
+                current = self._branch_head(target)
+                if current is not None and current.tree == commit.tree and current.parents == [base]:
+                    logger.info("%s: %s already holds the edits: %s", snapshot, push_to, current.id.decode())
+                    return CommitOutcome(
+                        commit_sha=current.id.decode(),
+                        base_sha=snapshot.commit_sha,
+                        attempts=attempt,
+                        changed_paths=changed_paths,
+                    )
+                expected = current.id if current is not None else None
             try:
-                landed = self._push(ref, base, new_commit, objects)
+                landed = self._push(target, expected, new_commit, objects)
                 unknown_outcome = None
             except GitTransientError as error:
-                landed = self._landed_despite(error, ref, base, new_commit)
+                landed = self._landed_despite(error, target, expected, new_commit)
                 unknown_outcome = error
             if landed:
-                logger.info("%s: pushed %s (attempt %d)", snapshot, new_commit.decode(), attempt)
+                logger.info(
+                    "%s: pushed %s to %s (attempt %d)",
+                    snapshot,
+                    new_commit.decode(),
+                    target.decode(),
+                    attempt,
+                )
                 return CommitOutcome(
                     commit_sha=new_commit.decode(),
                     base_sha=snapshot.commit_sha,
                     attempts=attempt,
-                    changed_paths=tuple(path.decode() for path, _mode, _sha in changes),
+                    changed_paths=changed_paths,
                 )
             logger.info(
                 "%s: attempt %d did not land, re-applying the edits on the new tip", snapshot, attempt
@@ -180,16 +221,18 @@ class GitRemote:
             )
         )
 
-    def _snapshot(self, revision: _Revision, eager: list[str] | None) -> Snapshot:
-        """A snapshot of `revision`: the whole tree if `eager` is None, else blobless (where the server
-        honours filters) with the blobs under the `eager` prefixes fetched up front."""
-        filter_spec = _BLOBLESS if eager is not None and self._filters_honoured is not False else None
-        with self._transport.errors("fetch", revision.label):
-            if revision.sha is not None:
-                repo, fetched = self._fetch_commit(revision.sha, filter_spec), revision.sha
-            else:
-                assert revision.ref is not None
-                repo, fetched = self._fetch_ref(revision.ref, filter_spec)
+    def _snapshot(
+        self, revision: _Revision, eager: list[str] | None, *, all_trees: bool = False
+    ) -> Snapshot:
+        """A snapshot of `revision`: the whole tree if `eager` is None. Else, where the server honours
+        partial-clone filters, only the trees on the paths to the `eager` prefixes (every tree with
+        `all_trees`) and the files under those prefixes, the rest on first use."""
+        if eager is None or self._filters_honoured is False:
+            filters: tuple[bytes | None, ...] = (None,)
+        else:
+            candidates = _BLOBLESS_FILTERS if all_trees else _TREELESS_FILTERS
+            filters = tuple(spec for spec in candidates if spec not in self._refused_filters)
+        repo, fetched, filter_spec = self._fetch_filtered(revision, filters)
         commit = _peel_to_commit(
             repo.object_store, fetched, self._transport.describe("fetch", revision.label)
         )
@@ -202,19 +245,55 @@ class GitRemote:
         )
         if filter_spec is None:
             logger.info("%s: full tree fetched", snapshot)
-        elif snapshot._is_partial():
+            return snapshot
+        holds_every_object = snapshot._holds_every_object()
+        if holds_every_object is False:
             self._filters_honoured = True
             prefetched = snapshot._prefetch(eager or [])
             logger.info(
-                "%s: partial clone (filter blob:none); %d file(s) under %s fetched, others on first read",
+                "%s: partial clone (filter %s); %d file(s) under %s fetched%s, others on first read",
                 snapshot,
+                filter_spec.decode(),
                 prefetched,
                 eager,
+                "" if filter_spec == _BLOBLESS else " with only the trees on their paths",
             )
-        elif next(snapshot._blobs_under(""), None) is not None:
+        elif holds_every_object:
             self._filters_honoured = False
             logger.info("%s: the server ignores partial-clone filters, full tree fetched", snapshot)
         return snapshot
+
+    def _fetch_filtered(
+        self, revision: _Revision, filters: Sequence[bytes | None]
+    ) -> tuple[MemoryRepo, ObjectID, bytes | None]:
+        """Fetch `revision` at depth 1 with the first of `filters` the server does not refuse; return what was
+        fetched, the object `revision` names and the filter used. `filters` must end with None (no filter)."""
+        refused: list[bytes] = []
+        for filter_spec, fallback in itertools.zip_longest(filters, filters[1:]):
+            try:
+                with self._transport.errors("fetch", revision.label):
+                    if revision.sha is not None:
+                        repo, fetched = self._fetch_commit(revision.sha, filter_spec), revision.sha
+                    else:
+                        assert revision.ref is not None
+                        repo, fetched = self._fetch_ref(revision.ref, filter_spec)
+            except GitError as error:
+                if filter_spec is None or not refused_by_server(error):
+                    raise
+                logger.warning(
+                    "%s: filter %s refused (%s); fetching with %s instead",
+                    self.url,
+                    filter_spec.decode(),
+                    error,
+                    f"filter {fallback.decode()}" if fallback is not None else "no filter",
+                )
+                refused.append(filter_spec)
+                continue
+            if refused:
+                # Remembered once another fetch worked, so that an outage is not taken for refusals.
+                self._refused_filters = self._refused_filters.union(refused)
+            return repo, fetched, filter_spec
+        raise AssertionError(f"the filters to try must end with None, got {filters!r}")
 
     def _fetch_advertised(
         self,
@@ -285,8 +364,10 @@ class GitRemote:
                 return [sha]
             raise _WantNotAdvertised
 
+        # With a filter, what the server refuses may be the filter: the caller then tries without one.
+        refused = RefNotFound if filter_spec is None else GitError
         try:
-            with self._transport.errors("fetch", sha.decode(), refused=RefNotFound):
+            with self._transport.errors("fetch", sha.decode(), refused=refused):
                 repo, _result = _fetch_into_memory(
                     client, path, want_commit, depth=1, filter_spec=filter_spec, ref_prefix=[b"HEAD"]
                 )
@@ -295,7 +376,7 @@ class GitRemote:
         except GitTransientError as error:
             # git http-backend hangs up on a want for an unknown object rather than sending an ERR line. If
             # the server answers another request, it is up: the commit is what it refused.
-            if not isinstance(error.__cause__, HangupException):
+            if filter_spec is not None or not isinstance(error.__cause__, HangupException):
                 raise
             self._advertised([b"HEAD"])
             raise RefNotFound(
@@ -342,23 +423,26 @@ class GitRemote:
             refs = client.get_refs(path, ref_prefix=list(ref_prefix)).refs
         return {sha for sha in refs.values() if sha is not None}
 
-    def _fetch_objects(self, label: str, object_ids: Sequence[ObjectID]) -> list[ShaFile]:
-        """Objects by id, with no negotiation: a `have` would make the server leave out exactly what is
-        wanted."""
-        client, path = self._transport.client()
-        with self._transport.errors("fetch blobs of", label):
+    def _fetch_objects(self, label: str, object_ids: Sequence[ObjectID], reach: Reach) -> list[ShaFile]:
+        """Objects by id and what `reach` says comes with them, with no negotiation: a `have` would make the
+        server leave out exactly what is wanted."""
+        client, path = self._transport.client(by_object_id=True)
+        with self._transport.errors("fetch objects of", label):
             repo, _result = _fetch_into_memory(
                 client,
                 path,
                 lambda refs, depth=None: list(object_ids),
                 depth=None,
-                filter_spec=None,
+                filter_spec=_REACH_FILTERS[reach],
                 ref_prefix=[b"HEAD"],
             )
         return [repo.object_store[object_id] for object_id in repo.object_store]
 
-    def _push(self, ref: bytes, base: ObjectID, new_commit: ObjectID, objects: list[ShaFile]) -> bool:
-        """Push `new_commit` if the remote ref still is `base`; whether it landed. Raises PushRejected."""
+    def _push(
+        self, ref: bytes, base: ObjectID | None, new_commit: ObjectID, objects: list[ShaFile]
+    ) -> bool:
+        """Push `new_commit` if the remote ref still is `base` (None: still absent); whether it landed. Raises
+        PushRejected."""
         label = ref.decode()
         client, path = self._transport.client()
         seen_at: list[ObjectID | None] = []
@@ -397,7 +481,7 @@ class GitRemote:
         )
 
     def _landed_despite(
-        self, error: GitTransientError, ref: bytes, base: ObjectID, new_commit: ObjectID
+        self, error: GitTransientError, ref: bytes, base: ObjectID | None, new_commit: ObjectID
     ) -> bool:
         """Whether a push that failed with `error` landed after all, judged by re-reading the branch."""
         logger.warning("%s (outcome unknown); re-reading the branch to find out", error)
@@ -412,7 +496,7 @@ class GitRemote:
                 )
             ) from check_error
 
-    def _landed(self, ref: bytes, base: ObjectID, new_commit: ObjectID) -> bool:
+    def _landed(self, ref: bytes, base: ObjectID | None, new_commit: ObjectID) -> bool:
         tip = self._remote_tip(ref)
         if tip == new_commit:
             return True
@@ -427,6 +511,21 @@ class GitRemote:
             ref_prefix=[ref],
         )
         return new_commit in repo.object_store
+
+    def _branch_head(self, ref: bytes) -> Commit | None:
+        """The commit `ref` points at (fetched without its tree where the server allows), or None when there
+        is no such branch."""
+        repo, result = self._fetch_advertised(
+            ref.decode(),
+            lambda refs: [refs[ref]] if ref in refs else [],
+            depth=1,
+            filter_spec=_COMMITS_ONLY if self._filters_honoured else None,
+            ref_prefix=[ref],
+        )
+        tip = result.refs.get(ref)
+        if tip is None:
+            return None
+        return _peel_to_commit(repo.object_store, tip, self._transport.describe("fetch", ref.decode()))
 
     def _remote_tip(self, ref: bytes) -> ObjectID | None:
         client, path = self._transport.client()
@@ -580,8 +679,8 @@ def _build_commit(
     blobs: list[Blob],
     message: str,
     author: Author,
-) -> tuple[ObjectID, list[ShaFile]]:
-    """The new commit's id and every object it adds: new blobs, the trees on the changed paths, the commit."""
+) -> tuple[Commit, list[ShaFile]]:
+    """The new commit and every object it adds: new blobs, the trees on the changed paths, the commit."""
     new_objects = MemoryObjectStore()
     for blob in blobs:
         new_objects.add_object(blob)
@@ -596,4 +695,4 @@ def _build_commit(
     commit.author_timezone = commit.commit_timezone = 0
     commit.message = (message if message.endswith("\n") else f"{message}\n").encode()
     new_objects.add_object(commit)
-    return commit.id, [new_objects[object_id] for object_id in new_objects]
+    return commit, [new_objects[object_id] for object_id in new_objects]

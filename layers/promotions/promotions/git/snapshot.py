@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from dulwich.object_store import MemoryObjectStore
 from dulwich.objects import S_ISGITLINK, Blob, ObjectID, ShaFile, Tree
@@ -16,15 +17,30 @@ from .paths import checked_path, checked_prefix
 logger = logging.getLogger("promotions.git")
 
 TreeEntry = tuple[int, ObjectID]
-FetchObjects = Callable[[Sequence[ObjectID]], Iterable[ShaFile]]
+
+
+class Reach(enum.Enum):
+    """What a fetch of objects by id brings besides the objects asked for."""
+
+    NOTHING = enum.auto()
+    """A tree comes without the trees and blobs it names."""
+    TREES = enum.auto()
+    """Every tree under a tree asked for, no blob."""
+    EVERYTHING = enum.auto()
+    """Every tree and blob under a tree asked for."""
+
+
+FetchObjects = Callable[[Sequence[ObjectID], Reach], Iterable[ShaFile]]
 
 
 class Snapshot:
-    """The files of one commit. Trees are always in memory; blobs may be fetched on first `read`.
+    """The files of one commit, with the objects the server sent; the others are fetched on first use.
 
-    After a partial clone (filter blob:none) only the blobs under the requested paths are fetched up front;
-    reading any other file fetches its blob then, in one round trip, so `read` can raise GitTransientError.
-    Thread-safe.
+    After a full fetch everything is in memory. After a blobless partial clone (filter blob:none) every tree
+    is, and only the blobs under the requested paths. After a treeless one (filter tree:0 or tree:1) only the
+    trees on the requested paths are, fetched one directory level per round trip, and their blobs. Reading
+    or listing anything else fetches what it needs then, so `read` and `list_files` can raise
+    GitTransientError. Thread-safe.
     """
 
     def __init__(
@@ -56,7 +72,7 @@ class Snapshot:
         entry = self._entry(checked_path(path))
         if entry is None or not _is_blob_mode(entry[0]):
             return None
-        self._ensure_blobs([entry[1]])
+        self._ensure_objects([entry[1]], Reach.EVERYTHING)
         blob = self._store[entry[1]]
         assert isinstance(blob, Blob)
         return blob.as_raw_string()
@@ -66,56 +82,95 @@ class Snapshot:
         return sorted(path for path, _sha in self._blobs_under(checked_prefix(prefix)))
 
     def _entry(self, path: str) -> TreeEntry | None:
-        """(mode, sha) of the tree entry at `path`, or None if no entry is there."""
-        tree = self._tree(self._tree_id)
-        *directories, name = path.encode().split(b"/")
-        for directory in directories:
-            if directory not in tree:
-                return None
-            mode, sha = tree[directory]
-            if not stat.S_ISDIR(mode):
-                return None
-            tree = self._tree(sha)
-        return tree[name] if name in tree else None
+        """(mode, sha) of the tree entry at `path`, or None if no entry is there; "" is the root tree."""
+        return self._entries([path])[path]
+
+    def _entries(self, paths: Collection[str]) -> dict[str, TreeEntry | None]:
+        """The `_entry` of each of `paths`, walked side by side: the trees missing at one depth of all the
+        paths are fetched together, so resolving them costs a round trip per directory level at most."""
+        found: dict[str, TreeEntry | None] = {}
+        # path -> (the tree its walk has reached, the names still to look up under it)
+        walking: dict[str, tuple[ObjectID, list[bytes]]] = {}
+        for path in paths:
+            if path:
+                walking[path] = (self._tree_id, path.encode().split(b"/"))
+            else:
+                found[path] = (stat.S_IFDIR, self._tree_id)
+        while walking:
+            self._ensure_objects({tree_id for tree_id, _names in walking.values()}, Reach.NOTHING)
+            deeper: dict[str, tuple[ObjectID, list[bytes]]] = {}
+            for path, (tree_id, (name, *rest)) in walking.items():
+                tree = self._tree(tree_id)
+                entry = tree[name] if name in tree else None
+                if entry is not None and rest and stat.S_ISDIR(entry[0]):
+                    deeper[path] = (entry[1], rest)
+                else:
+                    found[path] = None if rest else entry
+            walking = deeper
+        return found
 
     def _blobs_under(self, prefix: str) -> Iterator[tuple[str, ObjectID]]:
         """(path, blob sha) of each file that is `prefix` or lies under it; `prefix` is already checked."""
-        if prefix:
-            entry = self._entry(prefix)
+        entry = self._entry(prefix)
+        if entry is None:
+            return
+        mode, sha = entry
+        if _is_blob_mode(mode):
+            yield prefix, sha
+        elif stat.S_ISDIR(mode):
+            self._ensure_whole_tree(sha)
+            yield from self._walk(sha, f"{prefix}/" if prefix else "")
+
+    def _holds_every_object(self) -> bool | None:
+        """Whether every tree and blob of the commit is in memory, judged without fetching anything; None if
+        its tree is empty. After a filtered fetch, True means the server ignored the filter."""
+        if self._tree_id in self._store and not len(self._stored_tree(self._tree_id)):
+            return None
+        return next(self._missing_under(self._tree_id, include_blobs=True), None) is None
+
+    def _prefetch(self, prefixes: Collection[str]) -> int:
+        """Fetch the trees on the paths to `prefixes` and every file under them, in a round trip per directory
+        level and one more; return how many files that is."""
+        wanted: list[ObjectID] = []
+        for entry in self._entries(prefixes).values():
             if entry is None:
-                return
+                continue
             mode, sha = entry
             if _is_blob_mode(mode):
-                yield prefix, sha
-                return
-            if not stat.S_ISDIR(mode):
-                return
-            yield from self._walk(sha, prefix + "/")
-        else:
-            yield from self._walk(self._tree_id, "")
+                wanted.append(sha)
+            elif stat.S_ISDIR(mode):
+                wanted.extend(self._missing_under(sha, include_blobs=True))
+        self._ensure_objects(wanted, Reach.EVERYTHING)
+        return sum(1 for prefix in prefixes for _file in self._blobs_under(prefix))
 
-    def _is_partial(self) -> bool:
-        """Whether some blob of the tree is not in memory (the server honoured a blob:none filter)."""
-        return any(sha not in self._store for _path, sha in self._blobs_under(""))
+    def _ensure_whole_tree(self, tree_id: ObjectID) -> None:
+        """Fetch, in one round trip, the trees under `tree_id` that are not in memory."""
+        self._ensure_objects(list(self._missing_under(tree_id, include_blobs=False)), Reach.TREES)
 
-    def _prefetch(self, prefixes: Iterable[str]) -> int:
-        """Fetch the blobs of the files under `prefixes` in one round trip; return how many files that is."""
-        wanted = [sha for prefix in prefixes for _path, sha in self._blobs_under(prefix)]
-        self._ensure_blobs(wanted)
-        return len(wanted)
+    def _missing_under(self, tree_id: ObjectID, *, include_blobs: bool) -> Iterator[ObjectID]:
+        """The trees (and blobs, with `include_blobs`) under `tree_id`, itself included, that are not in
+        memory, without those under a missing tree; nothing is fetched."""
+        if tree_id not in self._store:
+            yield tree_id
+            return
+        for item in self._stored_tree(tree_id).iteritems():
+            if stat.S_ISDIR(item.mode):
+                yield from self._missing_under(item.sha, include_blobs=include_blobs)
+            elif include_blobs and _is_blob_mode(item.mode) and item.sha not in self._store:
+                yield item.sha
 
-    def _ensure_blobs(self, blob_ids: Iterable[ObjectID]) -> None:
-        """Fetch, in one round trip, those of `blob_ids` not yet in memory."""
+    def _ensure_objects(self, object_ids: Iterable[ObjectID], reach: Reach) -> None:
+        """Fetch, in one round trip, those of `object_ids` not yet in memory."""
         with self._lock:
-            missing = sorted({sha for sha in blob_ids if sha not in self._store})
+            missing = sorted({sha for sha in object_ids if sha not in self._store})
             if not missing:
                 return
-            logger.debug("%r: fetching %d blob(s) on demand", self, len(missing))
-            self._store.add_objects([(obj, None) for obj in self._fetch_objects(missing)])
+            logger.debug("%r: fetching %d object(s) on demand", self, len(missing))
+            self._store.add_objects([(obj, None) for obj in self._fetch_objects(missing, reach)])
             still_missing = [sha for sha in missing if sha not in self._store]
         if still_missing:
             raise GitError(
-                f"{self._description}: the server did not send blob(s) "
+                f"{self._description}: the server did not send object(s) "
                 + ", ".join(sha.decode() for sha in still_missing)
             )
 
@@ -128,6 +183,11 @@ class Snapshot:
                 yield path, item.sha
 
     def _tree(self, tree_id: ObjectID) -> Tree:
+        """The tree `tree_id`, fetched alone if it is not in memory."""
+        self._ensure_objects([tree_id], Reach.NOTHING)
+        return self._stored_tree(tree_id)
+
+    def _stored_tree(self, tree_id: ObjectID) -> Tree:
         tree = self._store[tree_id]
         if not isinstance(tree, Tree):
             raise GitError(

@@ -9,10 +9,11 @@ subprocess or needs a daemon, and the Lambda runtime has neither.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, NoReturn
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlparse, urlsplit, urlunsplit
 
 import urllib3
 from dulwich.client import (
@@ -23,8 +24,10 @@ from dulwich.client import (
     get_transport_and_path,
 )
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository, SendPackError
+from dulwich.objects import ObjectID
+from dulwich.refs import Ref
 
-from .errors import GitAuthError, GitError, GitTransientError, PushRejected, RepositoryNotFound
+from .errors import GitAuthError, GitError, GitTransientError, PushRejected, RefNotFound, RepositoryNotFound
 from .models import HttpCredentials
 
 _URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
@@ -65,6 +68,61 @@ class _StatusCheckingProxyManager(urllib3.ProxyManager):
         return _raise_for_status(super().urlopen(method, url, redirect=redirect, **kwargs), url)
 
 
+@dataclass(frozen=True)
+class _Advertisement:
+    """The upload-pack capabilities a protocol v2 server advertised, and the repository URL it answered at
+    (after any redirect)."""
+
+    capabilities: frozenset[bytes]
+    url: str
+
+
+class _AdvertisementMemo:
+    """The last upload-pack advertisement one remote's server sent, if it spoke protocol v2.
+
+    Shared by the threads using the remote: replacing the frozen value is one atomic assignment.
+    """
+
+    def __init__(self) -> None:
+        self.latest: _Advertisement | None = None
+
+
+class _HttpGitClient(Urllib3HttpGitClient):
+    """dulwich's urllib3 client, remembering what a protocol v2 server advertises for upload-pack.
+
+    dulwich opens every fetch with a GET of the capability advertisement and, over protocol v2, an ls-refs
+    POST. A fetch of objects by id needs neither: protocol v2 takes any object id as a want. So a client made
+    with `reuse_advertisement` answers dulwich's discovery from the memo once it holds a v2 advertisement,
+    and such a fetch is one POST: one round trip instead of three over a real network. Every other discovery
+    goes to the server and refreshes the memo, so it is never older than the operation using it.
+    """
+
+    def remember_in(self, memo: _AdvertisementMemo, *, reuse_advertisement: bool) -> None:
+        self._memo = memo
+        self._reuse_advertisement = reuse_advertisement
+
+    def _discover_references(
+        self,
+        service: bytes,
+        base_url: str,
+        protocol_version: int | None = None,
+        ref_prefix: Sequence[bytes] | None = None,
+    ) -> tuple[dict[Ref, ObjectID | None], set[bytes], str, dict[Ref, Ref], dict[Ref, ObjectID]]:
+        if service != b"git-upload-pack":
+            return super()._discover_references(service, base_url, protocol_version, ref_prefix)
+        known = self._memo.latest
+        if self._reuse_advertisement and known is not None:
+            self.protocol_version = 2
+            return {}, set(known.capabilities), known.url, {}, {}
+        refs, capabilities, url, symrefs, peeled = super()._discover_references(
+            service, base_url, protocol_version, ref_prefix
+        )
+        self._memo.latest = (
+            _Advertisement(frozenset(capabilities), url) if self.protocol_version == 2 else None
+        )
+        return refs, capabilities, url, symrefs, peeled
+
+
 class Transport:
     """Connection settings of one remote. Thread-safe: dulwich clients keep per-call state, so each call gets
     its own client, while the urllib3 pool (thread-safe) is shared and keeps connections alive across calls.
@@ -95,6 +153,7 @@ class Transport:
         else:
             self.location = url.strip()
         self._credentials = credentials
+        self._advertisements = _AdvertisementMemo()
         self._secrets = _secret_spellings(credentials)
         self.display_url = self.scrub(self.location)
         client, _path = self._new_client()
@@ -104,17 +163,27 @@ class Transport:
                 "(ssh and git:// need programs the Lambda runtime does not have)"
             )
 
-    def client(self) -> tuple[GitClient, str]:
-        """A new dulwich client and the repository path to hand it."""
-        return self._new_client()
+    def client(self, *, by_object_id: bool = False) -> tuple[GitClient, str]:
+        """A new dulwich client and the repository path to hand it.
 
-    def _new_client(self) -> tuple[GitClient, str]:
-        return get_transport_and_path(
-            self.location,
-            username=self._credentials.username if self._credentials else None,
-            password=self._credentials.password if self._credentials else None,
-            pool_manager=self._pool,
+        `by_object_id`: the client will only fetch objects by id, without looking at refs; over HTTP, once an
+        earlier fetch of this remote showed that the server speaks protocol v2, it skips the ref
+        advertisement and fetches in one request.
+        """
+        return self._new_client(by_object_id=by_object_id)
+
+    def _new_client(self, *, by_object_id: bool = False) -> tuple[GitClient, str]:
+        username = self._credentials.username if self._credentials else None
+        password = self._credentials.password if self._credentials else None
+        if self._pool is None:
+            return get_transport_and_path(self.location, username=username, password=password)
+        parts = urlparse(self.location)
+        client = _HttpGitClient.from_parsedurl(
+            parts, username=username, password=password, pool_manager=self._pool
         )
+        assert isinstance(client, _HttpGitClient)
+        client.remember_in(self._advertisements, reuse_advertisement=by_object_id)
+        return client, parts.path
 
     def scrub(self, text: str) -> str:
         """`text` with URL user-info and every spelling of the password masked."""
@@ -163,6 +232,15 @@ class Transport:
         if status in (408, 429) or status >= 500:
             raise GitTransientError(self.describe(action, ref, f"HTTP {status} from the server")) from None
         raise GitError(self.describe(action, ref, f"HTTP {status}")) from None
+
+
+def refused_by_server(error: GitError) -> bool:
+    """Whether `error` may be the server refusing what was asked rather than failing, being unreachable or
+    lacking the ref: an ERR line, an HTTP 4xx other than 401/403/404/407, or a hang-up, which is how `git
+    http-backend` ends a request its configuration forbids (a filter it does not allow, a want it refuses)."""
+    if isinstance(error, GitTransientError):
+        return isinstance(error.__cause__, HangupException)
+    return not isinstance(error, GitAuthError | RepositoryNotFound | RefNotFound)
 
 
 def _secret_spellings(credentials: HttpCredentials | None) -> tuple[str, ...]:

@@ -30,8 +30,10 @@ from promotions.checks import (
     evaluate_checks,
 )
 from promotions.checks.argocd_health import verification_check
+from promotions.checks.pull_request_merged import pull_request_check
 from promotions.config import Configuration
 from promotions.config_repository import ConfigRepository
+from promotions.pull_request_apis import ProviderChoice
 from promotions.release.model import Release
 from promotions.release.status import EnvironmentStatus
 from promotions.release.store import ReleaseStore
@@ -42,7 +44,9 @@ logger = Logger(child=True)
 class Stage(StrEnum):
     RELEASE_START = "releaseStart"  # the flow's onStart hooks
     PRE = "pre"  # the step's onStart hooks, then the policy's preAction
-    POST = "post"  # deploy verification, the policy's postAction, then the step's onSuccess hooks
+    # the merge of a `pr` promotion's pull requests, deploy verification, the policy's postAction, then the
+    # step's onSuccess hooks
+    POST = "post"
     FAILED = "failed"  # the step's onFail hooks
     RELEASE_SUCCESS = "releaseSuccess"  # the flow's onSuccess hooks
     RELEASE_FAILED = "releaseFailed"  # the flow's onFail hooks
@@ -69,12 +73,20 @@ class GateStep:
 
 class Gates:
     def __init__(
-        self, store: ReleaseStore, configs: ConfigRepository, services: CheckServices, commit_author: str
+        self,
+        store: ReleaseStore,
+        configs: ConfigRepository,
+        services: CheckServices,
+        commit_author: str,
+        *,
+        git_credentials_secret: str | None = None,
     ) -> None:
         self._store = store
         self._configs = configs
         self._services = services
         self._commit_author = commit_author
+        # Where pullRequestMerged checks find their API token (promotions.pull_request_apis).
+        self._git_credentials_secret = git_credentials_secret
 
     def evaluate(
         self,
@@ -87,7 +99,7 @@ class Gates:
     ) -> GateStep:
         release = self._store.get(release_id)
         configuration = self._configs.at(release.config_revision)
-        checks = _checks_for(configuration, release, environment, stage)
+        checks = _checks_for(configuration, release, environment, stage, self._git_credentials_secret)
         if not checks:
             return GateStep(next="done")
         result = evaluate_checks(
@@ -97,6 +109,22 @@ class Gates:
             progress=PhaseProgress.model_validate(progress) if progress else None,
             integration_result=integration_result,
         )
+        while result.promoted_commit is not None:
+            # A merged pull request: its merge commit is the environment's commit for every later check.
+            if environment is None:
+                raise ValueError(f"check {result.check} learnt a promotion commit outside any environment")
+            message = release.environment(environment).commit_message
+            self._store.record_commit(release_id, environment, result.promoted_commit, message)
+            logger.info(
+                "promotion commit learnt", extra={"check": result.check, "commit": result.promoted_commit}
+            )
+            release = self._store.get(release_id)
+            result = evaluate_checks(
+                checks,
+                self._context(configuration, release, environment, stage),
+                self._services,
+                progress=result.progress,
+            )
         if result.context_update:
             self._store.merge_promotion_context(release_id, result.context_update)
         saved = result.progress.model_dump(mode="json", by_alias=True)
@@ -166,7 +194,11 @@ class Gates:
 
 
 def _checks_for(
-    configuration: Configuration, release: Release, environment: str | None, stage: Stage
+    configuration: Configuration,
+    release: Release,
+    environment: str | None,
+    stage: Stage,
+    git_credentials_secret: str | None,
 ) -> tuple[PromotionCheck, ...]:
     flow = configuration.flows[release.flow]
     if stage is Stage.RELEASE_START:
@@ -188,8 +220,19 @@ def _checks_for(
     verification = verification_check(
         configuration.environments[environment], configuration.applications_of(release.product, environment)
     )
+    merges = tuple(
+        pull_request_check(
+            pull.repo_url,
+            pull.number,
+            choice=ProviderChoice.of(configuration.git_repository_for(pull.repo_url)),
+            credentials=git_credentials_secret,
+            timeout=flow.timeout,
+        )
+        for pull in release.environment(environment).pull_requests
+    )
     return (
-        ((verification,) if verification is not None else ())
+        merges
+        + ((verification,) if verification is not None else ())
         + configuration.checks_named(policy.post_action)
         + configuration.checks_named(step.hooks.on_success)
     )

@@ -25,16 +25,33 @@ class SourceRevision(BaseModel):
     author: str = ""
 
 
+class PullRequestRecord(BaseModel):
+    """A pull request the `pr` action opened: its environment is promoted once it is merged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # The provider's name as people read it: GitHub, GitLab, Bitbucket.
+    provider: str
+    repo_url: str
+    number: int
+    url: str
+    # The promotion's branch, holding the edits, and the branch the environment's applications track.
+    branch: str
+    target_branch: str
+
+
 class EnvironmentRun(BaseModel):
     name: str
     depends_on: tuple[str, ...] = ()
     status: EnvironmentStatus = EnvironmentStatus.PENDING
+    # For a `pr` promotion, None until its pull request is merged; then the merge commit.
     commit: str | None = None
     commit_message: str | None = None
     committed_at: datetime | None = None
     reason: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    pull_requests: tuple[PullRequestRecord, ...] = ()
 
 
 class Release(BaseModel):

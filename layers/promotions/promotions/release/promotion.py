@@ -1,5 +1,7 @@
 """Promoting one environment: copy the template's properties from the pushed commit into each of the
-product's applications in the environment, and commit the result to Git."""
+product's applications in the environment, and commit the result to Git: to the environment's branch
+(`commit` action), or to a branch of the promotion's own with a pull request into the environment's branch
+(`pr` action; the post-action phase then waits for the merge, promotions.checks.pull_request_merged)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,13 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
-from promotions.config import WHOLE_FILE, Application, Configuration
+from promotions.config import WHOLE_FILE, Application, Configuration, PolicyAction
 from promotions.config_repository import ConfigRepository
 from promotions.edits import promote_properties
 from promotions.git import Author, Snapshot, with_trailers
-from promotions.release.model import Release
+from promotions.pull_request_apis import ProviderChoice, PullRequestApis
+from promotions.pullrequests.rest import RestProvider
+from promotions.release.model import PullRequestRecord, Release
 from promotions.release.start import RemoteFactory
 from promotions.release.store import ReleaseStore
 
@@ -33,14 +37,29 @@ class PromotionError(RuntimeError):
 class PromotionResult:
     commit: str | None
     changed_files: tuple[str, ...]
+    # The `pr` action's pull requests, one per repository it changed; `commit` stays None until they merge.
+    pull_requests: tuple[PullRequestRecord, ...] = ()
+
+
+def promotion_branch(release_id: str, environment: str) -> str:
+    """The branch a `pr` promotion pushes its edits to: the same on every retry, so one pull request."""
+    return f"promotions/{release_id}/{environment}"
 
 
 class Promoter:
-    def __init__(self, store: ReleaseStore, configs: ConfigRepository, remotes: RemoteFactory, author: Author) -> None:
+    def __init__(
+        self,
+        store: ReleaseStore,
+        configs: ConfigRepository,
+        remotes: RemoteFactory,
+        author: Author,
+        pull_requests: PullRequestApis,
+    ) -> None:
         self._store = store
         self._configs = configs
         self._remotes = remotes
         self._author = author
+        self._pull_requests = pull_requests
 
     def promote(self, release_id: str, environment: str) -> PromotionResult:
         release = self._store.get(release_id)
@@ -49,25 +68,49 @@ class Promoter:
         if action == "none":
             logger.info("policy action is none: nothing to write", extra={"release": release_id, "environment": environment})
             return PromotionResult(commit=None, changed_files=())
-        if action != "commit":
-            raise PromotionError(f"policy action {action!r} for {environment} is not supported yet; use commit or none")
         plans = plan_promotion(configuration, release.product, release.trigger_environment, environment)
+        pr_branch = None
+        if action is PolicyAction.PR:
+            _one_branch_per_repository(plans, environment)
+            pr_branch = promotion_branch(release_id, environment)
         files = configuration.template_for(release.product).promotion
         sources = source_snapshots(plans, self._remotes, lambda app: release.source.commit)
-        commits, changed, message = [], [], None
+        commits, pull_requests, changed, message = [], [], [], None
         for plan in plans:
-            branch_message = _commit_message(release, environment, [target for _, target in plan.pairs])
+            targets = [target for _, target in plan.pairs]
+            branch_message = _commit_message(release, environment, targets)
+            # Chosen before anything is pushed: a provider that cannot be used leaves no stray branch behind.
+            provider = self._provider(configuration, plan.repo_url) if pr_branch else None
             outcome = self._remotes(plan.repo_url).commit(
                 plan.branch,
                 lambda tip, plan=plan: plan.edits(files, sources, tip),
                 branch_message,
                 self._author,
+                push_to=pr_branch,
                 prefetch=plan.target_files(files, sources),
             )
-            if outcome.commit_sha:
+            if not outcome.commit_sha:
+                continue
+            changed.extend(outcome.changed_paths)
+            message = branch_message
+            if provider and pr_branch:
+                pull_request = _open_pull_request(provider, plan, pr_branch, release, environment, targets)
+                pull_requests.append(pull_request)
+            else:
                 commits.append(outcome.commit_sha)
-                changed.extend(outcome.changed_paths)
-                message = branch_message
+        if pull_requests:
+            self._store.record_pull_requests(release_id, environment, pull_requests, message)
+            logger.info(
+                "environment waits for its pull requests to be merged",
+                extra={
+                    "release": release_id,
+                    "environment": environment,
+                    "pullRequests": [pull_request.url for pull_request in pull_requests],
+                },
+            )
+            return PromotionResult(
+                commit=None, changed_files=tuple(changed), pull_requests=tuple(pull_requests)
+            )
         commit = commits[-1] if commits else None
         self._store.record_commit(release_id, environment, commit, message)
         logger.info(
@@ -75,6 +118,10 @@ class Promoter:
             extra={"release": release_id, "environment": environment, "commit": commit, "files": changed},
         )
         return PromotionResult(commit=commit, changed_files=tuple(changed))
+
+    def _provider(self, configuration: Configuration, repo_url: str) -> RestProvider:
+        choice = ProviderChoice.of(configuration.git_repository_for(repo_url))
+        return self._pull_requests.provider(repo_url, choice)
 
 
 def preview_promotion(
@@ -215,8 +262,63 @@ def _template_files(files, source: Snapshot, app_path: str) -> list[tuple[str, l
     return selected
 
 
+def _one_branch_per_repository(plans: list[BranchPlan], environment: str) -> None:
+    """A `pr` promotion pushes one branch per repository, so it can target one branch of each."""
+    targets: dict[str, list[str]] = defaultdict(list)
+    for plan in plans:
+        targets[plan.repo_url].append(plan.branch)
+    for repo_url, branches in targets.items():
+        if len(branches) > 1:
+            raise PromotionError(
+                f"the pr action opens one pull request per repository, but {environment}'s applications "
+                f"track branches {' and '.join(sorted(branches))} of {repo_url}: use one branch, or the "
+                "commit action"
+            )
+
+
+def _open_pull_request(
+    provider: RestProvider,
+    plan: BranchPlan,
+    branch: str,
+    release: Release,
+    environment: str,
+    targets: list[Application],
+) -> PullRequestRecord:
+    """Open the pull request of `branch` into the plan's branch, or find the one a previous attempt opened."""
+    pull = provider.find_open(plan.repo_url, branch, plan.branch) or provider.open(
+        plan.repo_url,
+        branch,
+        plan.branch,
+        _subject(release, environment),
+        _pull_request_body(release, environment, targets),
+    )
+    return PullRequestRecord(
+        provider=provider.name,
+        repo_url=plan.repo_url,
+        number=pull.number,
+        url=pull.url,
+        branch=branch,
+        target_branch=plan.branch,
+    )
+
+
+def _subject(release: Release, environment: str) -> str:
+    return f"Promote {release.product} {release.version} to {environment}"
+
+
+def _pull_request_body(release: Release, environment: str, targets: list[Application]) -> str:
+    applications = "\n".join(f"- {app.name}: `{app.path or '.'}`" for app in targets)
+    return (
+        f"Promotes **{release.product}** {release.version} to **{environment}**: release `{release.id}` "
+        f"of flow `{release.flow}`, from {release.source.repo_url} at {release.source.commit}.\n\n"
+        f"{applications}\n\n"
+        f"Merging this pull request completes the promotion of {environment}; closing it without merging "
+        f"fails {environment}."
+    )
+
+
 def _commit_message(release: Release, environment: str, targets: list[Application]) -> str:
-    subject = f"Promote {release.product} {release.version} to {environment}"
+    subject = _subject(release, environment)
     body = "\n".join(f"- {app.name}: {app.path}" for app in targets)
     return with_trailers(
         f"{subject}\n\n{body}",

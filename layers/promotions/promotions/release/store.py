@@ -24,7 +24,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from promotions import clock
-from promotions.release.model import EnvironmentRun, Release, SourceRevision
+from promotions.release.model import EnvironmentRun, PullRequestRecord, Release, SourceRevision
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 
 _RELEASE_SK = "RELEASE"
@@ -81,6 +81,7 @@ def _models(table_name: str) -> tuple[type[Model], type[Model], type[Model], typ
         finished_at = UTCDateTimeAttribute(null=True)
         wait_token = UnicodeAttribute(null=True)
         wait_decision = UnicodeAttribute(null=True)
+        pull_requests = JSONAttribute(null=True)
 
     class ConfigItem(Item, discriminator="config"):
         revision = UnicodeAttribute()
@@ -169,6 +170,9 @@ class ReleaseStore:
                     reason=run.reason,
                     started_at=run.started_at,
                     finished_at=run.finished_at,
+                    pull_requests=tuple(
+                        PullRequestRecord.model_validate(pull) for pull in run.pull_requests or ()
+                    ),
                 )
                 for run in runs
             ],
@@ -226,6 +230,24 @@ class ReleaseStore:
             actions = [env.commit.set(commit), env.commit_message.set(message or ""), env.committed_at.set(clock.now())]
         else:
             actions = [env.commit.remove(), env.commit_message.remove(), env.committed_at.remove()]
+        self._update(self._environment_ref(release_id, environment), actions, env.pk.exists())
+
+    def record_pull_requests(
+        self,
+        release_id: str,
+        environment: str,
+        pull_requests: Iterable[PullRequestRecord],
+        message: str | None,
+    ) -> None:
+        """Park the environment on the pull requests its promotion opened: it has no commit until they are
+        merged (record_commit then), and `message` is the promotion commit's message they carry."""
+        env = self._environment
+        actions = [
+            env.pull_requests.set([pull.model_dump(mode="json") for pull in pull_requests]),
+            env.commit_message.set(message or ""),
+            env.commit.remove(),
+            env.committed_at.remove(),
+        ]
         self._update(self._environment_ref(release_id, environment), actions, env.pk.exists())
 
     def merge_promotion_context(self, release_id: str, update: Mapping[str, Any]) -> dict[str, Any]:
@@ -293,6 +315,7 @@ class ReleaseStore:
             reason=run.reason,
             started_at=run.started_at,
             finished_at=run.finished_at,
+            pull_requests=[pull.model_dump(mode="json") for pull in run.pull_requests] or None,
         )
 
     def _environment_ref(self, release_id: str, environment: str) -> Model:
