@@ -54,15 +54,32 @@ class _Ok(BaseHTTPRequestHandler):
 
 def gates(check_url: str) -> str:
     documents = [
-        {"apiVersion": "promotions.dev/v1alpha1", "kind": "PromotionCheck", "metadata": {"name": name},
-         "spec": {"http": {"url": check_url, "method": "POST", "successWhen": {"jsonPath": "$.status", "equals": "ok"}}}}
+        {
+            "apiVersion": "promotions.dev/v1alpha1",
+            "kind": "PromotionCheck",
+            "metadata": {"name": name},
+            "spec": {
+                "http": {
+                    "url": check_url,
+                    "method": "POST",
+                    "successWhen": {"jsonPath": "$.status", "equals": "ok"},
+                }
+            },
+        }
         for name in ("smoke-before", "smoke-after")
     ]
-    documents.append({
-        "apiVersion": "codefresh.io/v1beta1", "kind": "PromotionPolicy", "metadata": {"name": "prod-checks"},
-        "spec": {"priority": 1, "selector": {"targetEnvironment": {"names": ["prod"]}},
-                 "policy": {"preAction": "smoke-before", "postAction": "smoke-after"}},
-    })
+    documents.append(
+        {
+            "apiVersion": "codefresh.io/v1beta1",
+            "kind": "PromotionPolicy",
+            "metadata": {"name": "prod-checks"},
+            "spec": {
+                "priority": 1,
+                "selector": {"targetEnvironment": {"names": ["prod"]}},
+                "policy": {"preAction": "smoke-before", "postAction": "smoke-after"},
+            },
+        }
+    )
     return "---\n".join(json.dumps(document) + "\n" for document in documents)
 
 
@@ -82,7 +99,11 @@ def transitions_in_iteration(history: list[dict]) -> tuple[int, list[str]]:
 def measure(workspace: Path, version: str, extra_config: str | None) -> tuple[int, list[str]]:
     repos = workspace / f"repos-{version}"
     repos.mkdir()
-    files = {p.relative_to(DEMO / "gitops").as_posix(): p.read_bytes() for p in (DEMO / "gitops").rglob("*") if p.is_file()}
+    files = {
+        p.relative_to(DEMO / "gitops").as_posix(): p.read_bytes()
+        for p in (DEMO / "gitops").rglob("*")
+        if p.is_file()
+    }
     create_bare_repository(repos / "gitops.git", files)
     with serve_repositories(repos) as server:
         url = server.url_for("gitops.git")
@@ -96,10 +117,21 @@ def measure(workspace: Path, version: str, extra_config: str | None) -> tuple[in
         author = Author("Bench", "bench@localhost")
         paths = ["apps/api/dev/values.yaml"]
         outcome = GitRemote(url).commit(
-            "main", lambda tip: {paths[0]: tip.read(paths[0]).replace(b'"1.4.0"', f'"{version}"'.encode())}, "bump", author
+            "main",
+            lambda tip: {paths[0]: tip.read(paths[0]).replace(b'"1.4.0"', f'"{version}"'.encode())},
+            "bump",
+            author,
         )
-        push = github_push_payload(clone_url=url, branch="main", before=outcome.base_sha, after=outcome.commit_sha,
-                                   message="bump", author_name="Bench", author_email="bench@localhost", modified=paths)
+        push = github_push_payload(
+            clone_url=url,
+            branch="main",
+            before=outcome.base_sha,
+            after=outcome.commit_sha,
+            message="bump",
+            author_name="Bench",
+            author_email="bench@localhost",
+            modified=paths,
+        )
         with LocalPromotions(config) as local:
             local.submit_github_push(push)
             local.process_events()
@@ -117,14 +149,20 @@ def main() -> int:
             stdout, sys.stdout = sys.stdout, log  # the functions log to stdout, as on Lambda
             try:
                 baseline, baseline_states = measure(Path(scratch), "1.4.1", None)
-                gated, gated_states = measure(Path(scratch), "1.4.2", gates(f"http://127.0.0.1:{httpd.server_address[1]}/"))
+                gated, gated_states = measure(
+                    Path(scratch), "1.4.2", gates(f"http://127.0.0.1:{httpd.server_address[1]}/")
+                )
             finally:
                 sys.stdout = stdout
     finally:
         httpd.shutdown()
-    print(f"transitions per environment step, no checks (baseline): {baseline}  {' → '.join(baseline_states)}")
+    print(
+        f"transitions per environment step, no checks (baseline): {baseline}  {' → '.join(baseline_states)}"
+    )
     print(f"transitions per environment step, 1 pre + 1 post check: {gated}  {' → '.join(gated_states)}")
-    print(f"ratio gated / baseline: {gated / baseline:.2f}; target ≤ {TARGET}: {'met' if gated <= TARGET else 'MISSED'}")
+    print(
+        f"ratio gated / baseline: {gated / baseline:.2f}; target ≤ {TARGET}: {'met' if gated <= TARGET else 'MISSED'}"
+    )
     return 0 if gated <= TARGET else 1
 
 

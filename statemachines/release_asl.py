@@ -40,7 +40,9 @@ def service_retry() -> list[dict[str, Any]]:
     return [{"ErrorEquals": LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2}]
 
 
-def lambda_task(function: str, payload: Payload, *, next_state: str | None = None, **fields: Any) -> dict[str, Any]:
+def lambda_task(
+    function: str, payload: Payload, *, next_state: str | None = None, **fields: Any
+) -> dict[str, Any]:
     state: dict[str, Any] = {
         "Type": "Task",
         "Resource": LAMBDA_INVOKE,
@@ -55,7 +57,9 @@ def lambda_task(function: str, payload: Payload, *, next_state: str | None = Non
     return state
 
 
-def gate_loop(name: str, stage: str, state_path: str, *, context: Payload, done: str, failed: str) -> dict[str, Any]:
+def gate_loop(
+    name: str, stage: str, state_path: str, *, context: Payload, done: str, failed: str
+) -> dict[str, Any]:
     """Evaluate a stage's hooks and checks until they pass (→ done) or one fails (→ failed).
 
     The gate function answers `next`: done, wait (for waitSeconds), codebuild or stateMachine (run the
@@ -71,11 +75,23 @@ def gate_loop(name: str, stage: str, state_path: str, *, context: Payload, done:
             "EvaluateGatesFunctionArn",
             {**context, "stage": stage, "state.$": state_path},
             next_state=route,
-            ResultSelector={"next.$": "$.Payload.next", "waitSeconds.$": "$.Payload.waitSeconds",
-                            "parameters.$": "$.Payload.parameters", "progress.$": "$.Payload.progress"},
+            ResultSelector={
+                "next.$": "$.Payload.next",
+                "waitSeconds.$": "$.Payload.waitSeconds",
+                "parameters.$": "$.Payload.parameters",
+                "progress.$": "$.Payload.progress",
+            },
             ResultPath=state_path,
-            Retry=[*service_retry(), {"ErrorEquals": TRANSIENT_ERRORS, "IntervalSeconds": 5, "MaxAttempts": 5,
-                                      "BackoffRate": 2, "JitterStrategy": "FULL"}],
+            Retry=[
+                *service_retry(),
+                {
+                    "ErrorEquals": TRANSIENT_ERRORS,
+                    "IntervalSeconds": 5,
+                    "MaxAttempts": 5,
+                    "BackoffRate": 2,
+                    "JitterStrategy": "FULL",
+                },
+            ],
             Catch=catch_to_failed,
         ),
         route: {
@@ -107,7 +123,11 @@ def gate_loop(name: str, stage: str, state_path: str, *, context: Payload, done:
                 "StateMachineArn.$": f"{state_path}.parameters.StateMachineArn",
                 "Input.$": f"{state_path}.parameters.Input",
             },
-            "ResultSelector": {"Status.$": "$.Status", "Output.$": "$.Output", "ExecutionArn.$": "$.ExecutionArn"},
+            "ResultSelector": {
+                "Status.$": "$.Status",
+                "Output.$": "$.Output",
+                "ExecutionArn.$": "$.ExecutionArn",
+            },
             "ResultPath": integration_result,
             "Catch": catch_integration,
             "Next": name,
@@ -134,7 +154,9 @@ def environment_iteration() -> dict[str, Any]:
             "Type": "Succeed",
             "Comment": "The release failed before this environment's dependencies were met; it is recorded as Terminated.",
         },
-        **gate_loop("PreGates", "pre", "$.gates.pre", context=env, done="Promote", failed=record_failure_then_hooks),
+        **gate_loop(
+            "PreGates", "pre", "$.gates.pre", context=env, done="Promote", failed=record_failure_then_hooks
+        ),
         "Promote": lambda_task(
             "PromoteEnvironmentFunctionArn",
             env,
@@ -143,14 +165,27 @@ def environment_iteration() -> dict[str, Any]:
             Retry=[
                 # Also HttpTransientError: a Git provider's API failing while a pull request opens (the
                 # retry reuses the promotion branch and the open pull request).
-                {"ErrorEquals": [*GIT_TRANSIENT_ERRORS, "HttpTransientError"], "IntervalSeconds": 3, "MaxAttempts": 5,
-                 "BackoffRate": 2,
-                 "JitterStrategy": "FULL"},
+                {
+                    "ErrorEquals": [*GIT_TRANSIENT_ERRORS, "HttpTransientError"],
+                    "IntervalSeconds": 3,
+                    "MaxAttempts": 5,
+                    "BackoffRate": 2,
+                    "JitterStrategy": "FULL",
+                },
                 *service_retry(),
             ],
-            Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": record_failure_then_hooks}],
+            Catch=[
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": record_failure_then_hooks}
+            ],
         ),
-        **gate_loop("PostGates", "post", "$.gates.post", context=env, done="RecordSuccess", failed=record_failure_then_hooks),
+        **gate_loop(
+            "PostGates",
+            "post",
+            "$.gates.post",
+            context=env,
+            done="RecordSuccess",
+            failed=record_failure_then_hooks,
+        ),
         "RecordSuccess": lambda_task(
             "CompleteEnvironmentFunctionArn",
             {**env, "succeeded": True},
@@ -164,7 +199,14 @@ def environment_iteration() -> dict[str, Any]:
             ResultPath=None,
             Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
         ),
-        **gate_loop("FailureHooks", "failed", "$.gates.failed", context=env, done="EnvironmentFailed", failed="EnvironmentFailed"),
+        **gate_loop(
+            "FailureHooks",
+            "failed",
+            "$.gates.failed",
+            context=env,
+            done="EnvironmentFailed",
+            failed="EnvironmentFailed",
+        ),
         "EnvironmentFailed": {
             "Type": "Succeed",
             "Comment": "Recorded as Failed; the release settles as Failed once every environment is done.",
@@ -183,11 +225,20 @@ def release_definition() -> dict[str, Any]:
             next_state="ReleaseStartHooks",
             ResultSelector={"environments.$": "$.Payload.environments", "gates.$": "$.Payload.gates"},
             ResultPath="$.plan",
-            Retry=[*service_retry(), {"ErrorEquals": TRANSIENT_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2}],
+            Retry=[
+                *service_retry(),
+                {"ErrorEquals": TRANSIENT_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2},
+            ],
             Catch=to_error,
         ),
-        **gate_loop("ReleaseStartHooks", "releaseStart", "$.plan.gates.releaseStart", context=release,
-                    done="PromoteEnvironments", failed="RecordReleaseError"),
+        **gate_loop(
+            "ReleaseStartHooks",
+            "releaseStart",
+            "$.plan.gates.releaseStart",
+            context=release,
+            done="PromoteEnvironments",
+            failed="RecordReleaseError",
+        ),
         "PromoteEnvironments": {
             "Type": "Map",
             "ItemsPath": "$.plan.environments",
@@ -212,11 +263,19 @@ def release_definition() -> dict[str, Any]:
         ),
         "Settled": {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.outcome.status", "StringEquals": "Succeeded", "Next": "ReleaseSuccessHooks"}],
+            "Choices": [
+                {"Variable": "$.outcome.status", "StringEquals": "Succeeded", "Next": "ReleaseSuccessHooks"}
+            ],
             "Default": "ReleaseFailureHooks",
         },
-        **gate_loop("ReleaseSuccessHooks", "releaseSuccess", "$.plan.gates.releaseSuccess", context=release,
-                    done="CloseSucceeded", failed="RecordReleaseError"),
+        **gate_loop(
+            "ReleaseSuccessHooks",
+            "releaseSuccess",
+            "$.plan.gates.releaseSuccess",
+            context=release,
+            done="CloseSucceeded",
+            failed="RecordReleaseError",
+        ),
         "RecordReleaseError": lambda_task(
             "FinishReleaseFunctionArn",
             {**release, "action": "fail", "error.$": "$.error"},
@@ -224,8 +283,14 @@ def release_definition() -> dict[str, Any]:
             ResultPath=None,
             Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
         ),
-        **gate_loop("ReleaseFailureHooks", "releaseFailed", "$.plan.gates.releaseFailed", context=release,
-                    done="CloseFailed", failed="CloseFailed"),
+        **gate_loop(
+            "ReleaseFailureHooks",
+            "releaseFailed",
+            "$.plan.gates.releaseFailed",
+            context=release,
+            done="CloseFailed",
+            failed="CloseFailed",
+        ),
         "CloseSucceeded": lambda_task(
             "FinishReleaseFunctionArn",
             {**release, "action": "close", "succeeded": True},

@@ -39,7 +39,9 @@ def server():
 
 def test_json_round_trip_and_4xx_is_an_answer(server):
     client = HttpClient()
-    response = client.request("POST", f"{server}/ok", json_body={"a": 1}, headers={"Authorization": "Bearer t"})
+    response = client.request(
+        "POST", f"{server}/ok", json_body={"a": 1}, headers={"Authorization": "Bearer t"}
+    )
     assert response.status == 201 and response.ok
     assert response.json() == {"echo": {"a": 1}, "auth": "Bearer t"}
     missing = client.request("POST", f"{server}/missing", json_body={})
@@ -56,4 +58,6 @@ def test_5xx_and_refused_connections_are_transient_and_hide_credentials(server):
 
 
 def test_redact_drops_userinfo_and_query():
-    assert redact("https://u:p@git.example:8443/a/b.git?private_token=x") == "https://git.example:8443/a/b.git"
+    assert (
+        redact("https://u:p@git.example:8443/a/b.git?private_token=x") == "https://git.example:8443/a/b.git"
+    )

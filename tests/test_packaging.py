@@ -51,7 +51,10 @@ def test_runtime_code_never_starts_processes():
 def test_layer_requirements_match_the_lock():
     exported = subprocess.run(
         ["uv", "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "--no-header"],
-        cwd=REPO, check=True, capture_output=True, text=True,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     committed = (REPO / "layers" / "promotions" / "requirements.txt").read_text()
     assert committed == exported, (

@@ -25,5 +25,7 @@ class CompleteTask(BaseModel):
 @event_parser(model=CompleteTask)
 def handler(task: CompleteTask, context: LambdaContext) -> dict:
     logger.append_keys(release=task.releaseId, environment=task.environment)
-    services().engine.complete(task.releaseId, task.environment, succeeded=task.succeeded, reason=error_reason(task.error))
+    services().engine.complete(
+        task.releaseId, task.environment, succeeded=task.succeeded, reason=error_reason(task.error)
+    )
     return {}

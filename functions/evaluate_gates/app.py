@@ -39,4 +39,9 @@ def handler(task: GatesTask, context: LambdaContext) -> dict:
         progress=task.state.progress,
         integration_result=task.state.integrationResult,
     )
-    return {"next": step.next, "waitSeconds": step.wait_seconds, "parameters": step.parameters, "progress": step.progress}
+    return {
+        "next": step.next,
+        "waitSeconds": step.wait_seconds,
+        "parameters": step.parameters,
+        "progress": step.progress,
+    }

@@ -72,7 +72,9 @@ def record_handler(record: SQSRecord) -> None:
 
 
 def dead_letter(record: SQSRecord, reason: str) -> None:
-    logger.error("event parked in the dead-letter queue", extra={"message_id": record.message_id, "reason": reason})
+    logger.error(
+        "event parked in the dead-letter queue", extra={"message_id": record.message_id, "reason": reason}
+    )
     metrics.add_metric(name="EventsDeadLettered", unit=MetricUnit.Count, value=1)
     sqs.send_message(
         QueueUrl=os.environ["DEAD_LETTER_QUEUE_URL"],
@@ -90,4 +92,6 @@ def dead_letter(record: SQSRecord, reason: str) -> None:
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     idempotency.register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

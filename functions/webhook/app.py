@@ -21,7 +21,11 @@ events = boto3.client("events")
 SOURCE = "promotions.webhooks"
 # Each provider's header naming the event, and how it spells a push.
 EVENT_HEADERS = {"github": "x-github-event", "gitlab": "x-gitlab-event", "bitbucket": "x-event-key"}
-DELIVERY_HEADERS = {"github": "x-github-delivery", "gitlab": "x-gitlab-event-uuid", "bitbucket": "x-request-uuid"}
+DELIVERY_HEADERS = {
+    "github": "x-github-delivery",
+    "gitlab": "x-gitlab-event-uuid",
+    "bitbucket": "x-request-uuid",
+}
 PUSH_EVENTS = {"push", "Push Hook", "Tag Push Hook", "repo:push"}
 
 
@@ -43,7 +47,11 @@ def receive(provider: str) -> Response:
     if provider == "gitlab":
         authentic = verify_gitlab_token(secret, headers.get("x-gitlab-token"))
     else:
-        authentic = verify_github_signature(secret.encode(), body.encode(), headers.get("x-hub-signature-256") or headers.get("x-hub-signature"))
+        authentic = verify_github_signature(
+            secret.encode(),
+            body.encode(),
+            headers.get("x-hub-signature-256") or headers.get("x-hub-signature"),
+        )
     if not authentic:
         raise UnauthorizedError("signature does not match the configured webhook secret")
     event_name = headers.get(EVENT_HEADERS[provider], "")
@@ -54,16 +62,20 @@ def receive(provider: str) -> Response:
         "payload": json.loads(body),
     }
     result = events.put_events(
-        Entries=[{
-            "EventBusName": os.environ["EVENT_BUS_NAME"],
-            "Source": SOURCE,
-            "DetailType": f"{provider} {detail['event']}",
-            "Detail": json.dumps(detail),
-        }]
+        Entries=[
+            {
+                "EventBusName": os.environ["EVENT_BUS_NAME"],
+                "Source": SOURCE,
+                "DetailType": f"{provider} {detail['event']}",
+                "Detail": json.dumps(detail),
+            }
+        ]
     )
     if result.get("FailedEntryCount"):
         logger.error("event bus refused the event", extra={"entries": result["Entries"]})
-        return Response(status_code=502, content_type="application/json", body=json.dumps({"accepted": False}))
+        return Response(
+            status_code=502, content_type="application/json", body=json.dumps({"accepted": False})
+        )
     return Response(status_code=202, content_type="application/json", body=json.dumps({"accepted": True}))
 
 

@@ -15,20 +15,28 @@ from promotions.config import ConfigError
 from promotions.sources import EventError
 from promotions_local import validate_command
 
-app = typer.Typer(help="GitOps promotions: validate configuration and run promotions on this machine.", no_args_is_help=True)
+app = typer.Typer(
+    help="GitOps promotions: validate configuration and run promotions on this machine.", no_args_is_help=True
+)
 local_app = typer.Typer(help="Run the engine on this machine: no AWS account needed.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 
 
 @app.command()
-def validate(config_dir: Annotated[Path, typer.Argument(help="Folder of configuration YAML.", exists=True, file_okay=False)]) -> None:
+def validate(
+    config_dir: Annotated[
+        Path, typer.Argument(help="Folder of configuration YAML.", exists=True, file_okay=False)
+    ],
+) -> None:
     """Load and cross-check a configuration; print FILE:LINE: message for each problem."""
     raise typer.Exit(validate_command.validate(config_dir))
 
 
 @app.command()
 def evaluate(
-    config: Annotated[Path, typer.Option("--config", help="Folder of configuration YAML.", exists=True, file_okay=False)],
+    config: Annotated[
+        Path, typer.Option("--config", help="Folder of configuration YAML.", exists=True, file_okay=False)
+    ],
     product: Annotated[str, typer.Option("--product", help="The product to evaluate.")],
     environment: Annotated[str | None, typer.Option("--environment", help="Only this environment.")] = None,
 ) -> None:
@@ -55,9 +63,17 @@ def demo(
 
 @local_app.command("run")
 def local_run(
-    config: Annotated[Path, typer.Option("--config", help="Folder of configuration YAML.", exists=True, file_okay=False)],
+    config: Annotated[
+        Path, typer.Option("--config", help="Folder of configuration YAML.", exists=True, file_okay=False)
+    ],
     github_push: Annotated[
-        list[Path], typer.Option("--github-push", help="A GitHub push webhook payload (JSON); repeatable.", exists=True, dir_okay=False)
+        list[Path],
+        typer.Option(
+            "--github-push",
+            help="A GitHub push webhook payload (JSON); repeatable.",
+            exists=True,
+            dir_okay=False,
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the releases to settle.")] = 600,

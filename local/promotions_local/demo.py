@@ -27,14 +27,22 @@ DEVELOPER = Author(name="Dana Developer", email="dana@example.invalid")
 
 def run_demo(console: Console, *, timeout: float) -> int:
     if not DEMO.is_dir():
-        console.print(f"[red]the demo data is missing: expected {DEMO.relative_to(DEMO.parents[2])} in the repository[/]")
+        console.print(
+            f"[red]the demo data is missing: expected {DEMO.relative_to(DEMO.parents[2])} in the repository[/]"
+        )
         return 1
     with tempfile.TemporaryDirectory(prefix="promotions-demo-") as scratch:
         workspace = Path(scratch)
         repos = workspace / "repos"
         repos.mkdir()
-        gitops_files = {p.relative_to(DEMO / "gitops").as_posix(): p.read_bytes() for p in sorted((DEMO / "gitops").rglob("*")) if p.is_file()}
-        create_bare_repository(repos / "gitops.git", gitops_files, message="GitOps repository for the guestbook product")
+        gitops_files = {
+            p.relative_to(DEMO / "gitops").as_posix(): p.read_bytes()
+            for p in sorted((DEMO / "gitops").rglob("*"))
+            if p.is_file()
+        }
+        create_bare_repository(
+            repos / "gitops.git", gitops_files, message="GitOps repository for the guestbook product"
+        )
         with serve_repositories(repos) as server:
             gitops_url = server.url_for("gitops.git")
             console.print(f"GitOps repository: {gitops_url} (served by {type(server).__name__})")
@@ -46,13 +54,17 @@ def run_demo(console: Console, *, timeout: float) -> int:
                     local = LocalPromotions(config_dir).__enter__()
                 try:
                     push = _push_new_version(gitops_url)
-                    console.print(f"Pushed [bold]{NEW_VERSION}[/] to dev as {push['after'][:12]}: {push['head_commit']['message']}")
+                    console.print(
+                        f"Pushed [bold]{NEW_VERSION}[/] to dev as {push['after'][:12]}: {push['head_commit']['message']}"
+                    )
                     local.submit_github_push(push)
                     local.process_events()
                     with Live(console=console, refresh_per_second=8, transient=False) as live:
                         releases = local.wait_until_settled(
                             timeout=timeout,
-                            on_progress=lambda rs: live.update(Group(*map(release_table, rs)) if rs else "waiting for the release…"),
+                            on_progress=lambda rs: live.update(
+                                Group(*map(release_table, rs)) if rs else "waiting for the release…"
+                            ),
                         )
                 finally:
                     local.__exit__(None, None, None)
@@ -79,15 +91,23 @@ def _push_new_version(gitops_url: str) -> dict:
         edits = {}
         for path in dev_files:
             text = tip.read(path).decode()
-            text = text.replace(f'"{OLD_VERSION}"', f'"{NEW_VERSION}"').replace("newCheckout: false", "newCheckout: true")
+            text = text.replace(f'"{OLD_VERSION}"', f'"{NEW_VERSION}"').replace(
+                "newCheckout: false", "newCheckout: true"
+            )
             edits[path] = text.encode()
         return edits
 
     message = f"Release guestbook {NEW_VERSION} to dev"
     outcome = remote.commit("main", bump, message, DEVELOPER)
     return github_push_payload(
-        clone_url=gitops_url, branch="main", before=outcome.base_sha, after=outcome.commit_sha, message=message,
-        author_name=DEVELOPER.name, author_email=DEVELOPER.email, modified=dev_files,
+        clone_url=gitops_url,
+        branch="main",
+        before=outcome.base_sha,
+        after=outcome.commit_sha,
+        message=message,
+        author_name=DEVELOPER.name,
+        author_email=DEVELOPER.email,
+        modified=dev_files,
     )
 
 
@@ -100,5 +120,9 @@ def _history(bare_repo: Path) -> Table:
     with Repo(str(bare_repo)) as repo:
         for entry in repo.get_walker(include=[repo.refs[b"refs/heads/main"]]):
             commit = entry.commit
-            table.add_row(commit.id.decode()[:12], commit.author.decode().split(" <")[0], commit.message.decode().splitlines()[0])
+            table.add_row(
+                commit.id.decode()[:12],
+                commit.author.decode().split(" <")[0],
+                commit.message.decode().splitlines()[0],
+            )
     return table

@@ -19,7 +19,9 @@ POLICY_FIELDS = (("action", "action"), ("preAction", "pre_action"), ("postAction
 def evaluate(console: Console, config_dir: Path, product: str, environment: str | None) -> int:
     configuration = load_configuration_dir(config_dir)
     if product not in configuration.products:
-        console.print(f"[red]no product {product!r}; defined: {', '.join(configuration.products) or 'none'}[/]")
+        console.print(
+            f"[red]no product {product!r}; defined: {', '.join(configuration.products) or 'none'}[/]"
+        )
         return 1
     flows = [configuration.flows[flow.name] for flow in configuration.products[product].promotion_flows]
     steps = [(flow, step) for flow in flows for step in flow.ordered_steps()]

@@ -44,6 +44,3 @@ class LoopbackServer:
         if self._httpd is None:
             raise RuntimeError(f"{type(self).__name__} is not running: use it as a context manager")
         return f"http://127.0.0.1:{self._httpd.server_port}"
-
-
-

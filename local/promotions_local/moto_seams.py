@@ -209,7 +209,10 @@ _original_sfn_parameters = StateTaskServiceSfn._normalise_parameters
 
 
 def _boto_spelled_parameters(
-    self: StateTaskServiceSfn, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None
+    self: StateTaskServiceSfn,
+    parameters: dict,
+    boto_service_name: str | None = None,
+    service_action_name: str | None = None,
 ) -> None:
     _original_sfn_parameters(self, parameters, boto_service_name, service_action_name)
     for key in [key for key in parameters if key[:1].isupper()]:
@@ -217,7 +220,10 @@ def _boto_spelled_parameters(
 
 
 def _integration_spelled_response(
-    self: StateTaskServiceSfn, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+    self: StateTaskServiceSfn,
+    response: Any,
+    boto_service_name: str | None = None,
+    service_action_name: str | None = None,
 ) -> None:
     if isinstance(response, dict):
         for key in [key for key in response if key[:1].islower()]:

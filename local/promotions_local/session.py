@@ -52,7 +52,9 @@ class LocalPromotions:
         self.stack: LocalStack | None = None
 
     def __enter__(self) -> Self:
-        load_configuration_dir(self._config_dir)  # a broken configuration stops here, with every problem named
+        load_configuration_dir(
+            self._config_dir
+        )  # a broken configuration stops here, with every problem named
         config_repo = Path(self._workspace.name) / "promotions-config.git"
         create_bare_repository(config_repo, self._config_files(), message="Promotion configuration")
         self.stack = LocalStack(
@@ -62,7 +64,9 @@ class LocalPromotions:
         self._forget_clients()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if self.stack is not None:
                 self.stack.stop()
@@ -98,12 +102,16 @@ class LocalPromotions:
         """Put a GitHub push on the event bus, as the webhook function does after checking its signature."""
         parse_push("github", dict(payload))  # an invalid payload is refused here, with the field named
         detail = {"provider": "github", "event": "push", "delivery": str(uuid.uuid4()), "payload": payload}
-        self._stack.put_events([{
-            "EventBusName": self._stack.resources["EventBus"].physical_id,
-            "Source": WEBHOOK_SOURCE,
-            "DetailType": "github push",
-            "Detail": json.dumps(detail),
-        }])
+        self._stack.put_events(
+            [
+                {
+                    "EventBusName": self._stack.resources["EventBus"].physical_id,
+                    "Source": WEBHOOK_SOURCE,
+                    "DetailType": "github push",
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
 
     def process_events(self, timeout: float = 60) -> None:
         """Run the ingest function over every queued event; raise with the reasons of any it parked."""
@@ -157,12 +165,16 @@ class LocalPromotions:
         url = self._stack.resources["EventsDeadLetterQueue"].physical_id
         reasons = []
         while True:
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
             if not messages:
                 return reasons
             for message in messages:
                 attributes = message.get("MessageAttributes", {})
-                reasons.append(attributes.get("reason", {}).get("StringValue", "no reason recorded (retries ran out)"))
+                reasons.append(
+                    attributes.get("reason", {}).get("StringValue", "no reason recorded (retries ran out)")
+                )
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     @property
@@ -183,7 +195,8 @@ def release_document(releases: list[Release]) -> dict:
                 "version": release.version,
                 "status": release.status.value,
                 "environments": [
-                    {"name": run.name, "status": run.status.value, "commit": run.commit} for run in release.environments
+                    {"name": run.name, "status": run.status.value, "commit": run.commit}
+                    for run in release.environments
                 ],
             }
             for release in releases

@@ -7,8 +7,14 @@ from rich.table import Table
 from promotions.release.model import Release
 
 _STYLES = {
-    "Successful": "green", "Succeeded": "green", "Running": "yellow", "Pending": "dim",
-    "Failed": "red", "Terminated": "red", "Suspended": "magenta", "Queued": "dim",
+    "Successful": "green",
+    "Succeeded": "green",
+    "Running": "yellow",
+    "Pending": "dim",
+    "Failed": "red",
+    "Terminated": "red",
+    "Suspended": "magenta",
+    "Queued": "dim",
 }
 
 

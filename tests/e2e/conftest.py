@@ -41,7 +41,11 @@ class GitOpsWorld:
 def gitops_world(tmp_path: Path) -> GitOpsWorld:
     repos = tmp_path / "repos"
     repos.mkdir()
-    files = {p.relative_to(DEMO / "gitops").as_posix(): p.read_bytes() for p in (DEMO / "gitops").rglob("*") if p.is_file()}
+    files = {
+        p.relative_to(DEMO / "gitops").as_posix(): p.read_bytes()
+        for p in (DEMO / "gitops").rglob("*")
+        if p.is_file()
+    }
     create_bare_repository(repos / "gitops.git", files, message="initial")
     return GitOpsWorld(repos=repos, config_dir=tmp_path / "config")
 
@@ -60,8 +64,14 @@ def _push_version(url: str, version: str, *, apps=("api", "web"), message: str |
     outcome = remote.commit("main", bump, message, DEVELOPER)
     assert outcome.commit_sha, "the version bump should have changed dev"
     return github_push_payload(
-        clone_url=url, branch="main", before=outcome.base_sha, after=outcome.commit_sha, message=message,
-        author_name=DEVELOPER.name, author_email=DEVELOPER.email, modified=paths,
+        clone_url=url,
+        branch="main",
+        before=outcome.base_sha,
+        after=outcome.commit_sha,
+        message=message,
+        author_name=DEVELOPER.name,
+        author_email=DEVELOPER.email,
+        modified=paths,
     )
 
 

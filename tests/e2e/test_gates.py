@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -18,14 +18,24 @@ pytestmark = pytest.mark.slow
 
 
 def check(name: str, **spec) -> dict:
-    return {"apiVersion": "promotions.dev/v1alpha1", "kind": "PromotionCheck", "metadata": {"name": name}, "spec": spec}
+    return {
+        "apiVersion": "promotions.dev/v1alpha1",
+        "kind": "PromotionCheck",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
 
 
 def policy(name: str, priority: int, selector: dict | None = None, **settings) -> dict:
     spec = {"priority": priority, "policy": settings}
     if selector:
         spec["selector"] = selector
-    return {"apiVersion": "codefresh.io/v1beta1", "kind": "PromotionPolicy", "metadata": {"name": name}, "spec": spec}
+    return {
+        "apiVersion": "codefresh.io/v1beta1",
+        "kind": "PromotionPolicy",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
 
 
 def http_gate(api, path: str, label: str, **extra) -> dict:
@@ -77,16 +87,20 @@ def test_three_overlapping_policies_merge_and_context_flows_from_an_on_start_hoo
     api.route("POST", "/announce", {"PROMOTION_CONTEXT": {"ticket": "OPS-7"}})
     api.route("POST", "/gate", {"status": "ok"})
     (config_dir / "promotion-policies.yaml").unlink()
-    write_documents(config_dir, "gates.yaml", [
-        check("announce", http={"url": f"{api.url}/announce", "method": "POST"}),
-        check("generic-gate", **http_gate(api, "/gate", "generic", ticket="${ticket}")),
-        check("prod-gate", **http_gate(api, "/gate", "prod", ticket="${ticket}")),
-        check("smoke", **http_gate(api, "/gate", "smoke", ticket="${ticket}")),
-        # Lowest number is strongest: prod-only preAction (10) beats the global one (30) for prod.
-        policy("global-commit-and-gate", 30, action="commit", preAction="generic-gate"),
-        policy("global-smoke", 20, postAction="smoke"),
-        policy("prod-gate", 10, {"targetEnvironment": {"types": ["PROD"]}}, preAction="prod-gate"),
-    ])
+    write_documents(
+        config_dir,
+        "gates.yaml",
+        [
+            check("announce", http={"url": f"{api.url}/announce", "method": "POST"}),
+            check("generic-gate", **http_gate(api, "/gate", "generic", ticket="${ticket}")),
+            check("prod-gate", **http_gate(api, "/gate", "prod", ticket="${ticket}")),
+            check("smoke", **http_gate(api, "/gate", "smoke", ticket="${ticket}")),
+            # Lowest number is strongest: prod-only preAction (10) beats the global one (30) for prod.
+            policy("global-commit-and-gate", 30, action="commit", preAction="generic-gate"),
+            policy("global-smoke", 20, postAction="smoke"),
+            policy("prod-gate", 10, {"targetEnvironment": {"types": ["PROD"]}}, preAction="prod-gate"),
+        ],
+    )
     flow_file = config_dir / "promotion-flow.yaml"
     flow_file.write_text(flow_file.read_text() + flow_with({"onStart": "announce"}))
 
@@ -95,11 +109,16 @@ def test_three_overlapping_policies_merge_and_context_flows_from_an_on_start_hoo
     assert release.status is ReleaseStatus.SUCCEEDED, release.reason
     assert len(calls(api, "/announce")) == 1
     gated = sorted((c["environment"], c["check"]) for c in calls(api, "/gate"))
-    assert gated == sorted([
-        ("qa", "generic"), ("qa", "smoke"),
-        ("staging", "generic"), ("staging", "smoke"),
-        ("prod", "prod"), ("prod", "smoke"),
-    ])
+    assert gated == sorted(
+        [
+            ("qa", "generic"),
+            ("qa", "smoke"),
+            ("staging", "generic"),
+            ("staging", "smoke"),
+            ("prod", "prod"),
+            ("prod", "smoke"),
+        ]
+    )
     # the onStart hook's PROMOTION_CONTEXT reached every later check
     assert {c["ticket"] for c in calls(api, "/gate")} == {"OPS-7"}
     assert release.promotion_context == {"ticket": "OPS-7"}
@@ -108,10 +127,14 @@ def test_three_overlapping_policies_merge_and_context_flows_from_an_on_start_hoo
 def test_a_failing_pre_action_leaves_the_target_untouched_and_fails_the_release(world, api):
     config_dir, url, push = world
     api.route("POST", "/deny", {"status": "frozen"})
-    write_documents(config_dir, "gates.yaml", [
-        check("change-freeze", **http_gate(api, "/deny", "freeze")),
-        policy("prod-freeze", 1, {"targetEnvironment": {"names": ["prod"]}}, preAction="change-freeze"),
-    ])
+    write_documents(
+        config_dir,
+        "gates.yaml",
+        [
+            check("change-freeze", **http_gate(api, "/deny", "freeze")),
+            policy("prod-freeze", 1, {"targetEnvironment": {"names": ["prod"]}}, preAction="change-freeze"),
+        ],
+    )
     before = GitRemote(url).snapshot("main")
 
     release, _ = run(config_dir, push("7.0.0"))
@@ -131,14 +154,26 @@ def test_a_post_action_failure_keeps_the_commit_fails_the_release_and_runs_on_fa
     config_dir, url, push = world
     api.route("POST", "/smoke", {"status": "broken"})
     api.route("POST", "/report", {})
-    write_documents(config_dir, "gates.yaml", [
-        check("smoke", **http_gate(api, "/smoke", "smoke")),
-        check("report", http={
-            "url": f"{api.url}/report", "method": "POST",
-            "body": {"failed": "${FAILED_ENVIRONMENTS}", "error": "${ERROR_MESSAGE}", "release": "${RELEASE_ID}"},
-        }),
-        policy("staging-smoke", 1, {"targetEnvironment": {"names": ["staging"]}}, postAction="smoke"),
-    ])
+    write_documents(
+        config_dir,
+        "gates.yaml",
+        [
+            check("smoke", **http_gate(api, "/smoke", "smoke")),
+            check(
+                "report",
+                http={
+                    "url": f"{api.url}/report",
+                    "method": "POST",
+                    "body": {
+                        "failed": "${FAILED_ENVIRONMENTS}",
+                        "error": "${ERROR_MESSAGE}",
+                        "release": "${RELEASE_ID}",
+                    },
+                },
+            ),
+            policy("staging-smoke", 1, {"targetEnvironment": {"names": ["staging"]}}, postAction="smoke"),
+        ],
+    )
     flow_file = config_dir / "promotion-flow.yaml"
     flow_file.write_text(flow_file.read_text() + flow_with({"onFail": "report"}))
 
@@ -148,7 +183,9 @@ def test_a_post_action_failure_keeps_the_commit_fails_the_release_and_runs_on_fa
     assert release.status is ReleaseStatus.FAILED
     assert staging.status is EnvironmentStatus.FAILED and staging.commit is not None
     assert "smoke" in staging.reason
-    assert b'"8.0.0"' in GitRemote(url).snapshot("main").read("apps/api/staging/values.yaml")  # the commit stays
+    assert b'"8.0.0"' in GitRemote(url).snapshot("main").read(
+        "apps/api/staging/values.yaml"
+    )  # the commit stays
     assert release.environment("prod").status is EnvironmentStatus.TERMINATED
     [report] = calls(api, "/report")
     assert json.loads(report["failed"]) == ["staging"]
@@ -161,14 +198,26 @@ def test_a_window_blocks_then_lets_the_promotion_through(world):
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     # from midnight until two hours from now, in whole seconds as the configuration gives it
     frozen_for = timedelta(seconds=int(((now - midnight) + timedelta(hours=2)).total_seconds()))
-    write_documents(config_dir, "gates.yaml", [
-        check("no-deploys-now", window={
-            "timezone": "UTC",
-            "deny": [{"rrule": "FREQ=DAILY;COUNT=1", "dtstart": midnight.isoformat(),
-                      "duration": f"{int(frozen_for.total_seconds())}s"}],
-        }),
-        policy("prod-window", 1, {"targetEnvironment": {"names": ["prod"]}}, preAction="no-deploys-now"),
-    ])
+    write_documents(
+        config_dir,
+        "gates.yaml",
+        [
+            check(
+                "no-deploys-now",
+                window={
+                    "timezone": "UTC",
+                    "deny": [
+                        {
+                            "rrule": "FREQ=DAILY;COUNT=1",
+                            "dtstart": midnight.isoformat(),
+                            "duration": f"{int(frozen_for.total_seconds())}s",
+                        }
+                    ],
+                },
+            ),
+            policy("prod-window", 1, {"targetEnvironment": {"names": ["prod"]}}, preAction="no-deploys-now"),
+        ],
+    )
 
     release, history = run(config_dir, push("9.0.0"))
 
@@ -182,10 +231,14 @@ def test_a_window_blocks_then_lets_the_promotion_through(world):
 
 def test_a_soak_time_holds_prod_until_staging_has_run_for_an_hour(world):
     config_dir, url, push = world
-    write_documents(config_dir, "gates.yaml", [
-        check("staging-soaked", soakTime={"environments": ["staging"], "duration": "1h"}),
-        policy("prod-soak", 1, {"targetEnvironment": {"names": ["prod"]}}, preAction="staging-soaked"),
-    ])
+    write_documents(
+        config_dir,
+        "gates.yaml",
+        [
+            check("staging-soaked", soakTime={"environments": ["staging"], "duration": "1h"}),
+            policy("prod-soak", 1, {"targetEnvironment": {"names": ["prod"]}}, preAction="staging-soaked"),
+        ],
+    )
 
     release, history = run(config_dir, push("10.0.0"))
 
@@ -196,7 +249,9 @@ def test_a_soak_time_holds_prod_until_staging_has_run_for_an_hour(world):
 
 
 def entered_states(history: list[dict]) -> list[str]:
-    return [event["stateEnteredEventDetails"]["name"] for event in history if "stateEnteredEventDetails" in event]
+    return [
+        event["stateEnteredEventDetails"]["name"] for event in history if "stateEnteredEventDetails" in event
+    ]
 
 
 ARGOCD_TOKEN = "argocd-token-for-tests"
@@ -216,13 +271,17 @@ def test_prod_is_successful_only_when_argo_cd_reports_it_synced_and_healthy(worl
                 lambda: ArgoAppState(revisions=(remote.snapshot("main").commit_sha,), health_status=health),
                 namespace="argocd",
             )
-        environments.write_text(environments.read_text().replace(
-            "  kind: prod\n",
-            "  kind: prod\n  verification:\n    argocd:\n"
-            f"      server: {argocd.url}\n      token: promotions-argocd-token\n      timeout: 10\n      pollSeconds: 30\n",
-        ))
+        environments.write_text(
+            environments.read_text().replace(
+                "  kind: prod\n",
+                "  kind: prod\n  verification:\n    argocd:\n"
+                f"      server: {argocd.url}\n      token: promotions-argocd-token\n      timeout: 10\n      pollSeconds: 30\n",
+            )
+        )
         with LocalPromotions(config_dir) as local:
-            local.stack.client("secretsmanager").create_secret(Name="promotions-argocd-token", SecretString=ARGOCD_TOKEN)
+            local.stack.client("secretsmanager").create_secret(
+                Name="promotions-argocd-token", SecretString=ARGOCD_TOKEN
+            )
             local.submit_github_push(push(f"11.0.{len(health)}"))
             local.process_events()
             [release] = local.wait_until_settled(timeout=180)
@@ -230,7 +289,10 @@ def test_prod_is_successful_only_when_argo_cd_reports_it_synced_and_healthy(worl
 
     prod = release.environment("prod")
     assert prod.commit is not None
-    assert {r.path for r in reads} == {"/api/v1/applications/guestbook-api-prod", "/api/v1/applications/guestbook-web-prod"}
+    assert {r.path for r in reads} == {
+        "/api/v1/applications/guestbook-api-prod",
+        "/api/v1/applications/guestbook-web-prod",
+    }
     if health == "Healthy":
         assert release.status is ReleaseStatus.SUCCEEDED, release.reason
         assert prod.status is EnvironmentStatus.SUCCESSFUL
@@ -244,11 +306,21 @@ def test_a_failing_on_start_hook_fails_the_release_before_any_environment_and_ru
     config_dir, url, push = world
     api.route("POST", "/announce", {"error": "chat is down"}, status=409)
     api.route("POST", "/report", {})
-    write_documents(config_dir, "gates.yaml", [
-        check("announce", http={"url": f"{api.url}/announce", "method": "POST"}),
-        check("report", http={"url": f"{api.url}/report", "method": "POST",
-                              "body": {"error": "${ERROR_MESSAGE}", "failed": "${FAILED_ENVIRONMENTS}"}}),
-    ])
+    write_documents(
+        config_dir,
+        "gates.yaml",
+        [
+            check("announce", http={"url": f"{api.url}/announce", "method": "POST"}),
+            check(
+                "report",
+                http={
+                    "url": f"{api.url}/report",
+                    "method": "POST",
+                    "body": {"error": "${ERROR_MESSAGE}", "failed": "${FAILED_ENVIRONMENTS}"},
+                },
+            ),
+        ],
+    )
     flow_file = config_dir / "promotion-flow.yaml"
     flow_file.write_text(flow_file.read_text() + flow_with({"onStart": "announce", "onFail": "report"}))
     pushed = push("15.0.0")
@@ -268,19 +340,33 @@ def test_a_failing_on_start_hook_fails_the_release_before_any_environment_and_ru
 def test_a_state_machine_check_runs_through_the_sync_integration(world, child_succeeds):
     config_dir, url, push = world
     child = (
-        {"StartAt": "Smoke", "States": {"Smoke": {"Type": "Pass", "Result": {"PROMOTION_CONTEXT": {"smoke": "green"}}, "End": True}}}
+        {
+            "StartAt": "Smoke",
+            "States": {
+                "Smoke": {"Type": "Pass", "Result": {"PROMOTION_CONTEXT": {"smoke": "green"}}, "End": True}
+            },
+        }
         if child_succeeds
-        else {"StartAt": "Smoke", "States": {"Smoke": {"Type": "Fail", "Error": "SmokeFailed", "Cause": "checkout is broken"}}}
+        else {
+            "StartAt": "Smoke",
+            "States": {"Smoke": {"Type": "Fail", "Error": "SmokeFailed", "Cause": "checkout is broken"}},
+        }
     )
     with LocalPromotions(config_dir) as local:
         sfn = local.stack.client("stepfunctions")
         child_arn = sfn.create_state_machine(
-            name="promotions-smoke", definition=json.dumps(child), roleArn="arn:aws:iam::123456789012:role/child"
+            name="promotions-smoke",
+            definition=json.dumps(child),
+            roleArn="arn:aws:iam::123456789012:role/child",
         )["stateMachineArn"]
-        write_documents(config_dir, "gates.yaml", [
-            check("child-smoke", stateMachine={"stateMachineArn": child_arn}),
-            policy("prod-smoke", 1, {"targetEnvironment": {"names": ["prod"]}}, postAction="child-smoke"),
-        ])
+        write_documents(
+            config_dir,
+            "gates.yaml",
+            [
+                check("child-smoke", stateMachine={"stateMachineArn": child_arn}),
+                policy("prod-smoke", 1, {"targetEnvironment": {"names": ["prod"]}}, postAction="child-smoke"),
+            ],
+        )
         local.reload_configuration()
         local.submit_github_push(push("16.0.0"))
         local.process_events()

@@ -36,7 +36,9 @@ def run_release(config_dir, *pushes, timeout=180):
         return local.wait_until_settled(timeout=timeout)
 
 
-@pytest.mark.parametrize("server_class", [GitHttpBackendServer, GuardedDulwichServer], ids=["git-http-backend", "guarded-dulwich"])
+@pytest.mark.parametrize(
+    "server_class", [GitHttpBackendServer, GuardedDulwichServer], ids=["git-http-backend", "guarded-dulwich"]
+)
 def test_a_push_to_dev_is_promoted_through_the_whole_flow(gitops_world, server_class, push_version):
     with server_class(gitops_world.repos) as server:
         url = server.url_for("gitops.git")
@@ -57,9 +59,13 @@ def test_a_push_to_dev_is_promoted_through_the_whole_flow(gitops_world, server_c
         for env in PROMOTED:
             old_values = before.read(f"apps/{app}/{env}/values.yaml").decode()
             # exactly the promoted property changed; comments, sizing and per-environment hosts stayed
-            assert after.read(f"apps/{app}/{env}/values.yaml").decode() == old_values.replace('tag: "1.4.0"', 'tag: "2.0.0"')
+            assert after.read(f"apps/{app}/{env}/values.yaml").decode() == old_values.replace(
+                'tag: "1.4.0"', 'tag: "2.0.0"'
+            )
             old_chart = before.read(f"apps/{app}/{env}/Chart.yaml").decode()
-            assert after.read(f"apps/{app}/{env}/Chart.yaml").decode() == old_chart.replace('appVersion: "1.4.0"', 'appVersion: "2.0.0"')
+            assert after.read(f"apps/{app}/{env}/Chart.yaml").decode() == old_chart.replace(
+                'appVersion: "1.4.0"', 'appVersion: "2.0.0"'
+            )
 
     # dependency order: prod was written on top of both of its dependencies' commits
     prod_history = ancestors(gitops_world.repos / "gitops.git", runs["prod"].commit)
@@ -85,7 +91,9 @@ def test_the_same_push_twice_makes_one_release(gitops_world, push_version):
     assert sum(m.startswith("Promote guestbook 2.1.0") for m in messages) == 3
 
 
-def test_a_failed_environment_stops_its_dependents_and_fails_the_release(gitops_world, push_version, developer):
+def test_a_failed_environment_stops_its_dependents_and_fails_the_release(
+    gitops_world, push_version, developer
+):
     with GitHttpBackendServer(gitops_world.repos) as server:
         url = server.url_for("gitops.git")
         remote = GitRemote(url)
@@ -94,7 +102,8 @@ def test_a_failed_environment_stops_its_dependents_and_fails_the_release(gitops_
             "main",
             lambda tip: {
                 f"apps/{app}/staging/values.yaml": tip.read(f"apps/{app}/staging/values.yaml").replace(
-                    b"image:\n  repository:", b"image: registry.example.invalid/pinned\nimageDetails:\n  repository:"
+                    b"image:\n  repository:",
+                    b"image: registry.example.invalid/pinned\nimageDetails:\n  repository:",
                 )
                 for app in ("api", "web")
             },
@@ -171,9 +180,21 @@ def test_local_run_prints_one_json_document(gitops_world, tmp_path, push_version
         push_file.write_text(json.dumps(push_version(url, "5.0.0")))
         config = gitops_world.write_config(url)
         result = subprocess.run(
-            [sys.executable, "-m", "promotions_local.cli", "local", "run", "--config", str(config),
-             "--github-push", str(push_file), "--json"],
-            capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "promotions_local.cli",
+                "local",
+                "run",
+                "--config",
+                str(config),
+                "--github-push",
+                str(push_file),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
@@ -186,12 +207,27 @@ def test_local_run_prints_one_json_document(gitops_world, tmp_path, push_version
 
 def test_local_run_refuses_a_broken_configuration_with_file_and_line(gitops_world, tmp_path):
     config = gitops_world.write_config("https://git.example.invalid/x.git")
-    (config / "promotion-flow.yaml").write_text((config / "promotion-flow.yaml").read_text().replace("dependsOn: [dev]", "dependsOn: [nowhere]", 1))
+    (config / "promotion-flow.yaml").write_text(
+        (config / "promotion-flow.yaml").read_text().replace("dependsOn: [dev]", "dependsOn: [nowhere]", 1)
+    )
     push_file = tmp_path / "push.json"
     push_file.write_text("{}")
     result = subprocess.run(
-        [sys.executable, "-m", "promotions_local.cli", "local", "run", "--config", str(config), "--github-push", str(push_file), "--json"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "promotions_local.cli",
+            "local",
+            "run",
+            "--config",
+            str(config),
+            "--github-push",
+            str(push_file),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1
     assert "promotion-flow.yaml:" in result.stderr and "nowhere" in result.stderr
@@ -203,8 +239,21 @@ def test_local_run_refuses_an_invalid_push_naming_the_field(gitops_world, tmp_pa
     push_file = tmp_path / "push.json"
     push_file.write_text(json.dumps({"ref": "refs/heads/main", "after": "a" * 40}))
     result = subprocess.run(
-        [sys.executable, "-m", "promotions_local.cli", "local", "run", "--config", str(config), "--github-push", str(push_file), "--json"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "promotions_local.cli",
+            "local",
+            "run",
+            "--config",
+            str(config),
+            "--github-push",
+            str(push_file),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert f"{push_file}: github push: before: field required" in result.stderr
@@ -238,7 +287,9 @@ def test_a_git_server_that_fails_for_a_while_is_retried_without_duplicate_commit
     with Repo(str(gitops_world.repos / "gitops.git")) as repo:
         messages = [entry.commit.message.decode() for entry in repo.get_walker()]
     assert sorted(m.splitlines()[0] for m in messages if m.startswith("Promote")) == [
-        "Promote guestbook 13.0.0 to prod", "Promote guestbook 13.0.0 to qa", "Promote guestbook 13.0.0 to staging",
+        "Promote guestbook 13.0.0 to prod",
+        "Promote guestbook 13.0.0 to qa",
+        "Promote guestbook 13.0.0 to staging",
     ]
 
 
@@ -260,12 +311,16 @@ def test_a_malformed_event_on_the_bus_is_parked_in_the_dead_letter_queue_with_it
     config = gitops_world.write_config("https://git.example.invalid/gitops.git")
     detail = {"provider": "github", "event": "push", "delivery": "d-1", "payload": {"ref": "refs/heads/main"}}
     with LocalPromotions(config) as local:
-        local.stack.put_events([{
-            "EventBusName": local.stack.resources["EventBus"].physical_id,
-            "Source": "promotions.webhooks",
-            "DetailType": "github push",
-            "Detail": json.dumps(detail),
-        }])
+        local.stack.put_events(
+            [
+                {
+                    "EventBusName": local.stack.resources["EventBus"].physical_id,
+                    "Source": "promotions.webhooks",
+                    "DetailType": "github push",
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
         with pytest.raises(EventRejected) as rejected:
             local.process_events()
         assert local.release_ids() == []

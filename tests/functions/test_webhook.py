@@ -32,7 +32,11 @@ class Context:
 @pytest.fixture
 def webhook(monkeypatch):
     """The handler module on moto, with a bus whose events land in a queue the test reads."""
-    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}.items():
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
@@ -41,12 +45,20 @@ def webhook(monkeypatch):
         events, sqs = boto3.client("events"), boto3.client("sqs")
         events.create_event_bus(Name="promotions")
         queue = sqs.create_queue(QueueName="ingest")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="all", EventBusName="promotions", EventPattern=json.dumps({"source": ["promotions.webhooks"]}))
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        events.put_rule(
+            Name="all",
+            EventBusName="promotions",
+            EventPattern=json.dumps({"source": ["promotions.webhooks"]}),
+        )
         events.put_targets(Rule="all", EventBusName="promotions", Targets=[{"Id": "q", "Arn": queue_arn}])
         monkeypatch.setenv("EVENT_BUS_NAME", "promotions")
         monkeypatch.setenv("WEBHOOK_SECRET_ARN", secret_name)
-        spec = importlib.util.spec_from_file_location(f"webhook_app_{uuid.uuid4().hex}", REPO / "functions" / "webhook" / "app.py")
+        spec = importlib.util.spec_from_file_location(
+            f"webhook_app_{uuid.uuid4().hex}", REPO / "functions" / "webhook" / "app.py"
+        )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
 
@@ -60,8 +72,14 @@ def webhook(monkeypatch):
 def http_event(shared_events, provider: str, body: str, headers: dict[str, str]) -> dict:
     event = json.loads((shared_events / "apigw-http-api-v2-event.json").read_text())
     path = f"/webhooks/{provider}"
-    event.update(rawPath=path, routeKey="POST /webhooks/{provider}", body=body, isBase64Encoded=False,
-                 headers={name.lower(): value for name, value in headers.items()}, pathParameters={"provider": provider})
+    event.update(
+        rawPath=path,
+        routeKey="POST /webhooks/{provider}",
+        body=body,
+        isBase64Encoded=False,
+        headers={name.lower(): value for name, value in headers.items()},
+        pathParameters={"provider": provider},
+    )
     event["requestContext"]["http"].update(method="POST", path=path)
     return event
 
@@ -89,7 +107,9 @@ def test_the_documented_signature_vector_is_accepted(webhook, shared_events):
     example = json.loads((shared_events / "github-webhook-signature-example.json").read_text())
     body = json.dumps({"zen": example["payload"]})
     headers = {"X-GitHub-Event": "ping", "X-Hub-Signature-256": signed(body)}
-    assert signed(example["payload"]) == example["headers"]["X-Hub-Signature-256"]  # our signing matches GitHub's
+    assert (
+        signed(example["payload"]) == example["headers"]["X-Hub-Signature-256"]
+    )  # our signing matches GitHub's
     assert module.handler(http_event(shared_events, "github", body, headers), Context())["statusCode"] == 202
 
 
@@ -106,10 +126,12 @@ def test_a_gitlab_push_with_its_token_and_an_unknown_provider(webhook, shared_ev
     module, delivered = webhook
     body = (shared_events / "gitlab-push.json").read_text()
     accepted = module.handler(
-        http_event(shared_events, "gitlab", body, {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}), Context()
+        http_event(shared_events, "gitlab", body, {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}),
+        Context(),
     )
     refused = module.handler(
-        http_event(shared_events, "gitlab", body, {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "nope"}), Context()
+        http_event(shared_events, "gitlab", body, {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "nope"}),
+        Context(),
     )
     unknown = module.handler(http_event(shared_events, "gitea", body, {}), Context())
     assert (accepted["statusCode"], refused["statusCode"], unknown["statusCode"]) == (202, 401, 404)

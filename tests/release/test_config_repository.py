@@ -27,8 +27,14 @@ def store(monkeypatch):
         boto3.client("dynamodb").create_table(
             TableName="promotions-config-test",
             BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
         )
         yield ReleaseStore("promotions-config-test")
 
@@ -43,7 +49,11 @@ def config_repo(tmp_path) -> Path:
 
 def break_the_flow(tip):
     flow = tip.read("promotions/promotion-flow.yaml")
-    return {"promotions/promotion-flow.yaml": flow.replace(b"dependsOn: [qa, staging]", b"dependsOn: [qa, nowhere]")}
+    return {
+        "promotions/promotion-flow.yaml": flow.replace(
+            b"dependsOn: [qa, staging]", b"dependsOn: [qa, nowhere]"
+        )
+    }
 
 
 def test_a_broken_revision_leaves_the_last_good_one_in_force(config_repo, store):
@@ -76,11 +86,17 @@ def test_a_pinned_revision_is_read_as_it_was(config_repo, store):
     first, _ = configs.latest()
     remote.commit(
         "main",
-        lambda tip: {"promotions/promotion-flow.yaml": tip.read("promotions/promotion-flow.yaml").replace(b"dependsOn: [qa, staging]", b"dependsOn: [qa]")},
+        lambda tip: {
+            "promotions/promotion-flow.yaml": tip.read("promotions/promotion-flow.yaml").replace(
+                b"dependsOn: [qa, staging]", b"dependsOn: [qa]"
+            )
+        },
         "prod after qa only",
         AUTHOR,
     )
     latest, configuration = configs.latest()
     assert latest != first
     assert configuration.flows["guestbook-release"].step("prod").depends_on == ("qa",)
-    assert ConfigRepository(remote, "main", "promotions", store).at(first).flows["guestbook-release"].step("prod").depends_on == ("qa", "staging")
+    assert ConfigRepository(remote, "main", "promotions", store).at(first).flows["guestbook-release"].step(
+        "prod"
+    ).depends_on == ("qa", "staging")

@@ -49,8 +49,14 @@ def store(monkeypatch):
         boto3.client("dynamodb").create_table(
             TableName=TABLE,
             BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
         )
         yield ReleaseStore(TABLE)
 
@@ -198,8 +204,14 @@ def test_error_reason_reads_lambda_error_causes():
 def test_promotion_context_merges_keys_and_later_values_win(store):
     release = diamond_release()
     store.create(release)
-    assert store.merge_promotion_context(release.id, {"ticket": "OPS-1", "approver": "dana"}) == {"ticket": "OPS-1", "approver": "dana"}
-    assert store.merge_promotion_context(release.id, {"ticket": "OPS-2"}) == {"ticket": "OPS-2", "approver": "dana"}
+    assert store.merge_promotion_context(release.id, {"ticket": "OPS-1", "approver": "dana"}) == {
+        "ticket": "OPS-1",
+        "approver": "dana",
+    }
+    assert store.merge_promotion_context(release.id, {"ticket": "OPS-2"}) == {
+        "ticket": "OPS-2",
+        "approver": "dana",
+    }
     assert store.get(release.id).promotion_context == {"ticket": "OPS-2", "approver": "dana"}
 
 
@@ -207,7 +219,8 @@ def test_promotion_context_merges_from_parallel_writers_all_land(store):
     release = diamond_release()
     store.create(release)
     writers = [
-        threading.Thread(target=store.merge_promotion_context, args=(release.id, {f"key{i}": i})) for i in range(6)
+        threading.Thread(target=store.merge_promotion_context, args=(release.id, {f"key{i}": i}))
+        for i in range(6)
     ]
     for writer in writers:
         writer.start()

@@ -43,7 +43,11 @@ class ConfigRepository:
             last_good = self._store.last_good_config(self._key)
             logger.error(
                 "configuration revision is invalid; keeping the last good one",
-                extra={"revision": snapshot.commit_sha, "last_good": last_good, "problems": [str(p) for p in error.problems]},
+                extra={
+                    "revision": snapshot.commit_sha,
+                    "last_good": last_good,
+                    "problems": [str(p) for p in error.problems],
+                },
             )
             if last_good is None:
                 raise NoValidConfiguration(
@@ -58,7 +62,9 @@ class ConfigRepository:
             if revision in self._cache:
                 self._cache.move_to_end(revision)
                 return self._cache[revision]
-        configuration = self._load(self._remote.snapshot(revision, paths=[self._folder] if self._folder else None))
+        configuration = self._load(
+            self._remote.snapshot(revision, paths=[self._folder] if self._folder else None)
+        )
         return configuration
 
     def _load(self, snapshot: Snapshot) -> Configuration:
@@ -68,7 +74,9 @@ class ConfigRepository:
             for path in snapshot.list_files(self._folder)
             if path.endswith((".yaml", ".yml"))
         }
-        configuration = load_configuration({path: content for path, content in files.items() if content is not None})
+        configuration = load_configuration(
+            {path: content for path, content in files.items() if content is not None}
+        )
         with self._lock:
             self._cache[snapshot.commit_sha] = configuration
             while len(self._cache) > _CACHED_REVISIONS:

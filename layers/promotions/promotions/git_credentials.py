@@ -53,7 +53,9 @@ class GitCredentials:
             return None
         entries = self._read_secret(self._secret_id)
         if not isinstance(entries, Mapping):
-            raise CredentialsSecretError(f"secret {self._secret_id} must hold a JSON object of URL prefix → credentials")
+            raise CredentialsSecretError(
+                f"secret {self._secret_id} must hold a JSON object of URL prefix → credentials"
+            )
         matches = [prefix for prefix in entries if _normalised(url).startswith(_normalised(prefix))]
         if not matches:
             return None

@@ -77,7 +77,10 @@ class Services:
     @functools.cached_property
     def configs(self) -> ConfigRepository:
         return ConfigRepository(
-            self.remote(self.settings.config_repo_url), self.settings.config_repo_branch, self.settings.config_path, self.store
+            self.remote(self.settings.config_repo_url),
+            self.settings.config_repo_branch,
+            self.settings.config_path,
+            self.store,
         )
 
     @functools.cached_property

@@ -24,7 +24,9 @@ class ReleaseExecutions:
         """Start the release's execution, named after the release; False when it already exists."""
         try:
             self._client.start_execution(
-                stateMachineArn=self._state_machine_arn, name=release_id, input=json.dumps({"releaseId": release_id})
+                stateMachineArn=self._state_machine_arn,
+                name=release_id,
+                input=json.dumps({"releaseId": release_id}),
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ExecutionAlreadyExists":

@@ -46,10 +46,15 @@ class ReleaseEngine:
     def begin(self, release_id: str) -> list[str]:
         """Mark the release Running and name the environments the state machine must run."""
         self._store.set_release_status(
-            release_id, ReleaseStatus.RUNNING, unless=(ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED)
+            release_id,
+            ReleaseStatus.RUNNING,
+            unless=(ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED),
         )
         release = self._store.get(release_id)
-        logger.info("release started", extra={"release": release_id, "product": release.product, "version": release.version})
+        logger.info(
+            "release started",
+            extra={"release": release_id, "product": release.product, "version": release.version},
+        )
         return [run.name for run in release.promoted_environments]
 
     def gate(self, release_id: str, environment: str, token: str) -> None:
@@ -57,13 +62,26 @@ class ReleaseEngine:
         self._store.register_wait_token(release_id, environment, token)
         self._answer_decided_waiters(release_id)
 
-    def complete(self, release_id: str, environment: str, *, succeeded: bool, reason: str | None = None) -> None:
+    def complete(
+        self, release_id: str, environment: str, *, succeeded: bool, reason: str | None = None
+    ) -> None:
         status = EnvironmentStatus.SUCCESSFUL if succeeded else EnvironmentStatus.FAILED
         self._store.set_environment_status(
-            release_id, environment, status, reason=reason,
+            release_id,
+            environment,
+            status,
+            reason=reason,
             only_from=(EnvironmentStatus.PENDING, EnvironmentStatus.RUNNING, EnvironmentStatus.SUSPENDED),
         )
-        logger.info("environment finished", extra={"release": release_id, "environment": environment, "status": status.value, "reason": reason})
+        logger.info(
+            "environment finished",
+            extra={
+                "release": release_id,
+                "environment": environment,
+                "status": status.value,
+                "reason": reason,
+            },
+        )
         self._answer_decided_waiters(release_id)
 
     def settle(self, release_id: str) -> ReleaseStatus:
@@ -72,7 +90,9 @@ class ReleaseEngine:
         The release stays Running (its success or failure hooks still run) until `close`.
         """
         release = self._terminate_unfinished(release_id, "the release ended before this environment finished")
-        failed = [run for run in release.promoted_environments if run.status is not EnvironmentStatus.SUCCESSFUL]
+        failed = [
+            run for run in release.promoted_environments if run.status is not EnvironmentStatus.SUCCESSFUL
+        ]
         if release.reason is None and not failed:
             return ReleaseStatus.SUCCEEDED
         if release.reason is None:
@@ -83,25 +103,39 @@ class ReleaseEngine:
         """A release-level failure (a hook, or the flow itself): remember why; stop what has not started."""
         self._terminate_unfinished(release_id, f"not started: {error}")
         self._store.set_release_status(
-            release_id, ReleaseStatus.RUNNING, reason=error,
+            release_id,
+            ReleaseStatus.RUNNING,
+            reason=error,
             unless=(ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED),
         )
 
     def close(self, release_id: str, *, succeeded: bool) -> ReleaseStatus:
         status = ReleaseStatus.SUCCEEDED if succeeded else ReleaseStatus.FAILED
         self._store.set_release_status(
-            release_id, status, unless=(ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED)
+            release_id,
+            status,
+            unless=(ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED),
         )
         release = self._store.get(release_id)
-        logger.info("release finished", extra={"release": release_id, "status": release.status.value, "reason": release.reason})
+        logger.info(
+            "release finished",
+            extra={"release": release_id, "status": release.status.value, "reason": release.reason},
+        )
         return release.status
 
     def _terminate_unfinished(self, release_id: str, reason: str) -> Release:
         for run in self._store.get(release_id).promoted_environments:
             if not run.status.is_final:
                 self._store.set_environment_status(
-                    release_id, run.name, EnvironmentStatus.TERMINATED, reason=reason,
-                    only_from=(EnvironmentStatus.PENDING, EnvironmentStatus.RUNNING, EnvironmentStatus.SUSPENDED),
+                    release_id,
+                    run.name,
+                    EnvironmentStatus.TERMINATED,
+                    reason=reason,
+                    only_from=(
+                        EnvironmentStatus.PENDING,
+                        EnvironmentStatus.RUNNING,
+                        EnvironmentStatus.SUSPENDED,
+                    ),
                 )
         return self._store.get(release_id)
 
@@ -114,7 +148,9 @@ class ReleaseEngine:
             decision = waiter.decision
             if decision is None:
                 decision = _decide(release, release.environment(environment))
-                if decision is None or not self._store.decide_wait(release_id, environment, waiter.token, decision):
+                if decision is None or not self._store.decide_wait(
+                    release_id, environment, waiter.token, decision
+                ):
                     continue
                 self._record_decision(release, environment, decision)
             if decision == PROCEED:
@@ -130,8 +166,11 @@ class ReleaseEngine:
             )
         else:
             self._store.set_environment_status(
-                release.id, environment, EnvironmentStatus.TERMINATED,
-                reason=_not_started_reason(release), only_from=(EnvironmentStatus.PENDING,),
+                release.id,
+                environment,
+                EnvironmentStatus.TERMINATED,
+                reason=_not_started_reason(release),
+                only_from=(EnvironmentStatus.PENDING,),
             )
 
 
@@ -143,18 +182,27 @@ def _decide(release: Release, run: EnvironmentRun) -> str | None:
     """
     if any(other.status is EnvironmentStatus.FAILED for other in release.environments):
         return SKIP
-    if all(release.environment(dependency).status is EnvironmentStatus.SUCCESSFUL for dependency in run.depends_on):
+    if all(
+        release.environment(dependency).status is EnvironmentStatus.SUCCESSFUL
+        for dependency in run.depends_on
+    ):
         return PROCEED
     return None
 
 
 def _not_started_reason(release: Release) -> str:
     failed = [run.name for run in release.environments if run.status is EnvironmentStatus.FAILED]
-    return f"not started: {', '.join(failed)} failed" if failed else f"not started: {release.reason or 'the release failed'}"
+    return (
+        f"not started: {', '.join(failed)} failed"
+        if failed
+        else f"not started: {release.reason or 'the release failed'}"
+    )
 
 
 def _failure_summary(runs: list[EnvironmentRun]) -> str:
-    return "; ".join(f"{run.name}: {run.status.value}{f' ({run.reason})' if run.reason else ''}" for run in runs)
+    return "; ".join(
+        f"{run.name}: {run.status.value}{f' ({run.reason})' if run.reason else ''}" for run in runs
+    )
 
 
 def error_reason(error: Mapping[str, Any] | None) -> str | None:

@@ -132,7 +132,15 @@ class Gates:
         if isinstance(outcome, Passed):
             return GateStep(next="done", progress=saved)
         if isinstance(outcome, Wait):
-            logger.info("gate waits", extra={"stage": stage.value, "check": result.check, "reason": outcome.reason, "seconds": outcome.seconds})
+            logger.info(
+                "gate waits",
+                extra={
+                    "stage": stage.value,
+                    "check": result.check,
+                    "reason": outcome.reason,
+                    "seconds": outcome.seconds,
+                },
+            )
             return GateStep(next="wait", wait_seconds=outcome.seconds, progress=saved)
         if isinstance(outcome, Run):
             return GateStep(next=outcome.integration, parameters=dict(outcome.parameters), progress=saved)
@@ -146,12 +154,19 @@ class Gates:
     def _context(
         self, configuration: Configuration, release: Release, environment: str | None, stage: Stage
     ) -> CheckContext:
-        trigger = CommitRef(sha=release.source.commit, author=release.source.author, message=release.source.message)
+        trigger = CommitRef(
+            sha=release.source.commit, author=release.source.author, message=release.source.message
+        )
         run = release.environment(environment) if environment else None
         commit: CommitRef | None = trigger
         if stage is Stage.POST or (stage is Stage.FAILED and run is not None and run.commit):
             commit = (
-                CommitRef(sha=run.commit, author=self._commit_author, message=run.commit_message or "", date=run.committed_at)
+                CommitRef(
+                    sha=run.commit,
+                    author=self._commit_author,
+                    message=run.commit_message or "",
+                    date=run.committed_at,
+                )
                 if run is not None and run.commit
                 else None
             )
@@ -161,8 +176,11 @@ class Gates:
             if apps:
                 first = apps[0]
                 app = ApplicationRef(
-                    name=first.name, namespace=first.namespace or "", repo_url=first.repo_url,
-                    branch=first.target_revision, path=first.path,
+                    name=first.name,
+                    namespace=first.namespace or "",
+                    repo_url=first.repo_url,
+                    branch=first.target_revision,
+                    path=first.path,
                 )
         success_times = {
             other.name: other.finished_at
@@ -187,7 +205,9 @@ class Gates:
             source_commit=release.source.commit,
             source_repo_url=release.source.repo_url,
             error_message=error,
-            failed_environments=tuple(r.name for r in release.environments if r.status is EnvironmentStatus.FAILED),
+            failed_environments=tuple(
+                r.name for r in release.environments if r.status is EnvironmentStatus.FAILED
+            ),
             promotion_context=release.promotion_context,
             environment_success_times=success_times,
         )

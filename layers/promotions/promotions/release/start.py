@@ -28,7 +28,11 @@ class RemoteFactory(Protocol):
 
 
 def start_releases(
-    push: GitPush, configs: ConfigRepository, store: ReleaseStore, executions: Executions, remotes: RemoteFactory
+    push: GitPush,
+    configs: ConfigRepository,
+    store: ReleaseStore,
+    executions: Executions,
+    remotes: RemoteFactory,
 ) -> list[str]:
     """Start a release for every product flow the push triggers; a repeated push starts nothing new."""
     if push.branch is None or push.deletes_ref:
@@ -43,10 +47,15 @@ def start_releases(
         snapshot = remotes(app.repo_url).snapshot(push.after, paths=[app.path])
         document = snapshot.read(version_file)
         if document is None:
-            raise VersionNotFound(f"{trigger.product}: versionSource file {version_file} is missing at {push.after}")
+            raise VersionNotFound(
+                f"{trigger.product}: versionSource file {version_file} is missing at {push.after}"
+            )
         source = SourceRevision(
-            repo_url=push.repo_url, branch=push.branch, commit=push.after,
-            message=push.commit_message, author=push.author_name,
+            repo_url=push.repo_url,
+            branch=push.branch,
+            commit=push.after,
+            message=push.commit_message,
+            author=push.author_name,
         )
         release = Release(
             id=release_id_for(trigger.product, trigger.flow, source),
@@ -59,7 +68,9 @@ def start_releases(
             status=ReleaseStatus.QUEUED,
             created_at=clock.now(),
             environments=[
-                EnvironmentRun(name=trigger.trigger_environment, status=EnvironmentStatus.SUCCESSFUL, commit=push.after),
+                EnvironmentRun(
+                    name=trigger.trigger_environment, status=EnvironmentStatus.SUCCESSFUL, commit=push.after
+                ),
                 *(
                     EnvironmentRun(name=step.environment, depends_on=tuple(step.depends_on))
                     for step in configuration.flow_order(trigger.flow)
@@ -70,7 +81,12 @@ def start_releases(
         started = executions.start(release.id)
         logger.info(
             "release started" if created or started else "release exists already",
-            extra={"release": release.id, "product": release.product, "flow": release.flow, "version": release.version},
+            extra={
+                "release": release.id,
+                "product": release.product,
+                "flow": release.flow,
+                "version": release.version,
+            },
         )
         release_ids.append(release.id)
     return release_ids
