@@ -221,7 +221,7 @@ def release_definition() -> dict[str, Any]:
     states: dict[str, Any] = {
         "StartRelease": lambda_task(
             "StartReleaseFunctionArn",
-            release,
+            {**release, "retry.$": "$.retry"},
             next_state="ReleaseStartHooks",
             ResultSelector={"environments.$": "$.Payload.environments", "gates.$": "$.Payload.gates"},
             ResultPath="$.plan",

@@ -12,6 +12,8 @@ tracer = Tracer()
 
 class StartReleaseTask(BaseModel):
     releaseId: str
+    # Set by an execution that runs a failed release again (ReleaseExecutions.retry).
+    retry: bool = False
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -19,8 +21,11 @@ class StartReleaseTask(BaseModel):
 @event_parser(model=StartReleaseTask)
 def handler(task: StartReleaseTask, context: LambdaContext) -> dict:
     logger.append_keys(release=task.releaseId)
+    engine = services().engine
+    if task.retry:
+        engine.reopen(task.releaseId)
     return {
-        "environments": services().engine.begin(task.releaseId),
+        "environments": engine.begin(task.releaseId),
         # Each release-level gate stage keeps its progress here between evaluations.
         "gates": {"releaseStart": {}, "releaseSuccess": {}, "releaseFailed": {}},
     }

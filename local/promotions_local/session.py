@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tempfile
 import time
 import uuid
@@ -16,6 +17,7 @@ from typing import Any, Self
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 
 from promotions import runtime
+from promotions.aws.stepfunctions import ReleaseExecutions
 from promotions.config import load_configuration_dir
 from promotions.git import Author, GitRemote
 from promotions.release.model import Release
@@ -34,6 +36,7 @@ logging.getLogger(
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_unsupported"
 ).setLevel(logging.ERROR)
 _POLL_SECONDS = 0.1
+_RETRY_SUFFIX = re.compile(r"-retry-\d+$")
 CONFIG_AUTHOR = Author(name="Promotions local", email="promotions@localhost")
 
 
@@ -123,16 +126,33 @@ class LocalPromotions:
             raise EventRejected("; ".join(rejected))
 
     def release_ids(self) -> list[str]:
+        """Every release an execution was started for (a retried release has several executions)."""
+        return sorted({_RETRY_SUFFIX.sub("", name) for name in self._execution_names()})
+
+    def retry_release(self, release_id: str) -> None:
+        """Run a failed release again, as an operator would on AWS (see README)."""
+        attempt = 1 + sum(1 for name in self._execution_names() if name.startswith(f"{release_id}-retry-"))
+        ReleaseExecutions(self._stack.client("stepfunctions"), self._state_machine_arn).retry(
+            release_id, attempt
+        )
+
+    def _execution_names(self) -> list[str]:
         sfn = self._stack.client("stepfunctions")
-        arn = self._stack.resources["ReleaseStateMachine"].physical_id
-        executions = sfn.list_executions(stateMachineArn=arn)["executions"]
-        return sorted(execution["name"] for execution in executions)
+        paginator = sfn.get_paginator("list_executions")
+        return [
+            e["name"]
+            for page in paginator.paginate(stateMachineArn=self._state_machine_arn)
+            for e in page["executions"]
+        ]
+
+    @property
+    def _state_machine_arn(self) -> str:
+        return self._stack.resources["ReleaseStateMachine"].physical_id
 
     def execution_history(self, release_id: str) -> list[dict[str, Any]]:
         """The Step Functions history of a release's execution, oldest event first."""
         sfn = self._stack.client("stepfunctions")
-        arn = self._stack.resources["ReleaseStateMachine"].physical_id
-        execution = f"{arn.replace(':stateMachine:', ':execution:')}:{release_id}"
+        execution = f"{self._state_machine_arn.replace(':stateMachine:', ':execution:')}:{release_id}"
         paginator = sfn.get_paginator("get_execution_history")
         return [event for page in paginator.paginate(executionArn=execution) for event in page["events"]]
 

@@ -23,6 +23,15 @@ pytestmark = pytest.mark.slow
 PROMOTED = ("qa", "staging", "prod")
 
 
+def staging_in_its_own_repository(text: str, filename: str, url: str, staging_url: str) -> str:
+    """Point staging's Applications at a second repository, so a test can tell staging's pushes apart."""
+    if filename != "applications.yaml":
+        return text
+    return "---".join(
+        doc.replace(url, staging_url) if "-staging\n" in doc else doc for doc in text.split("---")
+    )
+
+
 def ancestors(bare_repo, commit: str) -> set[str]:
     with Repo(str(bare_repo)) as repo:
         return {entry.commit.id.decode() for entry in repo.get_walker(include=[commit.encode()])}
@@ -145,11 +154,7 @@ def test_an_environment_starts_as_soon_as_its_own_dependencies_succeed(gitops_wo
         def rewire(text, filename):
             if filename == "promotion-flow.yaml":
                 return text.replace("dependsOn: [qa, staging]", "dependsOn: [qa]")
-            if filename == "applications.yaml":
-                return "---".join(
-                    doc.replace(url, staging_url) if "-staging\n" in doc else doc for doc in text.split("---")
-                )
-            return text
+            return staging_in_its_own_repository(text, filename, url, staging_url)
 
         config = gitops_world.write_config(url, edit=rewire)
         push = push_version(url, "4.0.0")
@@ -326,3 +331,57 @@ def test_a_malformed_event_on_the_bus_is_parked_in_the_dead_letter_queue_with_it
         assert local.release_ids() == []
     assert str(rejected.value).startswith("EventError: github push: ")
     assert "before: field required" in str(rejected.value)
+
+
+def wait_for_execution(local, name: str, timeout: float = 180) -> None:
+    sfn = local.stack.client("stepfunctions")
+    arn = local.stack.resources["ReleaseStateMachine"].physical_id.replace(":stateMachine:", ":execution:")
+    deadline = time.monotonic() + timeout
+    while sfn.describe_execution(executionArn=f"{arn}:{name}")["status"] == "RUNNING":
+        assert time.monotonic() < deadline, f"execution {name} still running"
+        time.sleep(0.1)
+
+
+def test_a_failed_release_retried_later_resumes_without_duplicate_commits(gitops_world, push_version):
+    """qa lands, staging's pushes keep failing: the release fails. Once the server recovers, a retry runs
+    staging and prod only; qa keeps its commit and nothing is committed twice."""
+    shutil.copytree(gitops_world.repos / "gitops.git", gitops_world.repos / "gitops-staging.git")
+    with GitHttpBackendServer(gitops_world.repos) as server:
+        url, staging_url = server.url_for("gitops.git"), server.url_for("gitops-staging.git")
+        push = push_version(url, "17.0.0")
+        serve, staging_down = server.respond, threading.Event()
+        staging_down.set()
+
+        def refuse_staging_pushes(request):
+            if staging_down.is_set() and request.path == "/gitops-staging.git/git-receive-pack":
+                return GitServerResponse(503, [("Content-Type", "text/plain")], b"unavailable")
+            return serve(request)
+
+        server.respond = refuse_staging_pushes
+        config = gitops_world.write_config(
+            url, edit=lambda text, name: staging_in_its_own_repository(text, name, url, staging_url)
+        )
+        with LocalPromotions(config) as local:
+            local.submit_github_push(push)
+            local.process_events()
+            [failed] = local.wait_until_settled(timeout=180)
+            staging_down.clear()
+            local.retry_release(failed.id)
+            wait_for_execution(local, f"{failed.id}-retry-1")
+            [retried] = local.wait_until_settled(timeout=180)
+
+    assert failed.status is ReleaseStatus.FAILED
+    assert failed.environment("staging").status is EnvironmentStatus.FAILED
+    assert failed.environment("prod").status is EnvironmentStatus.TERMINATED
+    assert retried.status is ReleaseStatus.SUCCEEDED, retried.reason
+    assert retried.reason is None
+    assert retried.environment("qa").commit == failed.environment("qa").commit
+    subjects = []
+    for name in ("gitops.git", "gitops-staging.git"):
+        with Repo(str(gitops_world.repos / name)) as repo:
+            subjects += [entry.commit.message.decode().splitlines()[0] for entry in repo.get_walker()]
+    assert sorted(s for s in subjects if s.startswith("Promote")) == [
+        "Promote guestbook 17.0.0 to prod",
+        "Promote guestbook 17.0.0 to qa",
+        "Promote guestbook 17.0.0 to staging",
+    ]

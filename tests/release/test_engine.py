@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from promotions.release.engine import ReleaseEngine, error_reason
+from promotions.release.engine import ReleaseEngine, ReleaseNotRetryable, error_reason
 from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.release.store import ReleaseStore
@@ -227,3 +227,31 @@ def test_promotion_context_merges_from_parallel_writers_all_land(store):
     for writer in writers:
         writer.join()
     assert store.get(release.id).promotion_context == {f"key{i}": i for i in range(6)}
+
+
+def test_reopening_a_failed_release_runs_only_what_did_not_succeed(store):
+    tokens = RecordingTokens()
+    engine = ReleaseEngine(store, tokens)
+    release = diamond_release()
+    store.create(release)
+    engine.begin(release.id)
+    with pytest.raises(ReleaseNotRetryable, match="Running"):
+        engine.reopen(release.id)
+    for name, token in (("qa", "t-qa"), ("staging", "t-staging"), ("prod", "t-prod")):
+        engine.gate(release.id, name, token)
+    engine.complete(release.id, "qa", succeeded=True)
+    store.record_commit(release.id, "qa", "b" * 40, "Promote guestbook 1.5.0 to qa")
+    engine.complete(release.id, "staging", succeeded=False, reason="GitTransientError: 503")
+    engine.settle(release.id)
+    engine.close(release.id, succeeded=False)
+
+    engine.reopen(release.id)
+
+    reopened = store.get(release.id)
+    assert reopened.status is ReleaseStatus.QUEUED and reopened.reason is None
+    assert reopened.environment("staging").status is EnvironmentStatus.PENDING
+    assert reopened.environment("staging").reason is None
+    assert reopened.environment("prod").status is EnvironmentStatus.PENDING
+    assert reopened.environment("qa").status is EnvironmentStatus.SUCCESSFUL
+    assert reopened.environment("qa").commit == "b" * 40
+    assert engine.begin(release.id) == ["staging", "prod"]

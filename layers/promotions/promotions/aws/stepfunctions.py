@@ -22,11 +22,18 @@ class ReleaseExecutions:
 
     def start(self, release_id: str) -> bool:
         """Start the release's execution, named after the release; False when it already exists."""
+        return self._start(release_id, release_id, retry=False)
+
+    def retry(self, release_id: str, attempt: int) -> bool:
+        """Run a failed release again, in an execution of its own (execution names are never reused)."""
+        return self._start(release_id, f"{release_id}-retry-{attempt}", retry=True)
+
+    def _start(self, release_id: str, name: str, *, retry: bool) -> bool:
         try:
             self._client.start_execution(
                 stateMachineArn=self._state_machine_arn,
-                name=release_id,
-                input=json.dumps({"releaseId": release_id}),
+                name=name,
+                input=json.dumps({"releaseId": release_id, "retry": retry}),
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ExecutionAlreadyExists":

@@ -30,6 +30,10 @@ SKIP = "skip"
 NOT_STARTED_ERROR = "EnvironmentNotStarted"
 
 
+class ReleaseNotRetryable(RuntimeError):
+    """Only a release that ended Failed or Terminated can run again."""
+
+
 class TaskTokens(Protocol):
     def answer(self, token: str, output: Mapping[str, Any]) -> None:
         """Deliver a task's output; a token that was already answered or expired is not an error."""
@@ -55,7 +59,31 @@ class ReleaseEngine:
             "release started",
             extra={"release": release_id, "product": release.product, "version": release.version},
         )
-        return [run.name for run in release.promoted_environments]
+        return [
+            run.name
+            for run in release.promoted_environments
+            if run.status is not EnvironmentStatus.SUCCESSFUL
+        ]
+
+    def reopen(self, release_id: str) -> None:
+        """Run a failed release again: its failed and never-started environments go back to Pending; the
+        ones that succeeded keep their status and commits, and a promotion whose commit already landed finds
+        nothing left to write, so a retry never commits twice."""
+        release = self._store.get(release_id)
+        if release.status not in (ReleaseStatus.FAILED, ReleaseStatus.TERMINATED):
+            raise ReleaseNotRetryable(
+                f"release {release_id} is {release.status.value}: only a Failed or Terminated release can be retried"
+            )
+        for run in release.promoted_environments:
+            if run.status in (EnvironmentStatus.FAILED, EnvironmentStatus.TERMINATED):
+                self._store.set_environment_status(
+                    release_id,
+                    run.name,
+                    EnvironmentStatus.PENDING,
+                    only_from=(EnvironmentStatus.FAILED, EnvironmentStatus.TERMINATED),
+                )
+        self._store.set_release_status(release_id, ReleaseStatus.QUEUED, clear_reason=True)
+        logger.info("release reopened for a retry", extra={"release": release_id})
 
     def gate(self, release_id: str, environment: str, token: str) -> None:
         """Park an environment's token; it is answered here if its dependencies are already decided."""

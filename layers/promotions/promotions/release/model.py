@@ -93,5 +93,6 @@ def release_id_for(product: str, flow: str, source: SourceRevision) -> str:
     digest = hashlib.sha256(
         "\0".join((product, flow, source.repo_url, source.branch, source.commit)).encode()
     ).hexdigest()[:10]
-    readable = _UNSAFE.sub("-", product).strip("-")[:48] or "release"
+    # 40 + 1 + 12 + 1 + 10 = 64 characters, leaving room for a retry's "-retry-N" in the execution name.
+    readable = _UNSAFE.sub("-", product).strip("-")[:40] or "release"
     return f"{readable}-{source.commit[:12]}-{digest}"

@@ -111,10 +111,15 @@ class Promoter:
             return PromotionResult(
                 commit=None, changed_files=tuple(changed), pull_requests=tuple(pull_requests)
             )
-        commit = commits[-1] if commits else None
+        if not commits:
+            # Nothing left to write: the environment holds this version already, perhaps from an earlier
+            # attempt of this release whose commit is on record and stays there.
+            logger.info("environment already at this version", extra={"release": release_id, "environment": environment})
+            return PromotionResult(commit=release.environment(environment).commit, changed_files=())
+        commit = commits[-1]
         self._store.record_commit(release_id, environment, commit, message)
         logger.info(
-            "environment promoted" if commit else "environment already at this version",
+            "environment promoted",
             extra={"release": release_id, "environment": environment, "commit": commit, "files": changed},
         )
         return PromotionResult(commit=commit, changed_files=tuple(changed))

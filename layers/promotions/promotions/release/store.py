@@ -189,13 +189,20 @@ class ReleaseStore:
         }
 
     def set_release_status(
-        self, release_id: str, status: ReleaseStatus, *, reason: str | None = None,
+        self,
+        release_id: str,
+        status: ReleaseStatus,
+        *,
+        reason: str | None = None,
+        clear_reason: bool = False,
         unless: Iterable[ReleaseStatus] = (),
     ) -> bool:
         """Move the release to a status; False when it is in one of `unless` (a final status wins)."""
         actions = [self._release.status.set(status.value), self._release.updated_at.set(clock.now())]
         if reason is not None:
             actions.append(self._release.reason.set(reason))
+        elif clear_reason:
+            actions.append(self._release.reason.remove())
         condition = self._release.pk.exists()
         for blocked in unless:
             condition &= self._release.status != blocked.value
@@ -215,6 +222,9 @@ class ReleaseStore:
         actions = [env.status.set(status.value)]
         if reason is not None:
             actions.append(env.reason.set(reason))
+        if status is EnvironmentStatus.PENDING:
+            # Pending again (a retried release): nothing of the earlier attempt's outcome applies.
+            actions += [env.reason.remove(), env.started_at.remove(), env.finished_at.remove()]
         if status is EnvironmentStatus.RUNNING:
             actions.append(env.started_at.set(clock.now()))
         if status.is_final:
