@@ -2,21 +2,22 @@
 repositories served by `git http-backend` on loopback, then concurrent promotions to one branch.
 
     uv run --frozen python bench/git_bench.py [--small-files 100] [--large-files 10000] [--history 5000]
-                                               [--repeat 5] [--baseline-repeat 1] [--concurrent 50]
+        [--repeat 7] [--baseline-repeat 1] [--concurrent 50] [--skip-full-clone]
 
-Fixtures (GitOps layout apps/app-NNNN/ENV/{values.yaml + 9 manifests}, 40 files per app): `--small-files`
-files; `--large-files` files; `--large-files` files with `--history` more commits, each promoting one
-values.yaml. Paths, all editing apps/<middle app>/prod/values.yaml:
+Fixtures (GitOps layout apps/app-NNNN/ENV/{values.yaml + 9 manifests}, 40 files per app, and a README):
+`--small-files` files; `--large-files` files; `--large-files` files with `--history` more commits, each
+promoting one values.yaml. Every path edits apps/<middle app>/prod/values.yaml:
 
 - ours: `GitRemote(url).commit(branch, edit, ..., prefetch=[that file])`, a fresh remote per promotion.
 - dulwich full clone: porcelain clone (whole history, work tree on disk), edit, add, commit, push.
 - git CLI: `git clone --depth 1 --filter=blob:none --sparse`, `git sparse-checkout set --no-cone` on the
-  file, edit, commit, push (git 2.39, protocol v2).
+  file, edit, commit, push.
 
-Columns: wall time (median of the runs); peak memory (tracemalloc peak of Python allocations for the
-in-process paths, in a separate traced run; max RSS of the git child processes, from wait4, for the git
-CLI); bytes the server sent (status lines, headers and bodies); HTTP requests. The server runs in a child
-process, so neither its memory nor its git processes count against the client paths.
+Columns: wall time (median of the runs; ours and the git CLI take turns); peak memory (tracemalloc peak of
+Python allocations for the in-process paths, in a separate traced run; max RSS of the shell and git
+processes, from GNU time, for the git CLI); bytes the server sent (status lines, headers and bodies); HTTP
+requests of one run. The server runs in a child process, so neither its memory nor its git processes count
+against the client paths; its CPU time is reported for the concurrent promotions.
 """
 
 from __future__ import annotations
@@ -538,7 +539,7 @@ def main() -> None:
     parser.add_argument("--small-files", type=int, default=100)
     parser.add_argument("--large-files", type=int, default=10_000)
     parser.add_argument("--history", type=int, default=5_000, help="commits on top of the large fixture")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs of our path and of the git CLI")
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs of our path and of the git CLI")
     parser.add_argument("--baseline-repeat", type=int, default=1, help="timed runs of the dulwich full clone")
     parser.add_argument("--concurrent", type=int, default=50, help="promotions at once to one branch")
     parser.add_argument("--skip-full-clone", action="store_true")

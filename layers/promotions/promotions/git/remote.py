@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from dulwich.client import FetchPackResult, GitClient, LocalGitClient
 from dulwich.errors import HangupException
 from dulwich.object_store import MemoryObjectStore, OverlayObjectStore, commit_tree_changes
-from dulwich.objects import S_ISGITLINK, Blob, Commit, ObjectID, ShaFile, Tag
+from dulwich.objects import S_ISGITLINK, Blob, Commit, ObjectID, ShaFile, Tag, Tree
 from dulwich.pack import UnpackedObject, pack_objects_to_data
 from dulwich.refs import check_ref_format
 from dulwich.repo import MemoryRepo
@@ -30,6 +30,7 @@ from dulwich.repo import MemoryRepo
 from .errors import GitError, GitTransientError, PushRaceLost, PushRejected, RefNotFound
 from .models import Author, CommitOutcome, HttpCredentials
 from .paths import checked_path, checked_prefix
+from .recent import RecentObjects
 from .snapshot import Reach, Snapshot
 from .transport import Transport, refused_by_server
 
@@ -49,6 +50,8 @@ _TREELESS_FILTERS = (_ROOT_TREE_ONLY, _COMMITS_ONLY, _BLOBLESS, None)
 # `snapshot` keeps every tree in memory, so that listing files costs no round trip.
 _BLOBLESS_FILTERS = (_BLOBLESS, None)
 _REACH_FILTERS = {Reach.NOTHING: _COMMITS_ONLY, Reach.TREES: _BLOBLESS, Reach.EVERYTHING: None}
+# Objects fetched by id, kept so that a commit retried on a new tip fetches only what changed.
+_RECENT_OBJECTS_BYTES = 4 * 1024 * 1024
 # Depths tried in turn to find a commit a protocol v0 server will not serve by sha; None: the whole history.
 _DEEPENING_STEPS = (16, 256, 4096, None)
 # How far back a push whose outcome is unknown is looked for, if other commits landed on top of it meanwhile.
@@ -95,6 +98,7 @@ class GitRemote:
         self._filters_honoured: bool | None = None
         # Filters the server refused, not tried again (replaced whole: a benign race).
         self._refused_filters: frozenset[bytes] = frozenset()
+        self._recent_objects = RecentObjects(_RECENT_OBJECTS_BYTES)
 
     @property
     def url(self) -> str:
@@ -425,18 +429,30 @@ class GitRemote:
 
     def _fetch_objects(self, label: str, object_ids: Sequence[ObjectID], reach: Reach) -> list[ShaFile]:
         """Objects by id and what `reach` says comes with them, with no negotiation: a `have` would make the
-        server leave out exactly what is wanted."""
+        server leave out exactly what is wanted. Those fetched lately are not fetched again, except trees
+        wanted with what lies under them."""
+        reused = [
+            found
+            for found in map(self._recent_objects.get, object_ids)
+            if found is not None and (reach is Reach.NOTHING or not isinstance(found, Tree))
+        ]
+        reused_ids = {obj.id for obj in reused}
+        wanted = [object_id for object_id in object_ids if object_id not in reused_ids]
+        if not wanted:
+            return reused
         client, path = self._transport.client(by_object_id=True)
         with self._transport.errors("fetch objects of", label):
             repo, _result = _fetch_into_memory(
                 client,
                 path,
-                lambda refs, depth=None: list(object_ids),
+                lambda refs, depth=None: wanted,
                 depth=None,
                 filter_spec=_REACH_FILTERS[reach],
                 ref_prefix=[b"HEAD"],
             )
-        return [repo.object_store[object_id] for object_id in repo.object_store]
+        fetched = [repo.object_store[object_id] for object_id in repo.object_store]
+        self._recent_objects.add(fetched)
+        return reused + fetched
 
     def _push(
         self, ref: bytes, base: ObjectID | None, new_commit: ObjectID, objects: list[ShaFile]
@@ -507,10 +523,14 @@ class GitRemote:
             ref.decode(),
             lambda refs: [refs[ref]] if ref in refs else [],
             depth=_UNKNOWN_PUSH_SEARCH_DEPTH,
-            filter_spec=_COMMITS_ONLY if self._filters_honoured else None,
+            filter_spec=self._commits_only_filter(),
             ref_prefix=[ref],
         )
         return new_commit in repo.object_store
+
+    def _commits_only_filter(self) -> bytes | None:
+        """tree:0 where the server honours filters and has not refused that one (some allow blob:none only)."""
+        return _COMMITS_ONLY if self._filters_honoured and _COMMITS_ONLY not in self._refused_filters else None
 
     def _branch_head(self, ref: bytes) -> Commit | None:
         """The commit `ref` points at (fetched without its tree where the server allows), or None when there
@@ -519,7 +539,7 @@ class GitRemote:
             ref.decode(),
             lambda refs: [refs[ref]] if ref in refs else [],
             depth=1,
-            filter_spec=_COMMITS_ONLY if self._filters_honoured else None,
+            filter_spec=self._commits_only_filter(),
             ref_prefix=[ref],
         )
         tip = result.refs.get(ref)

@@ -1,0 +1,62 @@
+"""What a one-file promotion costs on the wire: round trips and bytes that do not grow with the repository."""
+
+from __future__ import annotations
+
+import pytest
+
+from promotions.git import Author, GitRemote
+from promotions_local.git_server import GitHttpBackendServer, create_bare_repository
+
+AUTHOR = Author("Promotions", "promotions@example.invalid")
+TARGET = "apps/app-0001/prod/values.yaml"
+
+
+def gitops_files(applications: int) -> dict[str, bytes]:
+    return {
+        # about 1 KiB each, like a real values.yaml
+        f"apps/app-{number:04d}/{environment}/values.yaml": f"image:\n  tag: 1.0.{number}\n".encode()
+        + b"#" * 1000
+        + b"\n"
+        for number in range(applications)
+        for environment in ("dev", "qa", "staging", "prod")
+    }
+
+
+def promote_one_file(tmp_path, applications: int) -> tuple[int, int]:
+    root = tmp_path / f"repos-{applications}"
+    root.mkdir()
+    create_bare_repository(root / "gitops.git", gitops_files(applications))
+    with GitHttpBackendServer(root) as server:
+        remote = GitRemote(server.url_for("gitops.git"))
+        requests, sent = server.requests_served, server.bytes_sent
+        outcome = remote.commit(
+            "main",
+            lambda tip: {TARGET: tip.read(TARGET).replace(b"1.0.1\n", b"2.0.0\n")},
+            "Promote",
+            AUTHOR,
+            prefetch=[TARGET],
+        )
+        cost = server.requests_served - requests, server.bytes_sent - sent
+        assert outcome.commit_sha is not None
+        assert (
+            GitRemote(server.url_for("gitops.git"))
+            .snapshot("main")
+            .read(TARGET)
+            .startswith(b"image:\n  tag: 2.0.0\n")
+        )
+        return cost
+
+
+@pytest.mark.parametrize("applications", [25, 500])
+def test_a_one_file_promotion_takes_at_most_ten_round_trips(tmp_path, applications):
+    requests, _ = promote_one_file(tmp_path, applications)
+    assert requests <= 10
+
+
+def test_bytes_received_grow_only_with_the_trees_on_the_edited_path(tmp_path):
+    """Twenty times the files costs only the longer apps/ listing (one entry per application, ~40 bytes)."""
+    _, small = promote_one_file(tmp_path, 25)
+    _, large = promote_one_file(tmp_path, 500)
+    all_files_in_large = sum(len(content) for content in gitops_files(500).values())
+    assert large - small < (500 - 25) * 60
+    assert large < all_files_in_large / 50
