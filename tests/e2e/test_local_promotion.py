@@ -385,3 +385,16 @@ def test_a_failed_release_retried_later_resumes_without_duplicate_commits(gitops
         "Promote guestbook 17.0.0 to qa",
         "Promote guestbook 17.0.0 to staging",
     ]
+
+
+def test_applications_tracking_head_are_promoted_on_the_default_branch(gitops_world, push_version):
+    with GitHttpBackendServer(gitops_world.repos) as server:
+        url = server.url_for("gitops.git")
+        config = gitops_world.write_config(
+            url, edit=lambda text, name: text.replace("targetRevision: main", "targetRevision: HEAD")
+        )
+        push = push_version(url, "18.0.0")
+        [release] = run_release(config, push)
+        after = GitRemote(url).snapshot("main")
+    assert release.status is ReleaseStatus.SUCCEEDED, release.reason
+    assert b'tag: "18.0.0"' in after.read("apps/web/prod/values.yaml")

@@ -421,6 +421,16 @@ class GitRemote:
             self._transport.describe("fetch", sha.decode(), "no branch or tag contains this commit")
         )
 
+    def default_branch(self) -> str:
+        """The branch the remote's HEAD points at: where an Argo CD Application tracking HEAD deploys from."""
+        client, path = self._transport.client()
+        with self._transport.errors("read refs of", "HEAD"):
+            advertised = client.get_refs(path, ref_prefix=[b"HEAD"])
+        target = (advertised.symrefs or {}).get(b"HEAD")
+        if target is None or not target.startswith(b"refs/heads/"):
+            raise RefNotFound(self._transport.describe("read refs of", "HEAD", "the server names no default branch"))
+        return target.decode().removeprefix("refs/heads/")
+
     def _advertised(self, ref_prefix: Sequence[bytes]) -> set[ObjectID]:
         client, path = self._transport.client()
         with self._transport.errors("read refs of", None):

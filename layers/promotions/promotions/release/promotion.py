@@ -66,9 +66,14 @@ class Promoter:
         configuration = self._configs.at(release.config_revision)
         action = configuration.policy_for(release.product, environment, release.flow).action
         if action == "none":
-            logger.info("policy action is none: nothing to write", extra={"release": release_id, "environment": environment})
+            logger.info(
+                "policy action is none: nothing to write",
+                extra={"release": release_id, "environment": environment},
+            )
             return PromotionResult(commit=None, changed_files=())
-        plans = plan_promotion(configuration, release.product, release.trigger_environment, environment)
+        plans = plan_promotion(
+            configuration, release.product, release.trigger_environment, environment, self._remotes
+        )
         pr_branch = None
         if action is PolicyAction.PR:
             _one_branch_per_repository(plans, environment)
@@ -114,7 +119,10 @@ class Promoter:
         if not commits:
             # Nothing left to write: the environment holds this version already, perhaps from an earlier
             # attempt of this release whose commit is on record and stays there.
-            logger.info("environment already at this version", extra={"release": release_id, "environment": environment})
+            logger.info(
+                "environment already at this version",
+                extra={"release": release_id, "environment": environment},
+            )
             return PromotionResult(commit=release.environment(environment).commit, changed_files=())
         commit = commits[-1]
         self._store.record_commit(release_id, environment, commit, message)
@@ -130,13 +138,17 @@ class Promoter:
 
 
 def preview_promotion(
-    configuration: Configuration, product: str, trigger_environment: str, environment: str, remotes: RemoteFactory
+    configuration: Configuration,
+    product: str,
+    trigger_environment: str,
+    environment: str,
+    remotes: RemoteFactory,
 ) -> list[FileChange]:
     """The file edits a promotion into `environment` would make now, from the trigger environment's branch
     tips: a dry run that writes nothing."""
-    plans = plan_promotion(configuration, product, trigger_environment, environment)
+    plans = plan_promotion(configuration, product, trigger_environment, environment, remotes)
     files = configuration.template_for(product).promotion
-    sources = source_snapshots(plans, remotes, _branch_of)
+    sources = source_snapshots(plans, remotes, lambda app: branch_of(app, remotes))
     changes = []
     for plan in plans:
         tip = remotes(plan.repo_url).snapshot(plan.branch, paths=[target.path for _, target in plan.pairs])
@@ -193,7 +205,10 @@ class BranchPlan:
                 target_path = posixpath.join(target_app.path, relative)
                 current = tip.read(target_path)
                 updated = promote_properties(
-                    source.read(posixpath.join(source_app.path, relative)), current, json_paths, file=target_path
+                    source.read(posixpath.join(source_app.path, relative)),
+                    current,
+                    json_paths,
+                    file=target_path,
                 )
                 if updated != current:
                     result[target_path] = updated
@@ -201,21 +216,23 @@ class BranchPlan:
 
 
 def plan_promotion(
-    configuration: Configuration, product: str, trigger_environment: str, environment: str
+    configuration: Configuration,
+    product: str,
+    trigger_environment: str,
+    environment: str,
+    remotes: RemoteFactory,
 ) -> list[BranchPlan]:
     """One commit per repository branch, however many of the product's applications live there."""
     groups: dict[tuple[str, str], list[tuple[Application, Application]]] = defaultdict(list)
     for source, target in _pair_applications(configuration, product, trigger_environment, environment):
-        groups[(target.repo_url, _branch_of(target))].append((source, target))
+        groups[(target.repo_url, branch_of(target, remotes))].append((source, target))
     return [BranchPlan(repo_url, branch, tuple(pairs)) for (repo_url, branch), pairs in groups.items()]
 
 
-def _branch_of(app: Application) -> str:
+def branch_of(app: Application, remotes: RemoteFactory) -> str:
+    """The branch an Application deploys from; HEAD (or nothing) is the repository's default branch."""
     if app.target_revision in ("", "HEAD"):
-        raise PromotionError(
-            f"Application {app.name} tracks {app.target_revision or 'the default branch'}: "
-            "name its branch in spec.source.targetRevision so promotions know where to commit"
-        )
+        return remotes(app.repo_url).default_branch()
     return app.target_revision
 
 
@@ -253,7 +270,9 @@ def _component(app: Application, environment: str) -> str:
 
 def _template_files(files, source: Snapshot, app_path: str) -> list[tuple[str, list[str]]]:
     """The template's files that exist in the source application: names may be glob patterns."""
-    present = [posixpath.relpath(path, app_path) if app_path else path for path in source.list_files(app_path)]
+    present = [
+        posixpath.relpath(path, app_path) if app_path else path for path in source.list_files(app_path)
+    ]
     if not files:
         # Codefresh: a template that names no files promotes every file of the application.
         return [(path, [WHOLE_FILE]) for path in present]
