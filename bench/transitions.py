@@ -18,9 +18,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from promotions.git import Author, GitRemote
+from promotions.git import Author
 from promotions_local.git_server import create_bare_repository, serve_repositories
-from promotions_local.github_payloads import github_push_payload
+from promotions_local.github_payloads import push_and_describe
 from promotions_local.session import LocalPromotions
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo"
@@ -114,23 +114,13 @@ def measure(workspace: Path, version: str, extra_config: str | None) -> tuple[in
         (config / "promotion-flow.yaml").write_text(ONE_STEP_FLOW)
         if extra_config:
             (config / "gates.yaml").write_text(extra_config)
-        author = Author("Bench", "bench@localhost")
         paths = ["apps/api/dev/values.yaml"]
-        outcome = GitRemote(url).commit(
+        push = push_and_describe(
+            url,
             "main",
             lambda tip: {paths[0]: tip.read(paths[0]).replace(b'"1.4.0"', f'"{version}"'.encode())},
             "bump",
-            author,
-        )
-        push = github_push_payload(
-            clone_url=url,
-            branch="main",
-            before=outcome.base_sha,
-            after=outcome.commit_sha,
-            message="bump",
-            author_name="Bench",
-            author_email="bench@localhost",
-            modified=paths,
+            Author("Bench", "bench@localhost"),
         )
         with LocalPromotions(config) as local:
             local.submit_github_push(push)

@@ -12,10 +12,10 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from promotions.git import Author, GitRemote
+from promotions.git import Author
 from promotions.release.status import ReleaseStatus
 from promotions_local.git_server import create_bare_repository, serve_repositories
-from promotions_local.github_payloads import github_push_payload
+from promotions_local.github_payloads import push_and_describe
 from promotions_local.session import LocalPromotions
 from promotions_local.views import release_table
 
@@ -84,7 +84,6 @@ def _configuration_for(workspace: Path, gitops_url: str) -> Path:
 
 def _push_new_version(gitops_url: str) -> dict:
     """A developer bumps dev to the new version: the push that starts the release."""
-    remote = GitRemote(gitops_url)
     dev_files = [f"apps/{app}/dev/{name}" for app in ("api", "web") for name in ("Chart.yaml", "values.yaml")]
 
     def bump(tip):
@@ -97,18 +96,7 @@ def _push_new_version(gitops_url: str) -> dict:
             edits[path] = text.encode()
         return edits
 
-    message = f"Release guestbook {NEW_VERSION} to dev"
-    outcome = remote.commit("main", bump, message, DEVELOPER)
-    return github_push_payload(
-        clone_url=gitops_url,
-        branch="main",
-        before=outcome.base_sha,
-        after=outcome.commit_sha,
-        message=message,
-        author_name=DEVELOPER.name,
-        author_email=DEVELOPER.email,
-        modified=dev_files,
-    )
+    return push_and_describe(gitops_url, "main", bump, f"Release guestbook {NEW_VERSION} to dev", DEVELOPER)
 
 
 def _history(bare_repo: Path) -> Table:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+
+from promotions.git import Author, GitRemote, Snapshot
 
 
 def github_push_payload(
@@ -57,3 +59,26 @@ def github_push_payload(
         "pusher": {"name": author_name, "email": author_email},
         "sender": {"login": author_name},
     }
+
+
+def push_and_describe(
+    repo_url: str,
+    branch: str,
+    make_edits: Callable[[Snapshot], Mapping[str, bytes]],
+    message: str,
+    author: Author,
+) -> dict:
+    """Commit to a repository as a developer's push would, and describe that push as GitHub's webhook does."""
+    outcome = GitRemote(repo_url).commit(branch, make_edits, message, author)
+    if outcome.commit_sha is None:
+        raise ValueError(f"{repo_url} {branch}: the edits change nothing, so there is no push to describe")
+    return github_push_payload(
+        clone_url=repo_url,
+        branch=branch,
+        before=outcome.base_sha,
+        after=outcome.commit_sha,
+        message=message,
+        author_name=author.name,
+        author_email=author.email,
+        modified=outcome.changed_paths,
+    )

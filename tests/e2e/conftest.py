@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from promotions.git import Author, GitRemote
+from promotions.git import Author
 from promotions_local.git_server import create_bare_repository
-from promotions_local.github_payloads import github_push_payload
+from promotions_local.github_payloads import push_and_describe
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "examples" / "demo"
@@ -52,7 +52,6 @@ def gitops_world(tmp_path: Path) -> GitOpsWorld:
 
 def _push_version(url: str, version: str, *, apps=("api", "web"), message: str | None = None) -> dict:
     """Commit `version` into dev's Chart.yaml and values.yaml and describe the push as GitHub would."""
-    remote = GitRemote(url)
     paths = [f"apps/{app}/dev/{name}" for app in apps for name in ("Chart.yaml", "values.yaml")]
     message = message or f"Release {version} to dev"
 
@@ -61,18 +60,7 @@ def _push_version(url: str, version: str, *, apps=("api", "web"), message: str |
             path: VERSION_LINE.sub(rf'\g<1>"{version}"', tip.read(path).decode()).encode() for path in paths
         }
 
-    outcome = remote.commit("main", bump, message, DEVELOPER)
-    assert outcome.commit_sha, "the version bump should have changed dev"
-    return github_push_payload(
-        clone_url=url,
-        branch="main",
-        before=outcome.base_sha,
-        after=outcome.commit_sha,
-        message=message,
-        author_name=DEVELOPER.name,
-        author_email=DEVELOPER.email,
-        modified=paths,
-    )
+    return push_and_describe(url, "main", bump, message, DEVELOPER)
 
 
 @pytest.fixture
