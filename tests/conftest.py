@@ -6,17 +6,49 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
+
+from promotions.release.store import ReleaseStore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # CI lays a copy of shared/ beside the clone, as it is beside the working tree.
 SHARED_EVENTS = REPO_ROOT.parent / "shared" / "fixtures" / "events"
 
 
+@pytest.fixture
+def aws(monkeypatch):
+    """AWS on moto, in this process, with credentials and a region that reach nothing real."""
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def store(aws) -> ReleaseStore:
+    """A releases table shaped as template.yaml's PromotionsTable (pk, sk), on moto."""
+    boto3.client("dynamodb").create_table(
+        TableName="promotions-test",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    return ReleaseStore("promotions-test")
+
+
 @pytest.fixture(scope="session")
 def shared_events() -> Path:
     if not SHARED_EVENTS.is_dir():
-        pytest.fail(f"shared event fixtures not found at {SHARED_EVENTS}: shared/ must sit beside the repository")
+        pytest.fail(
+            f"shared event fixtures not found at {SHARED_EVENTS}: shared/ must sit beside the repository"
+        )
     return SHARED_EVENTS
 
 
@@ -103,4 +135,3 @@ def api():
     server = ApiServer()
     yield server
     server.close()
-

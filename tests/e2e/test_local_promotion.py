@@ -178,29 +178,34 @@ def test_an_environment_starts_as_soon_as_its_own_dependencies_succeed(gitops_wo
     assert release.environment("staging").commit is not None
 
 
+def local_run_json(config, push_file) -> subprocess.CompletedProcess:
+    """`promotions local run --config DIR --github-push FILE --json`, as a user runs it."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "promotions_local.cli",
+            "local",
+            "run",
+            "--config",
+            str(config),
+            "--github-push",
+            str(push_file),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def test_local_run_prints_one_json_document(gitops_world, tmp_path, push_version):
     with GitHttpBackendServer(gitops_world.repos) as server:
         url = server.url_for("gitops.git")
         push_file = tmp_path / "push.json"
         push_file.write_text(json.dumps(push_version(url, "5.0.0")))
         config = gitops_world.write_config(url)
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "promotions_local.cli",
-                "local",
-                "run",
-                "--config",
-                str(config),
-                "--github-push",
-                str(push_file),
-                "--json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        result = local_run_json(config, push_file)
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     [release] = document["releases"]
@@ -217,23 +222,7 @@ def test_local_run_refuses_a_broken_configuration_with_file_and_line(gitops_worl
     )
     push_file = tmp_path / "push.json"
     push_file.write_text("{}")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "promotions_local.cli",
-            "local",
-            "run",
-            "--config",
-            str(config),
-            "--github-push",
-            str(push_file),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = local_run_json(config, push_file)
     assert result.returncode == 1
     assert "promotion-flow.yaml:" in result.stderr and "nowhere" in result.stderr
     assert result.stdout == ""
@@ -243,23 +232,7 @@ def test_local_run_refuses_an_invalid_push_naming_the_field(gitops_world, tmp_pa
     config = gitops_world.write_config("https://git.example.invalid/x.git")
     push_file = tmp_path / "push.json"
     push_file.write_text(json.dumps({"ref": "refs/heads/main", "after": "a" * 40}))
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "promotions_local.cli",
-            "local",
-            "run",
-            "--config",
-            str(config),
-            "--github-push",
-            str(push_file),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = local_run_json(config, push_file)
     assert result.returncode == 2
     assert f"{push_file}: github push: before: field required" in result.stderr
 

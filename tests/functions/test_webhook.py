@@ -11,7 +11,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "It's a Secret to Everybody"
@@ -30,43 +29,35 @@ class Context:
 
 
 @pytest.fixture
-def webhook(monkeypatch):
+def webhook(aws, monkeypatch):
     """The handler module on moto, with a bus whose events land in a queue the test reads."""
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        secret_name = f"promotions-webhook-{uuid.uuid4()}"  # Powertools caches secrets by name per process
-        boto3.client("secretsmanager").create_secret(Name=secret_name, SecretString=SECRET)
-        events, sqs = boto3.client("events"), boto3.client("sqs")
-        events.create_event_bus(Name="promotions")
-        queue = sqs.create_queue(QueueName="ingest")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        events.put_rule(
-            Name="all",
-            EventBusName="promotions",
-            EventPattern=json.dumps({"source": ["promotions.webhooks"]}),
-        )
-        events.put_targets(Rule="all", EventBusName="promotions", Targets=[{"Id": "q", "Arn": queue_arn}])
-        monkeypatch.setenv("EVENT_BUS_NAME", "promotions")
-        monkeypatch.setenv("WEBHOOK_SECRET_ARN", secret_name)
-        spec = importlib.util.spec_from_file_location(
-            f"webhook_app_{uuid.uuid4().hex}", REPO / "functions" / "webhook" / "app.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+    secret_name = f"promotions-webhook-{uuid.uuid4()}"  # Powertools caches secrets by name per process
+    boto3.client("secretsmanager").create_secret(Name=secret_name, SecretString=SECRET)
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    events.create_event_bus(Name="promotions")
+    queue = sqs.create_queue(QueueName="ingest")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="all",
+        EventBusName="promotions",
+        EventPattern=json.dumps({"source": ["promotions.webhooks"]}),
+    )
+    events.put_targets(Rule="all", EventBusName="promotions", Targets=[{"Id": "q", "Arn": queue_arn}])
+    monkeypatch.setenv("EVENT_BUS_NAME", "promotions")
+    monkeypatch.setenv("WEBHOOK_SECRET_ARN", secret_name)
+    spec = importlib.util.spec_from_file_location(
+        f"webhook_app_{uuid.uuid4().hex}", REPO / "functions" / "webhook" / "app.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
 
-        def delivered():
-            messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-            return [json.loads(message["Body"]) for message in messages]
+    def delivered():
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(message["Body"]) for message in messages]
 
-        yield module, delivered
+    yield module, delivered
 
 
 def http_event(shared_events, provider: str, body: str, headers: dict[str, str]) -> dict:

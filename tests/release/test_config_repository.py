@@ -4,39 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from promotions.config_repository import ConfigRepository, NoValidConfiguration
 from promotions.git import Author, GitRemote
-from promotions.release.store import ReleaseStore
 from promotions_local.git_server import create_bare_repository
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "demo" / "config"
 AUTHOR = Author("Platform Team", "platform@example.invalid")
-
-
-@pytest.fixture
-def store(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName="promotions-config-test",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-        )
-        yield ReleaseStore("promotions-config-test")
 
 
 @pytest.fixture

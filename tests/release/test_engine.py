@@ -5,16 +5,12 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from promotions.release.engine import ReleaseEngine, ReleaseNotRetryable, error_reason
 from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
-from promotions.release.store import ReleaseStore
 
-TABLE = "promotions-test"
 
 
 PROCEED = {"proceed": True}
@@ -37,28 +33,6 @@ class RecordingTokens:
 
     def answer_for(self, token):
         return [output for t, output in self.answers if t == token]
-
-
-@pytest.fixture
-def store(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-        )
-        yield ReleaseStore(TABLE)
 
 
 def diamond_release() -> Release:

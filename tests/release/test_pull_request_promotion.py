@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from promotions.checks import CheckServices, SecretUnavailable
 from promotions.config import Configuration, load_configuration_dir
@@ -41,7 +39,6 @@ DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 PLACEHOLDER_URL = "https://git.example.invalid/demo/gitops.git"
 VERSION_LINE = re.compile(r'^(\s*(?:appVersion|tag):\s*)"[^"]*"', re.MULTILINE)
 PROD_FILES = [f"apps/{app}/prod/{name}" for app in ("api", "web") for name in ("Chart.yaml", "values.yaml")]
-TABLE = "promotions-test"
 TOKEN = "ghp-promotions-test"
 CREDENTIALS_SECRET = "git-credentials"
 BOT = Author("Promotions", "promotions@example.invalid")
@@ -129,28 +126,6 @@ class World:
             BOT,
         )
         return self.github.merge("acme/gitops", pull.number, merge_commit_sha=landed.commit_sha)
-
-
-@pytest.fixture
-def store(monkeypatch) -> Iterator[ReleaseStore]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-        )
-        yield ReleaseStore(TABLE)
 
 
 @pytest.fixture
