@@ -11,7 +11,6 @@ Target: at most 10 for a step with one pre- and one post-check.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import tempfile
 import threading
@@ -19,12 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from promotions.git import Author
-from promotions_local.git_server import create_bare_repository, serve_repositories
+from promotions_local.demo import create_demo_repository, write_demo_configuration
+from promotions_local.git_server import serve_repositories
 from promotions_local.github_payloads import push_and_describe
 from promotions_local.session import LocalPromotions
 
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo"
-PLACEHOLDER_URL = "https://git.example.invalid/demo/gitops.git"
 TARGET = 10
 ONE_STEP_FLOW = """apiVersion: codefresh.io/v1beta1
 kind: PromotionFlow
@@ -99,18 +97,10 @@ def transitions_in_iteration(history: list[dict]) -> tuple[int, list[str]]:
 def measure(workspace: Path, version: str, extra_config: str | None) -> tuple[int, list[str]]:
     repos = workspace / f"repos-{version}"
     repos.mkdir()
-    files = {
-        p.relative_to(DEMO / "gitops").as_posix(): p.read_bytes()
-        for p in (DEMO / "gitops").rglob("*")
-        if p.is_file()
-    }
-    create_bare_repository(repos / "gitops.git", files)
+    create_demo_repository(repos / "gitops.git")
     with serve_repositories(repos) as server:
         url = server.url_for("gitops.git")
-        config = workspace / f"config-{version}"
-        shutil.copytree(DEMO / "config", config)
-        for path in config.glob("*.yaml"):
-            path.write_text(path.read_text().replace(PLACEHOLDER_URL, url))
+        config = write_demo_configuration(workspace / f"config-{version}", url)
         (config / "promotion-flow.yaml").write_text(ONE_STEP_FLOW)
         if extra_config:
             (config / "gates.yaml").write_text(extra_config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from dulwich.repo import Repo
@@ -35,18 +36,11 @@ def run_demo(console: Console, *, timeout: float) -> int:
         workspace = Path(scratch)
         repos = workspace / "repos"
         repos.mkdir()
-        gitops_files = {
-            p.relative_to(DEMO / "gitops").as_posix(): p.read_bytes()
-            for p in sorted((DEMO / "gitops").rglob("*"))
-            if p.is_file()
-        }
-        create_bare_repository(
-            repos / "gitops.git", gitops_files, message="GitOps repository for the guestbook product"
-        )
+        create_demo_repository(repos / "gitops.git")
         with serve_repositories(repos) as server:
             gitops_url = server.url_for("gitops.git")
             console.print(f"GitOps repository: {gitops_url} (served by {type(server).__name__})")
-            config_dir = _configuration_for(workspace, gitops_url)
+            config_dir = write_demo_configuration(workspace / "config", gitops_url)
             # The functions log and publish metrics on stdout, as Lambda wants; here they go to a file.
             log_path = Path(tempfile.gettempdir()) / "promotions-demo.log"
             with log_path.open("w") as log, contextlib.redirect_stdout(log):
@@ -74,12 +68,28 @@ def run_demo(console: Console, *, timeout: float) -> int:
             return 0 if releases and all(r.status is ReleaseStatus.SUCCEEDED for r in releases) else 1
 
 
-def _configuration_for(workspace: Path, gitops_url: str) -> Path:
-    config_dir = workspace / "config"
-    shutil.copytree(DEMO / "config", config_dir)
-    for path in config_dir.rglob("*.yaml"):
-        path.write_text(path.read_text().replace(PLACEHOLDER_URL, gitops_url))
-    return config_dir
+def create_demo_repository(path: Path) -> None:
+    """The sample GitOps repository (examples/demo/gitops) as a bare repository at `path`."""
+    files = {
+        file.relative_to(DEMO / "gitops").as_posix(): file.read_bytes()
+        for file in sorted((DEMO / "gitops").rglob("*"))
+        if file.is_file()
+    }
+    create_bare_repository(path, files, message="GitOps repository for the guestbook product")
+
+
+def write_demo_configuration(
+    destination: Path, gitops_url: str, edit: Callable[[str, str], str] | None = None
+) -> Path:
+    """The sample configuration at `destination`, its Applications pointing at `gitops_url`;
+    `edit(text, filename)` may rewrite any file on the way."""
+    if destination.exists():
+        shutil.rmtree(destination)
+    shutil.copytree(DEMO / "config", destination)
+    for path in destination.rglob("*.yaml"):
+        text = path.read_text().replace(PLACEHOLDER_URL, gitops_url)
+        path.write_text(edit(text, path.name) if edit else text)
+    return destination
 
 
 def _push_new_version(gitops_url: str) -> dict:

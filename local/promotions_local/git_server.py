@@ -85,7 +85,9 @@ def create_bare_repository(
 
 
 @dataclass(frozen=True, slots=True)
-class _Response:
+class GitServerResponse:
+    """What a local server answers; a test may answer one itself to stand in for a failing server."""
+
     status: int
     headers: list[tuple[str, str]]
     body: bytes
@@ -162,7 +164,7 @@ class _RepositoryServer(LoopbackServer, ABC):
         return username
 
     @abstractmethod
-    def respond(self, request: _Request) -> _Response:
+    def respond(self, request: _Request) -> GitServerResponse:
         """The response to one authenticated request."""
 
 
@@ -188,7 +190,7 @@ class _GitRequestHandler(BaseHTTPRequestHandler):
             remote_user = self._impl._authenticated_user(self.headers.get("Authorization"))
         except PermissionError:
             self._send(
-                _Response(
+                GitServerResponse(
                     401, [("WWW-Authenticate", 'Basic realm="promotions"')], b"authentication required\n"
                 )
             )
@@ -208,10 +210,10 @@ class _GitRequestHandler(BaseHTTPRequestHandler):
         except GitProtocolError as exc:
             # What git reports as an ERR line: e.g. a want whose ref moved since it was advertised.
             logger.info("%s refused %s %s: %s", type(self._impl).__name__, self.command, self.path, exc)
-            response = _Response(400, [("Content-Type", "text/plain")], f"{exc}\n".encode())
+            response = GitServerResponse(400, [("Content-Type", "text/plain")], f"{exc}\n".encode())
         except Exception:
             logger.exception("%s failed on %s %s", type(self._impl).__name__, self.command, self.path)
-            response = _Response(500, [("Content-Type", "text/plain")], b"internal server error\n")
+            response = GitServerResponse(500, [("Content-Type", "text/plain")], b"internal server error\n")
         self._send(response)
 
     def _read_body(self) -> bytes:
@@ -228,7 +230,7 @@ class _GitRequestHandler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def _send(self, response: _Response) -> None:
+    def _send(self, response: GitServerResponse) -> None:
         self.send_response(response.status)
         for name, value in response.headers:
             if name.lower() not in ("content-length", "transfer-encoding", "connection"):
@@ -285,7 +287,7 @@ class GitHttpBackendServer(_RepositoryServer):
         if "HOME" in os.environ:
             self._base_env["HOME"] = os.environ["HOME"]
 
-    def respond(self, request: _Request) -> _Response:
+    def respond(self, request: _Request) -> GitServerResponse:
         env = {
             **self._base_env,
             "GATEWAY_INTERFACE": "CGI/1.1",
@@ -313,12 +315,12 @@ class GitHttpBackendServer(_RepositoryServer):
         return _parse_cgi_output(completed.stdout)
 
 
-def _parse_cgi_output(output: bytes) -> _Response:
+def _parse_cgi_output(output: bytes) -> GitServerResponse:
     header_end = min(
         (index for index in (output.find(b"\r\n\r\n"), output.find(b"\n\n")) if index >= 0), default=-1
     )
     if header_end < 0:
-        return _Response(502, [("Content-Type", "text/plain")], b"git http-backend sent no CGI headers\n")
+        return GitServerResponse(502, [("Content-Type", "text/plain")], b"git http-backend sent no CGI headers\n")
     separator = 4 if output[header_end : header_end + 4] == b"\r\n\r\n" else 2
     status = 200
     headers = []
@@ -328,7 +330,7 @@ def _parse_cgi_output(output: bytes) -> _Response:
             status = int(value.split()[0])
         else:
             headers.append((name.strip(), value.strip()))
-    return _Response(status, headers, output[header_end + separator :])
+    return GitServerResponse(status, headers, output[header_end + separator :])
 
 
 class _RepositoryLocks:
@@ -387,7 +389,7 @@ class GuardedDulwichServer(_RepositoryServer):
         handler = functools.partial(_GuardedReceivePackHandler, locks=_RepositoryLocks())
         self._app = make_wsgi_chain(_RootedBackend(str(self.root)), handlers={b"git-receive-pack": handler})
 
-    def respond(self, request: _Request) -> _Response:
+    def respond(self, request: _Request) -> GitServerResponse:
         environ: dict[str, Any] = {
             "REQUEST_METHOD": request.method,
             "SCRIPT_NAME": "",
@@ -417,7 +419,7 @@ class GuardedDulwichServer(_RepositoryServer):
         return _call_wsgi(self._app, environ)
 
 
-def _call_wsgi(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> _Response:
+def _call_wsgi(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> GitServerResponse:
     started: list[tuple[str, list[tuple[str, str]]]] = []
     body = bytearray()
 
@@ -436,7 +438,7 @@ def _call_wsgi(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> 
         if close is not None:
             close()
     status, headers = started[0]
-    return _Response(int(status.split()[0]), headers, bytes(body))
+    return GitServerResponse(int(status.split()[0]), headers, bytes(body))
 
 
 def serve_repositories(root: Path) -> GitHttpBackendServer | GuardedDulwichServer:

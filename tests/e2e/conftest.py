@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from promotions.git import Author
-from promotions_local.git_server import create_bare_repository
+from promotions_local.demo import create_demo_repository, write_demo_configuration
 from promotions_local.github_payloads import push_and_describe
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "examples" / "demo"
-PLACEHOLDER_URL = "https://git.example.invalid/demo/gitops.git"
 # appVersion in Chart.yaml and image.tag in values.yaml: the quoted version, comments kept.
 VERSION_LINE = re.compile(r'^(\s*(?:appVersion|tag):\s*)"[^"]*"', re.MULTILINE)
 DEVELOPER = Author(name="Dana Developer", email="dana@example.invalid")
@@ -28,25 +24,14 @@ class GitOpsWorld:
 
     def write_config(self, url: str, *, edit=None) -> Path:
         """The demo configuration pointing at `url`; `edit(text, filename)` may rewrite any file."""
-        if self.config_dir.exists():
-            shutil.rmtree(self.config_dir)
-        shutil.copytree(DEMO / "config", self.config_dir)
-        for path in self.config_dir.glob("*.yaml"):
-            text = path.read_text().replace(PLACEHOLDER_URL, url)
-            path.write_text(edit(text, path.name) if edit else text)
-        return self.config_dir
+        return write_demo_configuration(self.config_dir, url, edit)
 
 
 @pytest.fixture
 def gitops_world(tmp_path: Path) -> GitOpsWorld:
     repos = tmp_path / "repos"
     repos.mkdir()
-    files = {
-        p.relative_to(DEMO / "gitops").as_posix(): p.read_bytes()
-        for p in (DEMO / "gitops").rglob("*")
-        if p.is_file()
-    }
-    create_bare_repository(repos / "gitops.git", files, message="initial")
+    create_demo_repository(repos / "gitops.git")
     return GitOpsWorld(repos=repos, config_dir=tmp_path / "config")
 
 

@@ -11,11 +11,9 @@ import time
 
 import pytest
 from dulwich.repo import Repo
-
 from promotions.git import GitRemote
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
-from promotions_local.git_server import GitHttpBackendServer, GuardedDulwichServer
-from promotions_local.git_server import _Response as GitServerResponse
+from promotions_local.git_server import GitHttpBackendServer, GitServerResponse, GuardedDulwichServer
 from promotions_local.session import EventRejected, LocalPromotions
 
 pytestmark = pytest.mark.slow

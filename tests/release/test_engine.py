@@ -35,6 +35,24 @@ class RecordingTokens:
         return [output for t, output in self.answers if t == token]
 
 
+@pytest.fixture
+def tokens() -> RecordingTokens:
+    return RecordingTokens()
+
+
+@pytest.fixture
+def engine(store, tokens) -> ReleaseEngine:
+    return ReleaseEngine(store, tokens)
+
+
+@pytest.fixture
+def release(store) -> Release:
+    """The diamond release, stored: dev → (qa, staging) → prod."""
+    release = diamond_release()
+    store.create(release)
+    return release
+
+
 def diamond_release() -> Release:
     source = SourceRevision(repo_url="https://git.example/gitops.git", branch="main", commit="a" * 40)
     return Release(
@@ -74,11 +92,7 @@ def test_release_id_is_a_valid_execution_name_and_stable():
     assert len(first) <= 80 and all(c.isalnum() or c in "-_" for c in first)
 
 
-def test_fan_out_then_fan_in(store):
-    tokens = RecordingTokens()
-    engine = ReleaseEngine(store, tokens)
-    release = diamond_release()
-    store.create(release)
+def test_fan_out_then_fan_in(store, tokens, engine, release):
     assert engine.begin(release.id) == ["qa", "staging", "prod"]
     assert store.get(release.id).status is ReleaseStatus.RUNNING
 
@@ -102,11 +116,7 @@ def test_fan_out_then_fan_in(store):
     assert store.waiting_environments(release.id) == {}
 
 
-def test_failure_stops_environments_that_have_not_started(store):
-    tokens = RecordingTokens()
-    engine = ReleaseEngine(store, tokens)
-    release = diamond_release()
-    store.create(release)
+def test_failure_stops_environments_that_have_not_started(store, tokens, engine, release):
     engine.begin(release.id)
     engine.gate(release.id, "qa", "t-qa")
     engine.gate(release.id, "staging", "t-staging")
@@ -124,11 +134,7 @@ def test_failure_stops_environments_that_have_not_started(store):
     assert "qa: Failed (GitTransientError: server said 503)" in final.reason
 
 
-def test_a_gate_parked_after_a_failure_is_skipped(store):
-    tokens = RecordingTokens()
-    engine = ReleaseEngine(store, tokens)
-    release = diamond_release()
-    store.create(release)
+def test_a_gate_parked_after_a_failure_is_skipped(store, tokens, engine, release):
     engine.begin(release.id)
     engine.gate(release.id, "qa", "t-qa")
     engine.complete(release.id, "qa", succeeded=False, reason="boom")
@@ -136,12 +142,8 @@ def test_a_gate_parked_after_a_failure_is_skipped(store):
     assert tokens.answer_for("t-staging") == [SKIP]
 
 
-def test_a_decided_but_undelivered_answer_is_delivered_again(store):
+def test_a_decided_but_undelivered_answer_is_delivered_again(store, tokens, engine, release):
     """A crash between recording a decision and answering must not strand the waiting iteration."""
-    tokens = RecordingTokens()
-    engine = ReleaseEngine(store, tokens)
-    release = diamond_release()
-    store.create(release)
     engine.begin(release.id)
     store.register_wait_token(release.id, "qa", "t-qa")
     assert store.decide_wait(release.id, "qa", "t-qa", "proceed")  # the crashed party got this far
@@ -150,11 +152,7 @@ def test_a_decided_but_undelivered_answer_is_delivered_again(store):
     assert tokens.answer_for("t-qa") == [PROCEED]
 
 
-def test_a_release_level_error_stops_everything_and_close_is_final(store):
-    tokens = RecordingTokens()
-    engine = ReleaseEngine(store, tokens)
-    release = diamond_release()
-    store.create(release)
+def test_a_release_level_error_stops_everything_and_close_is_final(store, tokens, engine, release):
     engine.begin(release.id)
     engine.record_error(release.id, "GateFailed: announce: the hook answered 500")
     assert engine.settle(release.id) is ReleaseStatus.FAILED
@@ -203,11 +201,7 @@ def test_promotion_context_merges_from_parallel_writers_all_land(store):
     assert store.get(release.id).promotion_context == {f"key{i}": i for i in range(6)}
 
 
-def test_reopening_a_failed_release_runs_only_what_did_not_succeed(store):
-    tokens = RecordingTokens()
-    engine = ReleaseEngine(store, tokens)
-    release = diamond_release()
-    store.create(release)
+def test_reopening_a_failed_release_runs_only_what_did_not_succeed(store, tokens, engine, release):
     engine.begin(release.id)
     with pytest.raises(ReleaseNotRetryable, match="Running"):
         engine.reopen(release.id)

@@ -234,13 +234,13 @@ class ReleaseStore:
             condition &= env.status.is_in(*(s.value for s in only_from))
         return self._update(self._environment_ref(release_id, environment), actions, condition)
 
-    def record_commit(self, release_id: str, environment: str, commit: str | None, message: str | None = None) -> None:
+    def record_commit(self, release_id: str, environment: str, commit: str, message: str | None = None) -> None:
         env = self._environment
-        if commit:
-            actions = [env.commit.set(commit), env.commit_message.set(message or ""), env.committed_at.set(clock.now())]
-        else:
-            actions = [env.commit.remove(), env.commit_message.remove(), env.committed_at.remove()]
-        self._update(self._environment_ref(release_id, environment), actions, env.pk.exists())
+        self._update(
+            self._environment_ref(release_id, environment),
+            [env.commit.set(commit), env.commit_message.set(message or ""), env.committed_at.set(clock.now())],
+            env.pk.exists(),
+        )
 
     def record_pull_requests(
         self,
