@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from promotions.release.store import ReleaseStore
+from promotions_local.moto_seams import atomic_dynamodb_writes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # CI lays a copy of shared/ beside the clone, as it is beside the working tree.
@@ -27,7 +28,8 @@ def aws(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
+    # Threads writing one item must see DynamoDB's per-item atomicity, which moto alone does not give.
+    with mock_aws(), atomic_dynamodb_writes():
         yield
 
 

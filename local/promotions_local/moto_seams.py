@@ -3,13 +3,15 @@
 The local mode runs the real Lambda handlers and the real state machine definitions on moto's server. Moto
 would run Lambda functions in Docker and would really sleep through Wait states and Retry intervals; these
 seams route Lambda invocations to the handlers in this process, turn waiting into moving the engine's
-clock (promotions.clock), make EventBridge deliver the whole event envelope to SQS as AWS does, and let
-the Step Functions startExecution integration speak boto3's parameter names. They reach into private moto code, so they are pinned to one moto version and
+clock (promotions.clock), make EventBridge deliver the whole event envelope to SQS as AWS does, let
+the Step Functions startExecution integration speak boto3's parameter names, and make DynamoDB writes
+atomic per item as DynamoDB's are. They reach into private moto code, so they are pinned to one moto version and
 tests/local/test_moto_seams.py checks each patched attribute and its behaviour through a real state machine.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -46,6 +48,7 @@ if moto.__version__ != MOTO_VERSION:
 # Imported only after the version check: on another moto these modules may not exist at all.
 from moto.awslambda.models import LambdaFunction  # noqa: E402
 from moto.core.config import default_user_config  # noqa: E402
+from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 from moto.events.utils import EventTemplateParser  # noqa: E402
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: E402
     FailureEventException,
@@ -230,7 +233,25 @@ def _integration_spelled_response(
             response[key[0].upper() + key[1:]] = response.pop(key)
 
 
-_INHERITED = object()
+# DynamoDB applies each write, its condition included, atomically; moto's backend takes no lock, so two
+# threads' conditional writes to one item can both pass. The engine's token claims and compare-and-set
+# context merges rely on that atomicity, so every write to moto's DynamoDB goes through one lock.
+_dynamodb_writes = threading.RLock()
+_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+
+
+def _one_at_a_time(write: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(write)
+    def serialised(*args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_writes:
+            return write(*args, **kwargs)
+
+    return serialised
+
+
+_ATOMIC_DYNAMODB: tuple[tuple[object, str, object], ...] = tuple(
+    (DynamoDBBackend, name, _one_at_a_time(getattr(DynamoDBBackend, name))) for name in _DYNAMODB_WRITES
+)
 
 _PATCHES: tuple[tuple[object, str, object], ...] = (
     (LambdaFunction, "_invoke_lambda", _invoke_in_process),
@@ -240,7 +261,33 @@ _PATCHES: tuple[tuple[object, str, object], ...] = (
     (EventTemplateParser, "DEFAULT_EVENT_INPUT_TEMPLATE", _WHOLE_EVENT_TEMPLATE),
     (StateTaskServiceSfn, "_normalise_parameters", _boto_spelled_parameters),
     (StateTaskServiceSfn, "_normalise_response", _integration_spelled_response),
+    *_ATOMIC_DYNAMODB,
 )
+
+_INHERITED = object()
+
+
+@contextmanager
+def _patched(patches: tuple[tuple[object, str, object], ...]) -> Iterator[None]:
+    # An attribute a class inherits is deleted again on the way out, not pinned as the class's own.
+    originals = [(owner, name, vars(owner).get(name, _INHERITED)) for owner, name, _ in patches]
+    try:
+        for owner, name, replacement in patches:
+            setattr(owner, name, replacement)
+        yield
+    finally:
+        for owner, name, original in reversed(originals):
+            if original is _INHERITED:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+
+@contextmanager
+def atomic_dynamodb_writes() -> Iterator[None]:
+    """Only the DynamoDB seam: for code that runs on moto in this process without the local stack."""
+    with _patched(_ATOMIC_DYNAMODB):
+        yield
 
 
 @contextmanager
@@ -257,21 +304,13 @@ def applied(registry: HandlerRegistry) -> Iterator[None]:
                 "moto seams are already applied in this process (is another LocalStack running?)"
             )
         _active_registry = registry
-    # An attribute a class inherits is deleted again on the way out, not pinned as the class's own.
-    originals = [(owner, name, vars(owner).get(name, _INHERITED)) for owner, name, _ in _PATCHES]
     sfn_config = default_user_config["stepfunctions"]
     executed_before = sfn_config["execute_state_machine"]
     try:
-        for owner, name, replacement in _PATCHES:
-            setattr(owner, name, replacement)
-        sfn_config["execute_state_machine"] = True
-        yield
+        with _patched(_PATCHES):
+            sfn_config["execute_state_machine"] = True
+            yield
     finally:
         sfn_config["execute_state_machine"] = executed_before
-        for owner, name, original in reversed(originals):
-            if original is _INHERITED:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
         with _active_lock:
             _active_registry = None

@@ -12,9 +12,12 @@ import pytest
 from moto import settings
 from moto.awslambda.models import LambdaFunction
 from moto.core.config import default_user_config
+from moto.dynamodb.models import DynamoDBBackend
 from moto.events.utils import EventTemplateParser
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+    StateTaskService,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
 )
@@ -91,12 +94,26 @@ def test_sfn_integration_seam_targets_still_pass_names_through_untranslated():
     """Moto hands Step Functions integration parameters to boto3 as written and answers in boto3's spelling;
     when it translates them itself, these seams must go."""
     assert parameter_names(StateTaskServiceSfn._normalise_parameters) == [
-        "self", "parameters", "boto_service_name", "service_action_name"
+        "self",
+        "parameters",
+        "boto_service_name",
+        "service_action_name",
     ]
     assert "StateMachineArn" not in inspect.getsource(StateTaskServiceSfn._normalise_parameters)
     base_response = inspect.getsource(StateTaskService._normalise_response).rstrip()
     assert base_response.endswith("pass")
     assert "_normalise_response" not in vars(StateTaskServiceSfn)
+
+
+def test_dynamodb_seam_targets_are_the_backend_writes_and_take_no_lock_of_their_own():
+    """When moto serialises writes itself, the atomic-writes seam can go."""
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        source = inspect.getsource(getattr(DynamoDBBackend, name))
+        assert "lock" not in source.lower(), name
+    original = DynamoDBBackend.update_item
+    with moto_seams.atomic_dynamodb_writes():
+        assert DynamoDBBackend.update_item.__wrapped__ is original
+    assert DynamoDBBackend.update_item is original
 
 
 def test_applying_the_seams_patches_and_restores_every_target():
