@@ -116,6 +116,7 @@ class _RepositoryServer(LoopbackServer, ABC):
             raise ValueError(f"{type(self).__name__}: repository root {self.root} is not a directory")
         self._credentials = credentials
         self._requests_served = 0
+        self._request_log: list[str] = []
         self._bytes_sent = 0
         self._count_lock = threading.Lock()
         super().__init__()
@@ -132,9 +133,16 @@ class _RepositoryServer(LoopbackServer, ABC):
         with self._count_lock:
             return self._requests_served
 
-    def _count_request(self) -> None:
+    @property
+    def request_log(self) -> list[str]:
+        """Every request so far as `METHOD last-path-segment[?query]`, e.g. `POST git-upload-pack`."""
+        with self._count_lock:
+            return list(self._request_log)
+
+    def _count_request(self, method: str, path: str) -> None:
         with self._count_lock:
             self._requests_served += 1
+            self._request_log.append(f"{method} {path.rsplit('/', 1)[-1]}")
 
     @property
     def bytes_sent(self) -> int:
@@ -184,7 +192,7 @@ class _GitRequestHandler(BaseHTTPRequestHandler):
         self._handle()
 
     def _handle(self) -> None:
-        self._impl._count_request()
+        self._impl._count_request(self.command, self.path)
         body = self._read_body()
         try:
             remote_user = self._impl._authenticated_user(self.headers.get("Authorization"))
@@ -254,6 +262,8 @@ class GitHttpBackendServer(_RepositoryServer):
     like a v0-only host. `allow_filter` enables partial-clone filters (uploadpack.allowFilter), as GitHub and
     GitLab do. Everything else is `git http-backend`'s defaults: in particular
     uploadpack.allowReachableSHA1InWant is off, so a protocol v0 client may only ask for advertised ref tips.
+    `config` adds git configuration for the served repositories: e.g. the filter limits of a host, as
+    `{"uploadpackfilter.tree.maxDepth": "0"}` for a host that allows tree:0 but no deeper tree filter.
     """
 
     def __init__(
@@ -263,6 +273,7 @@ class GitHttpBackendServer(_RepositoryServer):
         credentials: HttpCredentials | None = None,
         protocol_v2: bool = True,
         allow_filter: bool = True,
+        config: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(root, credentials=credentials)
         git = shutil.which("git")
@@ -272,7 +283,11 @@ class GitHttpBackendServer(_RepositoryServer):
             )
         self._git = git
         self._protocol_v2 = protocol_v2
-        config = {"http.receivepack": "true", "uploadpack.allowFilter": "true" if allow_filter else "false"}
+        config = {
+            "http.receivepack": "true",
+            "uploadpack.allowFilter": "true" if allow_filter else "false",
+            **(config or {}),
+        }
         self._base_env = {
             "PATH": os.environ.get("PATH", ""),
             "GIT_PROJECT_ROOT": str(self.root),

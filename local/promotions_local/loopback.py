@@ -10,6 +10,11 @@ from types import TracebackType
 from typing import Self
 
 
+class _ThreadingHTTPServer(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 resets connections when tests open dozens at once.
+    request_queue_size = 128
+
+
 class LoopbackServer:
     def __init__(self) -> None:
         self._httpd: ThreadingHTTPServer | None = None
@@ -20,7 +25,7 @@ class LoopbackServer:
         raise NotImplementedError
 
     def __enter__(self) -> Self:
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        httpd = _ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         httpd.daemon_threads = True
         self._httpd = httpd
         self._thread = threading.Thread(

@@ -260,3 +260,63 @@ def test_an_outcome_that_cannot_be_checked_is_a_transient_error_saying_so(
         GitRemote(git_server.url_for(REPO)).commit("main", lambda _: {"a.txt": b"a\n"}, "Unknown", author)
     assert type(raised.value) is GitTransientError
     assert isinstance(raised.value, GitError)
+
+
+class _ResettingProxy:
+    """A TCP proxy on 127.0.0.1 that resets the first `resets` connections once a request has arrived on them,
+    as a busy host or load balancer may, and forwards every later one to `upstream`."""
+
+    def __init__(self, upstream_port: int, resets: int) -> None:
+        self._upstream_port = upstream_port
+        self._resets_left = resets
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _address = self._listener.accept()
+            except OSError:
+                return
+            if self._resets_left > 0:
+                self._resets_left -= 1
+                client.recv(65536)
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self._upstream_port))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_a_reset_connection_under_a_read_is_retried(git_server: GitHttpBackendServer, author: Author):
+    """The first request of a fresh remote is a POST (ls-refs): only reading, it is retried like a GET."""
+    upstream_port = int(git_server.base_url.rsplit(":", 1)[1])
+    proxy = _ResettingProxy(upstream_port, resets=2)
+    try:
+        remote = GitRemote(f"http://127.0.0.1:{proxy.port}/{REPO}")
+        outcome = remote.commit(
+            "main", lambda tip: {"envs/dev/values.yaml": b"image: app:2.0.0\n"}, "Promote", author
+        )
+    finally:
+        proxy.close()
+    assert outcome.commit_sha is not None
+    assert GitRemote(git_server.url_for(REPO)).snapshot("main").read("envs/dev/values.yaml") == b"image: app:2.0.0\n"

@@ -24,6 +24,9 @@ class Reach(enum.Enum):
 
     NOTHING = enum.auto()
     """A tree comes without the trees and blobs it names."""
+    ENTRIES = enum.auto()
+    """A tree comes with the trees and blobs it names, but not what those trees name; where the server allows
+    no more than NOTHING, or the tree is at hand, its blobs come when read."""
     TREES = enum.auto()
     """Every tree under a tree asked for, no blob."""
     EVERYTHING = enum.auto()
@@ -85,9 +88,13 @@ class Snapshot:
         """(mode, sha) of the tree entry at `path`, or None if no entry is there; "" is the root tree."""
         return self._entries([path])[path]
 
-    def _entries(self, paths: Collection[str]) -> dict[str, TreeEntry | None]:
+    def _entries(self, paths: Collection[str], *, with_files: bool = False) -> dict[str, TreeEntry | None]:
         """The `_entry` of each of `paths`, walked side by side: the trees missing at one depth of all the
-        paths are fetched together, so resolving them costs a round trip per directory level at most."""
+        paths are fetched together, so resolving them costs a round trip per directory level at most.
+
+        `with_files`: the paths will be read, so the directories holding them come with their files, one round
+        trip less than fetching the files after them; what that costs is the other files of those directories.
+        """
         found: dict[str, TreeEntry | None] = {}
         # path -> (the tree its walk has reached, the names still to look up under it)
         walking: dict[str, tuple[ObjectID, list[bytes]]] = {}
@@ -97,7 +104,11 @@ class Snapshot:
             else:
                 found[path] = (stat.S_IFDIR, self._tree_id)
         while walking:
-            self._ensure_objects({tree_id for tree_id, _names in walking.values()}, Reach.NOTHING)
+            holding_files = with_files and all(len(names) == 1 for _tree_id, names in walking.values())
+            self._ensure_objects(
+                {tree_id for tree_id, _names in walking.values()},
+                Reach.ENTRIES if holding_files else Reach.NOTHING,
+            )
             deeper: dict[str, tuple[ObjectID, list[bytes]]] = {}
             for path, (tree_id, (name, *rest)) in walking.items():
                 tree = self._tree(tree_id)
@@ -132,7 +143,7 @@ class Snapshot:
         """Fetch the trees on the paths to `prefixes` and every file under them, in a round trip per directory
         level and one more; return how many files that is."""
         wanted: list[ObjectID] = []
-        for entry in self._entries(prefixes).values():
+        for entry in self._entries(prefixes, with_files=True).values():
             if entry is None:
                 continue
             mode, sha = entry

@@ -8,8 +8,9 @@ subprocess or needs a daemon, and the Lambda runtime has neither.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -20,20 +21,28 @@ from dulwich.client import (
     GitClient,
     LocalGitClient,
     Urllib3HttpGitClient,
+    build_ls_refs_request_v2,
     default_urllib3_manager,
+    extract_object_format_from_capabilities,
     get_transport_and_path,
+    read_pkt_refs_v2,
 )
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository, SendPackError
 from dulwich.objects import ObjectID
+from dulwich.protocol import Protocol, pkt_line
 from dulwich.refs import Ref
 
 from .errors import GitAuthError, GitError, GitTransientError, PushRejected, RefNotFound, RepositoryNotFound
 from .models import HttpCredentials
 
+logger = logging.getLogger("promotions.git")
+
 _URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _CONNECT_TIMEOUT_SECONDS = 10.0
 # Connections kept per host: remotes are shared by threads that each hold one during a call.
 _CONNECTIONS_PER_HOST = 16
+# urllib3's default retries (3 in all), for every method.
+_READ_ONLY_POST_RETRIES = urllib3.Retry(total=3, allowed_methods=None)
 
 
 class _HttpStatusError(Exception):
@@ -52,11 +61,21 @@ def _raise_for_status(response: Any, url: str) -> Any:
     return response
 
 
+def _with_read_only_retries(method: str, url: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """urllib3 retries a request whose connection failed only for idempotent methods. Every upload-pack POST
+    only reads (refs, objects), so it is retried as a GET would be: a busy host may reset a new connection.
+    A receive-pack POST is not: whether a push that failed midway landed is for GitRemote to find out."""
+    if method == "POST" and url.endswith("/git-upload-pack") and "retries" not in kwargs:
+        return {**kwargs, "retries": _READ_ONLY_POST_RETRIES}
+    return kwargs
+
+
 class _StatusCheckingPoolManager(urllib3.PoolManager):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, maxsize=_CONNECTIONS_PER_HOST, **kwargs)
 
     def urlopen(self, method: str, url: str, redirect: bool = True, **kwargs: Any) -> Any:
+        kwargs = _with_read_only_retries(method, url, kwargs)
         return _raise_for_status(super().urlopen(method, url, redirect=redirect, **kwargs), url)
 
 
@@ -65,41 +84,80 @@ class _StatusCheckingProxyManager(urllib3.ProxyManager):
         super().__init__(*args, maxsize=_CONNECTIONS_PER_HOST, **kwargs)
 
     def urlopen(self, method: str, url: str, redirect: bool = True, **kwargs: Any) -> Any:
+        kwargs = _with_read_only_retries(method, url, kwargs)
         return _raise_for_status(super().urlopen(method, url, redirect=redirect, **kwargs), url)
+
+
+# What a server is presumed to offer for upload-pack before it has said: protocol v2 with ls-refs, and fetch
+# with shallow and filter, as git has since 2.19 with partial clone on (GitHub, GitLab, `git http-backend` with
+# uploadpack.allowFilter). Nothing more is presumed (object-format, unborn), so an older server is never sent
+# an argument it would stop at.
+_PRESUMED_UPLOAD_PACK = frozenset({b"ls-refs", b"fetch=shallow filter"})
+# What every smart receive-pack has offered for over a decade: git since 1.7, dulwich, GitHub, GitLab, Bitbucket.
+_PRESUMED_RECEIVE_PACK = frozenset({b"report-status", b"side-band-64k", b"delete-refs", b"ofs-delta"})
 
 
 @dataclass(frozen=True)
 class _Advertisement:
-    """The upload-pack capabilities a protocol v2 server advertised, and the repository URL it answered at
-    (after any redirect)."""
+    """The upload-pack capabilities of a protocol v2 server, and the repository URL it answered at (after any
+    redirect); `presumed` until the server has advertised them itself."""
 
     capabilities: frozenset[bytes]
     url: str
+    presumed: bool
 
 
 class _AdvertisementMemo:
-    """The last upload-pack advertisement one remote's server sent, if it spoke protocol v2.
-
-    Shared by the threads using the remote: replacing the frozen value is one atomic assignment.
-    """
+    """What one remote's clients know of its server's upload-pack, shared by the threads using the remote:
+    each field is replaced in one atomic assignment."""
 
     def __init__(self) -> None:
         self.latest: _Advertisement | None = None
+        # Off once the server answered a request made on presumed capabilities as a protocol v0 server would.
+        self.presume_v2 = True
+
+    def current(self, base_url: str) -> _Advertisement | None:
+        if self.latest is None and self.presume_v2:
+            return _Advertisement(_PRESUMED_UPLOAD_PACK, base_url, presumed=True)
+        return self.latest
+
+    def distrust_presumption(self) -> bool:
+        """Stop presuming, if the capabilities in use were presumed; whether they were."""
+        latest = self.latest
+        if not self.presume_v2 or (latest is not None and not latest.presumed):
+            return False
+        self.presume_v2 = False
+        self.latest = None
+        return True
 
 
 class _HttpGitClient(Urllib3HttpGitClient):
-    """dulwich's urllib3 client, remembering what a protocol v2 server advertises for upload-pack.
+    """dulwich's urllib3 client without most of the round trips dulwich spends on discovery.
 
     dulwich opens every fetch with a GET of the capability advertisement and, over protocol v2, an ls-refs
-    POST. A fetch of objects by id needs neither: protocol v2 takes any object id as a want. So a client made
-    with `reuse_advertisement` answers dulwich's discovery from the memo once it holds a v2 advertisement,
-    and such a fetch is one POST: one round trip instead of three over a real network. Every other discovery
-    goes to the server and refreshes the memo, so it is never older than the operation using it.
+    POST, and every push with a GET of the ref advertisement. Over a real network each costs a round trip,
+    and a promotion makes a dozen such calls. So:
+
+    - upload-pack capabilities are presumed to be protocol v2's (`_PRESUMED_UPLOAD_PACK`) until the server
+      shows otherwise, then remembered from its own advertisement: listing refs is one ls-refs POST, and a
+      fetch of objects by id (`reuse_advertisement`), which needs no refs, one fetch POST. A server that
+      answers the presumption as a protocol v0 server would is asked for its advertisement, and the
+      presumption is dropped for the remote.
+    - a push made with `expected_refs` takes those as the server's refs instead of asking: the commands it
+      sends carry them as the old values, and the server applies an update only if its ref still has that
+      old value, so the compare-and-swap is the server's, as it is after a GET.
     """
 
-    def remember_in(self, memo: _AdvertisementMemo, *, reuse_advertisement: bool) -> None:
+    def remember_in(
+        self,
+        memo: _AdvertisementMemo,
+        *,
+        reuse_advertisement: bool,
+        expected_refs: Mapping[Ref, ObjectID] | None,
+    ) -> None:
         self._memo = memo
         self._reuse_advertisement = reuse_advertisement
+        self._expected_refs = expected_refs
 
     def _discover_references(
         self,
@@ -108,19 +166,53 @@ class _HttpGitClient(Urllib3HttpGitClient):
         protocol_version: int | None = None,
         ref_prefix: Sequence[bytes] | None = None,
     ) -> tuple[dict[Ref, ObjectID | None], set[bytes], str, dict[Ref, Ref], dict[Ref, ObjectID]]:
+        if service == b"git-receive-pack" and self._expected_refs is not None:
+            self.protocol_version = 0
+            return dict(self._expected_refs), set(_PRESUMED_RECEIVE_PACK), base_url, {}, {}
         if service != b"git-upload-pack":
             return super()._discover_references(service, base_url, protocol_version, ref_prefix)
-        known = self._memo.latest
-        if self._reuse_advertisement and known is not None:
+        known = self._memo.current(base_url)
+        if known is not None:
             self.protocol_version = 2
-            return {}, set(known.capabilities), known.url, {}, {}
+            if self._reuse_advertisement:
+                return {}, set(known.capabilities), known.url, {}, {}
+            try:
+                refs, symrefs, peeled = self._list_refs(known, ref_prefix)
+            except Exception as exc:
+                if not known.presumed or not _answered_like_protocol_v0(exc):
+                    raise
+                logger.info(
+                    "%s does not take protocol v2 requests without a capability advertisement (%s): asking "
+                    "for it",
+                    base_url,
+                    _network_detail(exc),
+                )
+                self._memo.presume_v2 = False
+            else:
+                self._memo.latest = known
+                return refs, set(known.capabilities), known.url, symrefs, peeled
         refs, capabilities, url, symrefs, peeled = super()._discover_references(
             service, base_url, protocol_version, ref_prefix
         )
         self._memo.latest = (
-            _Advertisement(frozenset(capabilities), url) if self.protocol_version == 2 else None
+            _Advertisement(frozenset(capabilities), url, presumed=False) if self.protocol_version == 2 else None
         )
         return refs, capabilities, url, symrefs, peeled
+
+    def _list_refs(
+        self, known: _Advertisement, ref_prefix: Sequence[bytes] | None
+    ) -> tuple[dict[Ref, ObjectID | None], dict[Ref, Ref], dict[Ref, ObjectID]]:
+        """One ls-refs POST, on capabilities already known or presumed."""
+        capabilities = set(known.capabilities)
+        command, arguments = build_ls_refs_request_v2(
+            capabilities, extract_object_format_from_capabilities(capabilities), ref_prefix
+        )
+        body = b"".join([*map(pkt_line, command), b"0001", *map(pkt_line, arguments), b"0000"])
+        response, read = self._smart_request("git-upload-pack", known.url, body)
+        try:
+            return read_pkt_refs_v2(Protocol(read, lambda data: None).read_pkt_seq())
+        finally:
+            response.close()
 
 
 class Transport:
@@ -163,16 +255,25 @@ class Transport:
                 "(ssh and git:// need programs the Lambda runtime does not have)"
             )
 
-    def client(self, *, by_object_id: bool = False) -> tuple[GitClient, str]:
+    def client(
+        self, *, by_object_id: bool = False, expected_refs: Mapping[Ref, ObjectID] | None = None
+    ) -> tuple[GitClient, str]:
         """A new dulwich client and the repository path to hand it.
 
-        `by_object_id`: the client will only fetch objects by id, without looking at refs; over HTTP, once an
-        earlier fetch of this remote showed that the server speaks protocol v2, it skips the ref
-        advertisement and fetches in one request.
+        `by_object_id`: the client will only fetch objects by id, without looking at refs; over HTTP it skips
+        discovery and fetches in one request. `expected_refs`: over HTTP, a push takes these as the remote's
+        refs rather than asking for them (see `_HttpGitClient`); ignored by local repositories, which are read.
         """
-        return self._new_client(by_object_id=by_object_id)
+        return self._new_client(by_object_id=by_object_id, expected_refs=expected_refs)
 
-    def _new_client(self, *, by_object_id: bool = False) -> tuple[GitClient, str]:
+    def distrust_presumed_capabilities(self) -> bool:
+        """After the server refused a request: stop presuming its capabilities if they were presumed, so that
+        the next request asks for them; whether they were."""
+        return self._advertisements.distrust_presumption()
+
+    def _new_client(
+        self, *, by_object_id: bool = False, expected_refs: Mapping[Ref, ObjectID] | None = None
+    ) -> tuple[GitClient, str]:
         username = self._credentials.username if self._credentials else None
         password = self._credentials.password if self._credentials else None
         if self._pool is None:
@@ -182,7 +283,7 @@ class Transport:
             parts, username=username, password=password, pool_manager=self._pool
         )
         assert isinstance(client, _HttpGitClient)
-        client.remember_in(self._advertisements, reuse_advertisement=by_object_id)
+        client.remember_in(self._advertisements, reuse_advertisement=by_object_id, expected_refs=expected_refs)
         return client, parts.path
 
     def scrub(self, text: str) -> str:
@@ -241,6 +342,18 @@ def refused_by_server(error: GitError) -> bool:
     if isinstance(error, GitTransientError):
         return isinstance(error.__cause__, HangupException)
     return not isinstance(error, GitAuthError | RepositoryNotFound | RefNotFound)
+
+
+def _answered_like_protocol_v0(exc: BaseException) -> bool:
+    """Whether a request made on presumed protocol v2 capabilities failed the way a server that does not
+    speak v2 fails it (git's v0 upload-pack hangs up, dulwich's answers 400): anything but refused credentials,
+    a missing repository or an unreachable server."""
+    if isinstance(exc, _HttpStatusError):
+        return exc.status not in (401, 403, 404, 407)
+    # A hang-up may also be a dropped connection: the advertisement asked for next then fails the same way.
+    return isinstance(exc, HangupException) or (
+        isinstance(exc, GitProtocolError) and not _caused_by_network(exc)
+    )
 
 
 def _secret_spellings(credentials: HttpCredentials | None) -> tuple[str, ...]:
