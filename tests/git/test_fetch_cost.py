@@ -60,3 +60,23 @@ def test_bytes_received_grow_only_with_the_trees_on_the_edited_path(tmp_path):
     all_files_in_large = sum(len(content) for content in gitops_files(500).values())
     assert large - small < (500 - 25) * 60
     assert large < all_files_in_large / 50
+
+
+def read_one_directory(tmp_path, applications: int) -> tuple[int, int]:
+    """What reading an application's directory costs, as a promotion reads the environment it promotes from."""
+    root = tmp_path / f"read-{applications}"
+    root.mkdir()
+    sha = create_bare_repository(root / "gitops.git", gitops_files(applications))
+    with GitHttpBackendServer(root) as server:
+        requests, sent = server.requests_served, server.bytes_sent
+        snapshot = GitRemote(server.url_for("gitops.git")).snapshot(sha, ["apps/app-0001/staging"])
+        assert snapshot.list_files("apps/app-0001/staging") == ["apps/app-0001/staging/values.yaml"]
+        assert snapshot.read("apps/app-0001/staging/values.yaml").startswith(b"image:\n  tag: 1.0.1\n")
+        return server.requests_served - requests, server.bytes_sent - sent
+
+
+def test_reading_a_directory_costs_the_trees_on_its_path_not_the_repository(tmp_path):
+    small_requests, small = read_one_directory(tmp_path, 25)
+    large_requests, large = read_one_directory(tmp_path, 500)
+    assert small_requests == large_requests <= 5
+    assert large - small < (500 - 25) * 60

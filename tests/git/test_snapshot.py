@@ -130,23 +130,24 @@ def test_annotated_tag_is_peeled_to_its_commit(remote: GitRemote, bare_repo: Pat
     assert remote.snapshot("refs/tags/v1").commit_sha == commit_id.decode()
 
 
-def test_partial_clone_fetches_blobs_under_the_paths_and_others_on_first_read(
+def test_partial_clone_fetches_what_lies_under_the_paths_and_the_rest_on_first_use(
     git_server: GitHttpBackendServer, caplog: pytest.LogCaptureFixture
 ):
     remote = GitRemote(git_server.url_for(REPO))
     with caplog.at_level(logging.INFO, logger="promotions.git"):
         snapshot = remote.snapshot("main", ["envs/dev"])
-    assert "partial clone (filter blob:none)" in caplog.text
+    assert "partial clone (filter tree:2)" in caplog.text
 
     before = git_server.requests_served
     assert snapshot.read("envs/dev/values.yaml") == b"image: app:1.0.0\nreplicas: 1\n"
-    assert len(snapshot.list_files()) == 4
-    assert git_server.requests_served == before, (
-        "listing and reading prefetched files must not hit the server"
-    )
+    assert snapshot.list_files("envs/dev") == ["envs/dev/values.yaml"]
+    assert git_server.requests_served == before, "reading and listing under the paths must not hit the server"
 
-    assert snapshot.read("README.md") == b"# app\n"
-    assert git_server.requests_served > before, "a blob outside the paths is fetched when first read"
+    assert snapshot.read("envs/prod/values.yaml") == b"image: app:0.9.0\nreplicas: 3\n"
+    after_read = git_server.requests_served
+    assert after_read > before, "a file outside the paths is fetched when first read"
+    assert len(snapshot.list_files()) == 4
+    assert git_server.requests_served > after_read, "so are the trees outside the paths, when listed"
 
 
 @pytest.mark.parametrize("server", ["git-http-backend-v0", "guarded-dulwich"], indirect=True)

@@ -54,8 +54,6 @@ _TREELESS_FILTERS = (_ROOT_TREE_ONLY, _COMMITS_ONLY, _BLOBLESS, None)
 # few (apps/, clusters/, ...) and small files at its root, which cost less than the round trip fetching the
 # directory on the path.
 _TREELESS_FILTERS_FOR_SUBDIRECTORIES = (_TOP_LEVEL_TREES, *_TREELESS_FILTERS)
-# `snapshot` keeps every tree in memory, so that listing files costs no round trip.
-_BLOBLESS_FILTERS = (_BLOBLESS, None)
 _REACH_FILTERS = {
     Reach.NOTHING: _COMMITS_ONLY,
     Reach.ENTRIES: _ROOT_TREE_ONLY,
@@ -123,8 +121,9 @@ class GitRemote:
     def snapshot(self, revision: str, paths: Iterable[str] | None = None) -> Snapshot:
         """The files of `revision`: a branch name, `HEAD`, a full `refs/...` name or a 40-hex commit sha.
 
-        With `paths` (files or directories) every tree but only their blobs are fetched up front where the
-        server supports partial clones, other files on first read; without, the whole tree is fetched. Raises
+        With `paths` (files or directories), where the server supports partial clones, only the trees on the
+        way to them and everything under them are fetched up front, in a round trip per directory level and one
+        more; anything else is fetched when first read or listed. Without, the whole tree is fetched. Raises
         RefNotFound, RepositoryNotFound, GitAuthError, GitTransientError.
 
         A sha that is no ref tip is asked for directly where the server allows it (protocol v2, local
@@ -133,7 +132,7 @@ class GitRemote:
         until the commit turns up.
         """
         prefixes = None if paths is None else _checked_prefixes(paths)
-        return self._snapshot(_parse_revision(revision), prefixes, all_trees=True)
+        return self._snapshot(_parse_revision(revision), prefixes)
 
     def commit(
         self,
@@ -237,18 +236,14 @@ class GitRemote:
             )
         )
 
-    def _snapshot(
-        self, revision: _Revision, eager: list[str] | None, *, all_trees: bool = False
-    ) -> Snapshot:
+    def _snapshot(self, revision: _Revision, eager: list[str] | None) -> Snapshot:
         """A snapshot of `revision`: the whole tree if `eager` is None. Else, where the server honours
-        partial-clone filters, only the trees on the paths to the `eager` prefixes (every tree with
-        `all_trees`) and the files under those prefixes, the rest on first use."""
+        partial-clone filters, only the trees on the paths to the `eager` prefixes and everything under those
+        prefixes, the rest on first use."""
         if eager is None or self._filters_honoured is False:
             filters: tuple[bytes | None, ...] = (None,)
         else:
-            if all_trees:
-                candidates = _BLOBLESS_FILTERS
-            elif any("/" in prefix for prefix in eager):
+            if any("/" in prefix for prefix in eager):
                 candidates = _TREELESS_FILTERS_FOR_SUBDIRECTORIES
             else:
                 candidates = _TREELESS_FILTERS
