@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
 
+import boto3
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from dulwich.repo import Repo
-from promotions.git import GitRemote
+from promotions.git import GitRemote, SshCommitSigner
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions_local.git_server import GitHttpBackendServer, GitServerResponse, GuardedDulwichServer
 from promotions_local.session import EventRejected, LocalPromotions
@@ -369,3 +373,39 @@ def test_applications_tracking_head_are_promoted_on_the_default_branch(gitops_wo
         after = GitRemote(url).snapshot("main")
     assert release.status is ReleaseStatus.SUCCEEDED, release.reason
     assert b'tag: "18.0.0"' in after.read("apps/web/prod/values.yaml")
+
+
+@pytest.mark.skipif(
+    shutil.which("git") is None or shutil.which("ssh-keygen") is None,
+    reason="git and ssh-keygen check the signatures",
+)
+def test_promotion_commits_are_signed_with_the_key_held_in_secrets_manager(gitops_world, push_version, tmp_path):
+    key = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    )
+    secret_name = "promotions-commit-signing-key"
+    with GitHttpBackendServer(gitops_world.repos) as server:
+        url = server.url_for("gitops.git")
+        push = push_version(url, "2.0.0")
+        parameters = {"CommitSigningKeySecretArn": secret_name}
+        with LocalPromotions(gitops_world.write_config(url), parameters=parameters) as local:
+            boto3.client("secretsmanager").create_secret(Name=secret_name, SecretString=key.decode())
+            local.submit_github_push(push)
+            local.process_events()
+            [release] = local.wait_until_settled(timeout=180)
+
+    assert release.status is ReleaseStatus.SUCCEEDED, release.reason
+    allowed_signers = tmp_path / "allowed_signers"
+    allowed_signers.write_text(f"promotions@noreply.local {SshCommitSigner(key).public_key}\n")
+    for run in release.environments:
+        if run.name == "dev":
+            continue  # the developer's own, unsigned push
+        shown = subprocess.run(
+            ["git", "-C", str(gitops_world.repos / "gitops.git"),
+             "-c", f"gpg.ssh.allowedSignersFile={allowed_signers}",
+             "log", "-1", "--format=%G? %GS", run.commit],  # fmt: skip
+            capture_output=True,
+            check=True,
+            env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"},
+        )
+        assert shown.stdout.decode().strip() == "G promotions@noreply.local", run.name

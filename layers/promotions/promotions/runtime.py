@@ -10,6 +10,7 @@ import boto3
 
 from promotions.aws.stepfunctions import ReleaseExecutions, StepFunctionsTaskTokens
 from promotions.checks.aws import aws_check_services
+from promotions.commit_signing import SecretsManagerCommitSigner
 from promotions.config_repository import ConfigRepository
 from promotions.git import Author, GitRemote
 from promotions.git_credentials import GitCredentials
@@ -41,6 +42,7 @@ class Settings:
     config_path: str
     commit_author: Author
     git_credentials_secret: str | None
+    commit_signing_key_secret: str | None
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -50,6 +52,7 @@ class Settings:
             config_repo_branch=os.environ.get("CONFIG_REPO_BRANCH") or "main",
             config_path=os.environ.get("CONFIG_PATH", ""),
             git_credentials_secret=os.environ.get("GIT_CREDENTIALS_SECRET_ARN") or None,
+            commit_signing_key_secret=os.environ.get("COMMIT_SIGNING_KEY_SECRET_ARN") or None,
             commit_author=Author(
                 name=os.environ.get("COMMIT_AUTHOR_NAME") or "Promotions",
                 email=os.environ.get("COMMIT_AUTHOR_EMAIL") or "promotions@noreply.local",
@@ -94,7 +97,15 @@ class Services:
     @functools.cached_property
     def promoter(self) -> Promoter:
         pull_requests = PullRequestApis(self.git_credentials, HttpClient())
-        return Promoter(self.store, self.configs, self.remote, self.settings.commit_author, pull_requests)
+        secret = self.settings.commit_signing_key_secret
+        return Promoter(
+            self.store,
+            self.configs,
+            self.remote,
+            self.settings.commit_author,
+            pull_requests,
+            signer=SecretsManagerCommitSigner(secret) if secret else None,
+        )
 
     @functools.cached_property
     def gates(self) -> Gates:

@@ -16,12 +16,14 @@ from .errors import (
 from .models import Author, CommitOutcome, HttpCredentials
 from .paths import checked_path
 from .remote import Edits, GitRemote
+from .signing import CommitSigner, SigningKeyError, SshCommitSigner
 from .snapshot import Snapshot
 from .trailers import with_trailers
 
 __all__ = [
     "Author",
     "CommitOutcome",
+    "CommitSigner",
     "Edits",
     "GitAuthError",
     "GitError",
@@ -32,7 +34,9 @@ __all__ = [
     "PushRejected",
     "RefNotFound",
     "RepositoryNotFound",
+    "SigningKeyError",
     "Snapshot",
+    "SshCommitSigner",
     "checked_path",
     "with_trailers",
 ]

@@ -31,6 +31,7 @@ from .errors import GitError, GitTransientError, PushRaceLost, PushRejected, Ref
 from .models import Author, CommitOutcome, HttpCredentials
 from .paths import checked_path, checked_prefix
 from .recent import RecentObjects
+from .signing import CommitSigner
 from .snapshot import Reach, Snapshot
 from .transport import Transport, refused_by_server
 
@@ -144,6 +145,7 @@ class GitRemote:
         push_to: str | None = None,
         max_attempts: int = 8,
         prefetch: Iterable[str] = (),
+        signer: CommitSigner | None = None,
     ) -> CommitOutcome:
         """Apply `make_edits` to the tip of `branch` and push the result as one commit, never forcing.
 
@@ -154,7 +156,8 @@ class GitRemote:
         is retried with jittered exponential backoff up to `max_attempts` times, then PushRaceLost is raised.
         A push that failed with an unknown outcome (timeout, dropped connection) is looked for on the remote
         before retrying, so it is never applied twice. `prefetch` names files or directories `make_edits` will
-        read, fetched with the tip in one round trip; other files are fetched when read.
+        read, fetched with the tip in one round trip; other files are fetched when read. With `signer`, the
+        commit carries its signature (`gpgsig`), as `git commit -S` would make it.
 
         With `push_to`, the commit is still built on the tip of `branch` but pushed to the branch `push_to`
         (a pull request's branch), which is created if absent. That branch belongs to the caller: the push is
@@ -187,7 +190,7 @@ class GitRemote:
             if not changes:
                 logger.info("%s: nothing to commit, the tip already holds the edits", snapshot)
                 return CommitOutcome(commit_sha=None, base_sha=snapshot.commit_sha, attempts=attempt)
-            commit, objects = _build_commit(snapshot, changes, blobs, message, author)
+            commit, objects = _build_commit(snapshot, changes, blobs, message, author, signer)
             new_commit = commit.id
             base = ObjectID(snapshot.commit_sha.encode())
             changed_paths = tuple(path.decode() for path, _mode, _sha in changes)
@@ -737,6 +740,7 @@ def _build_commit(
     blobs: list[Blob],
     message: str,
     author: Author,
+    signer: CommitSigner | None,
 ) -> tuple[Commit, list[ShaFile]]:
     """The new commit and every object it adds: new blobs, the trees on the changed paths, the commit."""
     new_objects = MemoryObjectStore()
@@ -752,5 +756,8 @@ def _build_commit(
     commit.author_time = commit.commit_time = int(time.time())
     commit.author_timezone = commit.commit_timezone = 0
     commit.message = (message if message.endswith("\n") else f"{message}\n").encode()
+    if signer is not None:
+        # The signature covers the commit as serialized without it.
+        commit.gpgsig = signer.sign(commit.as_raw_string())
     new_objects.add_object(commit)
     return commit, [new_objects[object_id] for object_id in new_objects]

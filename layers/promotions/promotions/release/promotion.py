@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from promotions.config import WHOLE_FILE, Application, Configuration, PolicyAction
 from promotions.config_repository import ConfigRepository
 from promotions.edits import promote_properties
-from promotions.git import Author, Snapshot, with_trailers
+from promotions.git import Author, CommitSigner, Snapshot, with_trailers
 from promotions.pull_request_apis import ProviderChoice, PullRequestApis
 from promotions.pullrequests.rest import RestProvider
 from promotions.release.model import PullRequestRecord, Release
@@ -54,12 +54,14 @@ class Promoter:
         remotes: RemoteFactory,
         author: Author,
         pull_requests: PullRequestApis,
+        signer: CommitSigner | None = None,
     ) -> None:
         self._store = store
         self._configs = configs
         self._remotes = remotes
         self._author = author
         self._pull_requests = pull_requests
+        self._signer = signer
 
     def promote(self, release_id: str, environment: str) -> PromotionResult:
         release = self._store.get(release_id)
@@ -93,6 +95,7 @@ class Promoter:
                 self._author,
                 push_to=pr_branch,
                 prefetch=plan.target_files(files, sources),
+                signer=self._signer,
             )
             if not outcome.commit_sha:
                 continue
