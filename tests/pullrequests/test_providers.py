@@ -6,7 +6,9 @@ import base64
 
 import pytest
 
+from promotions.git_credentials import GitCredentials
 from promotions.http import HttpClient, HttpTransientError
+from promotions.pull_request_apis import ProviderChoice, PullRequestApis
 from promotions.pullrequests import (
     PullRequestAuthError,
     PullRequestConfigError,
@@ -212,3 +214,30 @@ def test_bitbucket_user_and_app_password_go_as_basic_auth():
 def test_bitbucket_validation_error_carries_the_fields(bitbucket):
     with pytest.raises(PullRequestRejected, match=r"HTTP 400: title: This field is required\. \(title: "):
         bitbucket.provider().open(bitbucket.repo_url, SOURCE, TARGET, "", "body")
+
+
+@pytest.mark.parametrize(
+    ("entry", "authorization"),
+    [
+        (
+            {"username": "deploy-bot", "password": "app-password-value"},
+            "Basic " + base64.b64encode(b"deploy-bot:app-password-value").decode(),
+        ),
+        ({"username": "x-token-auth", "password": "access-token-value"}, "Bearer access-token-value"),
+        ({"token": "access-token-value"}, "Bearer access-token-value"),
+    ],
+)
+def test_bitbucket_credentials_from_the_git_secret_are_an_app_password_or_an_access_token(entry, authorization):
+    """The entry that pushes to bitbucket.org over HTTPS also opens the pull request: with a user name of its
+    own it is an app password, with x-token-auth or none an access token."""
+    repo_url = "https://bitbucket.org/acme/gitops.git"
+    credentials = GitCredentials("git-credentials", read_secret=lambda name: {"https://bitbucket.org/": entry})
+    accepted = authorization.removeprefix("Bearer ") if authorization.startswith("Bearer ") else None
+    with FakeBitbucket(
+        token=accepted or f"{entry['username']}:{entry['password']}", repositories=["acme/gitops"]
+    ) as fake:
+        provider = PullRequestApis(credentials, HttpClient()).provider(
+            repo_url, ProviderChoice(provider="bitbucket", api_url=fake.api_url)
+        )
+        provider.open(repo_url, SOURCE, TARGET, "title", "body")
+    assert fake.requests[0].headers["authorization"] == authorization

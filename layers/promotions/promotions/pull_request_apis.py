@@ -3,7 +3,8 @@
 The provider and its API URL are a GitRepository's choice where one covers the repository, else chosen from
 the host (promotions.pullrequests.provider_for). The API token is the password the Git credentials secret
 holds for the repository's URL (promotions.git_credentials): the token that pushes the promotion's branch
-also opens and follows its pull request. For Bitbucket Cloud that means an access token (sent as Bearer).
+also opens and follows its pull request. For Bitbucket Cloud that is an access token (username
+x-token-auth, or `token` alone; sent as Bearer) or an app password with its user name (sent as Basic).
 """
 
 from __future__ import annotations
@@ -66,5 +67,6 @@ class PullRequestApis:
                 api_url=choice.api_url,
                 token=credentials.password,
                 http=self._http,
+                username=credentials.username,
             ),
         )

@@ -22,7 +22,3 @@ class PullRequestRejected(PullRequestError):
 
 class PullRequestConfigError(ValueError):
     """A repository URL or provider setting from which no provider API can be chosen."""
-
-
-class PullRequestEventError(ValueError):
-    """A pull request webhook payload that lacks a field the engine reads."""

@@ -36,17 +36,6 @@ class PullRequestState(BaseModel):
     url: str
 
 
-class PullRequestEvent(BaseModel):
-    """A provider's webhook about a pull request, reduced to what can resume a promotion waiting on it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    repo_url: str
-    number: int
-    status: PullRequestStatus
-    merge_commit_sha: str | None = None
-
-
 class PullRequestProvider(Protocol):
     """Raises PullRequestAuthError, PullRequestNotFound, PullRequestRejected, or HttpTransientError."""
 
