@@ -8,7 +8,8 @@ Fixtures (GitOps layout apps/app-NNNN/ENV/{values.yaml + 9 manifests}, 40 files 
 `--small-files` files; `--large-files` files; `--large-files` files with `--history` more commits, each
 promoting one values.yaml. Every path edits apps/<middle app>/prod/values.yaml:
 
-- ours: `GitRemote(url).commit(branch, edit, ..., prefetch=[that file])`, a fresh remote per promotion.
+- ours: `GitRemote(url).commit(branch, edit, ..., prefetch=[that file])`, a fresh remote per promotion, as in
+  a fresh Lambda container.
 - dulwich full clone: porcelain clone (whole history, work tree on disk), edit, add, commit, push.
 - git CLI: `git clone --depth 1 --filter=blob:none --sparse`, `git sparse-checkout set --no-cone` on the
   file, edit, commit, push.

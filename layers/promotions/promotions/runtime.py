@@ -12,7 +12,7 @@ from promotions.aws.stepfunctions import ReleaseExecutions, StepFunctionsTaskTok
 from promotions.checks.aws import aws_check_services
 from promotions.commit_signing import SecretsManagerCommitSigner
 from promotions.config_repository import ConfigRepository
-from promotions.git import Author, GitRemote
+from promotions.git import Author, GitRemote, HttpCredentials
 from promotions.git_credentials import GitCredentials
 from promotions.http import HttpClient
 from promotions.pull_request_apis import PullRequestApis
@@ -75,7 +75,14 @@ class Services:
         return GitCredentials(self.settings.git_credentials_secret)
 
     def remote(self, repo_url: str) -> GitRemote:
-        return GitRemote(repo_url, credentials=self.git_credentials.for_url(repo_url))
+        """The remote of `repo_url` with its current credentials, kept while the container lives: its kept-alive
+        connections, what its server offers and refuses, and the objects it fetched lately serve the next
+        promotions too. Rotated credentials make a new one."""
+        return self._remote(repo_url, self.git_credentials.for_url(repo_url))
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one Services per container, kept for its life
+    def _remote(self, repo_url: str, credentials: HttpCredentials | None) -> GitRemote:
+        return GitRemote(repo_url, credentials=credentials)
 
     @functools.cached_property
     def configs(self) -> ConfigRepository:
