@@ -51,9 +51,9 @@ HOSTS = {
 }
 
 
-def bump(tag: str):
+def bump(tag: str, *, from_tag: str = "0.9.0"):
     def edits(tip):
-        return {TARGET: tip.read(TARGET).replace(b"image: app:0.9.0", f"image: app:{tag}".encode())}
+        return {TARGET: tip.read(TARGET).replace(f"app:{from_tag}".encode(), f"app:{tag}".encode())}
 
     return edits
 
@@ -81,11 +81,7 @@ def test_each_host_gets_a_fetch_it_serves_and_its_refusals_are_not_asked_again(
 
         with caplog.at_level(logging.INFO, logger="promotions.git"):
             second = remote.commit(
-                "main",
-                lambda tip: {TARGET: tip.read(TARGET).replace(b"app:1.0.0", b"app:1.1.0")},
-                "Promote 1.1.0",
-                AUTHOR,
-                prefetch=[TARGET],
+                "main", bump("1.1.0", from_tag="1.0.0"), "Promote 1.1.0", AUTHOR, prefetch=[TARGET]
             )
         assert "refused" not in caplog.text
         assert "does not take protocol v2 requests" not in caplog.text
