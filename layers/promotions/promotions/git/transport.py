@@ -117,6 +117,7 @@ class _AdvertisementMemo:
         self.presume_v2 = True
 
     def current(self, base_url: str) -> _Advertisement | None:
+        """The capabilities to go by: advertised, else presumed while presuming is on; None: ask the server."""
         if self.latest is None and self.presume_v2:
             return _Advertisement(_PRESUMED_UPLOAD_PACK, base_url, presumed=True)
         return self.latest
@@ -185,7 +186,7 @@ class _HttpGitClient(Urllib3HttpGitClient):
                     "%s does not take protocol v2 requests without a capability advertisement (%s): asking "
                     "for it",
                     base_url,
-                    _network_detail(exc),
+                    "the server hung up" if isinstance(exc, HangupException) else exc,
                 )
                 self._memo.presume_v2 = False
             else:
