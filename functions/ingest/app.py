@@ -17,10 +17,11 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.parser import BaseModel, ValidationError
+from aws_lambda_powertools.utilities.parser import ValidationError
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from promotions.aws.webhook_payloads import GitWebhook, WebhookPayloads
 from promotions.config import ConfigError
 from promotions.config_repository import NoValidConfiguration
 from promotions.edits import EditError
@@ -36,18 +37,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 idempotency = IdempotencyConfig(event_key_jmespath="[repo_url, ref, after]", raise_on_no_idempotency_key=True)
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
 sqs = boto3.client("sqs")
+payloads = WebhookPayloads(boto3.client("s3"), os.environ.get("WEBHOOK_PAYLOADS_BUCKET"))
 
 # Errors that retrying cannot fix: the event is parked with its reason instead.
 UNPROCESSABLE = (ValidationError, EventError, VersionNotFound, NoValidConfiguration, ConfigError, EditError)
-
-
-class GitWebhook(BaseModel):
-    """The detail the webhook function puts on the bus."""
-
-    provider: str
-    event: str
-    delivery: str | None = None
-    payload: dict
 
 
 @idempotent_function(data_keyword_argument="push", config=idempotency, persistence_store=persistence)
@@ -63,7 +56,8 @@ def record_handler(record: SQSRecord) -> None:
             logger.info("event ignored", extra={"provider": webhook.provider, "event": webhook.event})
             return
         # One Bitbucket push may update several refs; each is a push of its own.
-        for push in parse_pushes(webhook.provider, webhook.payload, delivery_id=webhook.delivery):
+        payload = payloads.payload_of(webhook)
+        for push in parse_pushes(webhook.provider, payload, delivery_id=webhook.delivery):
             with logger.append_context_keys(repo=push.repo_url, ref=push.ref, after=push.after):
                 releases = start_for_push(push=push)
             metrics.add_metric(name="ReleasesStarted", unit=MetricUnit.Count, value=len(releases))

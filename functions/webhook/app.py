@@ -11,12 +11,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from promotions.aws.webhook_payloads import WebhookPayloads
 from promotions.sources import verify_github_signature, verify_gitlab_token
 
 logger = Logger()
 tracer = Tracer()
 app = APIGatewayHttpResolver()
 events = boto3.client("events")
+payloads = WebhookPayloads(boto3.client("s3"), os.environ.get("WEBHOOK_PAYLOADS_BUCKET"))
 
 SOURCE = "promotions.webhooks"
 # Each provider's header naming the event, and how it spells a push.
@@ -55,12 +57,12 @@ def receive(provider: str) -> Response:
     if not authentic:
         raise UnauthorizedError("signature does not match the configured webhook secret")
     event_name = headers.get(EVENT_HEADERS[provider], "")
-    detail = {
-        "provider": provider,
-        "event": "push" if event_name in PUSH_EVENTS else event_name,
-        "delivery": headers.get(DELIVERY_HEADERS[provider]),
-        "payload": json.loads(body),
-    }
+    detail = payloads.event_detail(
+        provider,
+        "push" if event_name in PUSH_EVENTS else event_name,
+        headers.get(DELIVERY_HEADERS[provider]),
+        body,
+    )
     result = events.put_events(
         Entries=[
             {

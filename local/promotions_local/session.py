@@ -17,6 +17,7 @@ from typing import Any, Self
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 
 from promotions import runtime
+from promotions.aws.webhook_payloads import WebhookPayloads
 from promotions.aws.stepfunctions import ReleaseExecutions
 from promotions.config import load_configuration_dir
 from promotions.git import Author, GitRemote
@@ -102,9 +103,13 @@ class LocalPromotions:
         }
 
     def submit_github_push(self, payload: Mapping[str, Any]) -> None:
-        """Put a GitHub push on the event bus, as the webhook function does after checking its signature."""
+        """Put a GitHub push on the event bus, as the webhook function does after checking its signature (a
+        payload too large for an event goes by way of the payload bucket)."""
         parse_push("github", dict(payload))  # an invalid payload is refused here, with the field named
-        detail = {"provider": "github", "event": "push", "delivery": str(uuid.uuid4()), "payload": payload}
+        payloads = WebhookPayloads(
+            self._stack.client("s3"), self._stack.resources["WebhookPayloadsBucket"].physical_id
+        )
+        detail = payloads.event_detail("github", "push", str(uuid.uuid4()), json.dumps(payload))
         self._stack.put_events(
             [
                 {

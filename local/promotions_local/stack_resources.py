@@ -191,6 +191,7 @@ class ResourceProvisioner:
             "AWS::IAM::Role": self._role,
             "AWS::Logs::LogGroup": self._log_group,
             "AWS::SecretsManager::Secret": self._secret,
+            "AWS::S3::Bucket": self._bucket,
             "AWS::SSM::Parameter": self._parameter,
             SERVERLESS_FUNCTION: self._function,
             EVENT_SOURCE_MAPPING: self._event_source_mapping,
@@ -400,6 +401,24 @@ class ResourceProvisioner:
             name=name,
             arn=arn,
             attributes={"Arn": arn},
+        )
+
+    def _bucket(self, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+        # Bucket names are lowercase. Encryption, public access and lifecycle rules are left out: moto's objects
+        # live in memory for the stack's life, and nothing reaches them from outside this machine.
+        name = properties.get("BucketName") or self._name(logical_id, 63).lower()
+        request: dict[str, Any] = {"Bucket": name}
+        if self._region != "us-east-1":
+            request["CreateBucketConfiguration"] = {"LocationConstraint": self._region}
+        self._client("s3").create_bucket(**request)
+        arn = f"arn:aws:s3:::{name}"
+        return PhysicalResource(
+            logical_id=logical_id,
+            resource_type="AWS::S3::Bucket",
+            physical_id=name,
+            name=name,
+            arn=arn,
+            attributes={"Arn": arn, "DomainName": f"{name}.s3.amazonaws.com"},
         )
 
     def _secret(self, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:

@@ -409,3 +409,22 @@ def test_promotion_commits_are_signed_with_the_key_held_in_secrets_manager(gitop
             env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"},
         )
         assert shown.stdout.decode().strip() == "G promotions@noreply.local", run.name
+
+
+def test_a_push_too_large_for_an_event_is_promoted_all_the_same(gitops_world, push_version):
+    """Over EventBridge's 256 KB, the payload goes by way of the stack's payload bucket, and ingest reads it."""
+    with GitHttpBackendServer(gitops_world.repos) as server:
+        url = server.url_for("gitops.git")
+        push = push_version(url, "2.1.0")
+        push["head_commit"]["message"] += "\n" + "A very long release note.\n" * 12_000
+        assert len(json.dumps(push)) > 256 * 1024
+        with LocalPromotions(gitops_world.write_config(url)) as local:
+            local.submit_github_push(push)
+            bucket = local.stack.resources["WebhookPayloadsBucket"].physical_id
+            [stored] = local.stack.client("s3").list_objects_v2(Bucket=bucket)["Contents"]
+            local.process_events()
+            [release] = local.wait_until_settled(timeout=180)
+
+    assert stored["Size"] == len(json.dumps(push).encode())
+    assert release.status is ReleaseStatus.SUCCEEDED, release.reason
+    assert release.version == "2.1.0"

@@ -11,9 +11,13 @@ from pathlib import Path
 
 import boto3
 import pytest
+from pydantic import ValidationError
+
+from promotions.aws.webhook_payloads import GitWebhook, WebhookPayloads
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "It's a Secret to Everybody"
+PAYLOAD_BUCKET = "promotions-webhook-payloads"
 
 
 class Context:
@@ -45,6 +49,8 @@ def webhook(aws, monkeypatch):
         EventPattern=json.dumps({"source": ["promotions.webhooks"]}),
     )
     events.put_targets(Rule="all", EventBusName="promotions", Targets=[{"Id": "q", "Arn": queue_arn}])
+    boto3.client("s3").create_bucket(Bucket=PAYLOAD_BUCKET)
+    monkeypatch.setenv("WEBHOOK_PAYLOADS_BUCKET", PAYLOAD_BUCKET)
     monkeypatch.setenv("EVENT_BUS_NAME", "promotions")
     monkeypatch.setenv("WEBHOOK_SECRET_ARN", secret_name)
     spec = importlib.util.spec_from_file_location(
@@ -128,3 +134,35 @@ def test_a_gitlab_push_with_its_token_and_an_unknown_provider(webhook, shared_ev
     assert (accepted["statusCode"], refused["statusCode"], unknown["statusCode"]) == (202, 401, 404)
     [envelope] = delivered()
     assert envelope["detail-type"] == "gitlab push" and envelope["detail"]["event"] == "push"
+
+
+def test_a_push_too_large_for_an_event_travels_by_reference_and_reads_back_whole(webhook, shared_events):
+    """EventBridge takes 256 KB per event: the payload waits in the bucket and the event says where."""
+    module, delivered = webhook
+    payload = json.loads((shared_events / "github-push.json").read_text())
+    payload["head_commit"]["message"] = "A long story\n" + "x" * (300 * 1024)
+    body = json.dumps(payload)
+    headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "big-1", "X-Hub-Signature-256": signed(body)}
+
+    response = module.handler(http_event(shared_events, "github", body, headers), Context())
+
+    assert response["statusCode"] == 202
+    [envelope] = delivered()
+    detail = envelope["detail"]
+    assert "payload" not in detail
+    assert detail["payloadLocation"]["bucket"] == PAYLOAD_BUCKET
+    assert len(json.dumps(envelope)) < 256 * 1024
+    webhook_event = GitWebhook.model_validate(detail)
+    assert WebhookPayloads(boto3.client("s3"), PAYLOAD_BUCKET).payload_of(webhook_event) == payload
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        {"provider": "github", "event": "push"},
+        {"provider": "github", "event": "push", "payload": {}, "payloadLocation": {"bucket": "b", "key": "k"}},
+    ],
+)
+def test_an_event_must_carry_its_payload_or_its_location_but_not_both(detail):
+    with pytest.raises(ValidationError, match="either payload or payloadLocation"):
+        GitWebhook.model_validate(detail)

@@ -1,0 +1,76 @@
+"""Webhook deliveries on the event bus, their payloads inline or, when too large for an event, by reference.
+
+An EventBridge event carries at most 256 KB, and a push touching thousands of files can exceed that: such a
+payload is stored in S3 and the event carries its location instead (a claim check); the ingest function reads
+it back. Nothing is dropped for its size. The bucket's lifecycle rule removes payloads after the dead-letter
+queue's retention, so a parked event can still be redriven.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# What a payload may take inline: EventBridge's 256 KB for the whole entry, less room for the envelope.
+MAX_INLINE_PAYLOAD_BYTES = 200 * 1024
+
+
+class PayloadLocation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    bucket: str
+    key: str
+
+
+class GitWebhook(BaseModel):
+    """The detail the webhook function puts on the bus: a provider's delivery, with its payload or where the
+    payload is kept."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    provider: str
+    event: str
+    delivery: str | None = None
+    payload: dict[str, Any] | None = None
+    payload_location: PayloadLocation | None = Field(default=None, alias="payloadLocation")
+
+    @model_validator(mode="after")
+    def _payload_or_location(self) -> GitWebhook:
+        if (self.payload is None) == (self.payload_location is None):
+            raise ValueError("a webhook event carries either payload or payloadLocation")
+        return self
+
+
+class WebhookPayloads:
+    """Puts deliveries in the shape GitWebhook reads, and reads their payloads back. `s3` is a boto3 client."""
+
+    def __init__(self, s3: Any, bucket: str | None) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+
+    def event_detail(self, provider: str, event: str, delivery: str | None, body: str) -> dict[str, Any]:
+        """The event detail for a delivery whose (verified) body is `body`, a JSON document."""
+        payload = json.loads(body)
+        detail: dict[str, Any] = {"provider": provider, "event": event, "delivery": delivery}
+        if len(body.encode()) <= MAX_INLINE_PAYLOAD_BYTES:
+            return {**detail, "payload": payload}
+        if not self._bucket:
+            raise ValueError(
+                f"a {provider} {event} payload of {len(body.encode())} bytes is over the event size limit and "
+                "no payload bucket is configured"
+            )
+        # Named by content, so that a redelivery of the same payload stores nothing new.
+        key = f"webhooks/{provider}/{hashlib.sha256(body.encode()).hexdigest()}.json"
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=body.encode(), ContentType="application/json")
+        return {**detail, "payloadLocation": {"bucket": self._bucket, "key": key}}
+
+    def payload_of(self, webhook: GitWebhook) -> dict[str, Any]:
+        if webhook.payload is not None:
+            return webhook.payload
+        assert webhook.payload_location is not None
+        location = webhook.payload_location
+        body = self._s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
+        return json.loads(body)
