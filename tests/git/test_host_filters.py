@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from promotions.git import Author, GitRemote
-from promotions_local.git_server import GitHttpBackendServer, create_bare_repository
+from promotions_local.git_server import GitHttpBackendServer, GitServerResponse, create_bare_repository
 
 from .conftest import HAS_GIT, REPO_NAME
 
@@ -133,3 +133,33 @@ def test_the_files_of_the_edited_directory_come_with_it(tmp_path: Path):
         GitRemote(server.url_for(REPO_NAME)).commit("main", edits, "Promote", AUTHOR, prefetch=[TARGET])
 
     assert requests_per_read == {"envs/prod/kustomization.yaml": 0, "envs/dev/values.yaml": 2}
+
+
+class _AdvertisementFirstServer(GitHttpBackendServer):
+    """A host that answers 400 to a push not preceded by a GET of its ref advertisement."""
+
+    def respond(self, request):
+        if request.method == "POST" and request.path.endswith("/git-receive-pack"):
+            asked = self.request_log[-2:-1] == ["GET refs?service=git-receive-pack"]
+            if not asked:
+                return GitServerResponse(400, [("Content-Type", "text/plain")], b"advertisement first\n")
+        return super().respond(request)
+
+
+def test_a_host_that_wants_its_ref_advertisement_before_a_push_gets_it(
+    repo_root: Path, caplog: pytest.LogCaptureFixture
+):
+    with _AdvertisementFirstServer(repo_root) as server:
+        remote = GitRemote(server.url_for(REPO_NAME))
+        with caplog.at_level(logging.INFO, logger="promotions.git"):
+            first = remote.commit("main", bump("1.0.0"), "Promote 1.0.0", AUTHOR, prefetch=[TARGET])
+        assert "a push without the ref advertisement was refused" in caplog.text
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="promotions.git"):
+            second = remote.commit(
+                "main", bump("1.1.0", from_tag="1.0.0"), "Promote 1.1.0", AUTHOR, prefetch=[TARGET]
+            )
+        assert "refused" not in caplog.text
+        assert server.request_log[-2:] == ["GET refs?service=git-receive-pack", "POST git-receive-pack"]
+
+    assert first.commit_sha and second.commit_sha and first.attempts == second.attempts == 1

@@ -518,8 +518,23 @@ class GitRemote:
         ) -> tuple[int, Iterator[UnpackedObject]]:
             return pack_objects_to_data(objects)
 
-        with self._transport.errors("push to", label):
-            result = client.send_pack(path, compare_and_swap, new_objects_only)
+        try:
+            with self._transport.errors("push to", label):
+                result = client.send_pack(path, compare_and_swap, new_objects_only)
+        except GitError as error:
+            # A request the server refused outright (not a ref it refused, not a failure midway) changed nothing.
+            midway = isinstance(error, GitTransientError | PushRejected)
+            if midway or not refused_by_server(error):
+                raise
+            if not self._transport.ask_for_ref_advertisements_before_pushing():
+                raise
+            logger.warning(
+                "%s %s: a push without the ref advertisement was refused (%s); asking for it first",
+                self.url,
+                label,
+                error,
+            )
+            return self._push(ref, base, new_commit, objects)
         if seen_at and seen_at[-1] != base:
             return False
         # send_pack does not raise when the server refuses a ref: the verdict is only in ref_status.

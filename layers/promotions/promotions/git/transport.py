@@ -115,6 +115,8 @@ class _AdvertisementMemo:
         self.latest: _Advertisement | None = None
         # Off once the server answered a request made on presumed capabilities as a protocol v0 server would.
         self.presume_v2 = True
+        # Off once the server refused a push not preceded by its ref advertisement.
+        self.push_without_advertisement = True
 
     def current(self, base_url: str) -> _Advertisement | None:
         """The capabilities to go by: advertised, else presumed while presuming is on; None: ask the server."""
@@ -284,8 +286,18 @@ class Transport:
             parts, username=username, password=password, pool_manager=self._pool
         )
         assert isinstance(client, _HttpGitClient)
+        if not self._advertisements.push_without_advertisement:
+            expected_refs = None
         client.remember_in(self._advertisements, reuse_advertisement=by_object_id, expected_refs=expected_refs)
         return client, parts.path
+
+    def ask_for_ref_advertisements_before_pushing(self) -> bool:
+        """After the server refused a push made without its ref advertisement: ask for it from now on; whether
+        pushes went without it until now."""
+        if not self._advertisements.push_without_advertisement:
+            return False
+        self._advertisements.push_without_advertisement = False
+        return self._pool is not None
 
     def scrub(self, text: str) -> str:
         """`text` with URL user-info and every spelling of the password masked."""
