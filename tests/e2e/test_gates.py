@@ -383,3 +383,36 @@ def test_a_state_machine_check_runs_through_the_sync_integration(world, child_su
     else:
         assert prod.status is EnvironmentStatus.FAILED and prod.commit is not None
         assert "child-smoke" in prod.reason
+
+
+def test_no_gate_waits_past_the_flows_promotion_timeout_limit(world):
+    """Codefresh's Flow Timeout: prod's window stays shut for three hours, the flow allows one."""
+    config_dir, url, push = world
+    now = clock.now()
+    write_documents(
+        config_dir,
+        "gates.yaml",
+        [
+            check(
+                "shut-for-three-hours",
+                window={
+                    "timezone": "UTC",
+                    "deny": [{"rrule": "FREQ=DAILY;COUNT=1", "dtstart": now.isoformat(), "duration": "3h"}],
+                },
+            ),
+            policy("prod-window", 1, {"targetEnvironment": {"names": ["prod"]}}, preAction="shut-for-three-hours"),
+        ],
+    )
+    flow_file = config_dir / "promotion-flow.yaml"
+    flow_file.write_text(flow_file.read_text() + "  promotionTimeoutLimit: 60\n")
+    pushed = push("16.0.0")
+
+    release, history = run(config_dir, pushed)
+
+    prod = release.environment("prod")
+    assert release.status is ReleaseStatus.FAILED
+    assert prod.status is EnvironmentStatus.FAILED and prod.commit is None
+    assert "promotionTimeoutLimit of 1h" in prod.reason and "shut-for-three-hours" in prod.reason
+    assert {release.environment(name).status for name in ("qa", "staging")} == {EnvironmentStatus.SUCCESSFUL}
+    # it gave up at the limit, not when the window opened
+    assert release.created_at + timedelta(hours=1) <= prod.finished_at < release.created_at + timedelta(hours=2)

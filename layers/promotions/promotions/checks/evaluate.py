@@ -18,7 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from promotions.checks.context import CheckContext
 from promotions.checks.definition import PromotionCheck
-from promotions.checks.kind import IntegrationCheck, describe_duration, wait_seconds
+from promotions.checks.kind import IntegrationCheck, describe_duration
 from promotions.checks.outcomes import CheckOutcome, Failed, Integration, Passed, Run, Wait
 from promotions.checks.services import CheckServices
 
@@ -148,7 +148,4 @@ def _within_timeout(check: PromotionCheck, wait: Wait, waited: timedelta) -> Wai
     """A wait never outlasts the check's timeout; past it, the check fails with what it last saw."""
     if check.timeout is None:
         return wait
-    left = check.timeout - waited
-    if left <= timedelta(0):
-        return Failed(reason=f"timed out after {describe_duration(check.timeout)}: {wait.reason}")
-    return wait.model_copy(update={"seconds": min(wait.seconds, wait_seconds(left))})
+    return wait.within(check.timeout - waited, f"timed out after {describe_duration(check.timeout)}")

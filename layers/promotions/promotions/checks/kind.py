@@ -4,7 +4,6 @@ types kinds share. A kind lives in one module and is listed once in the registry
 from __future__ import annotations
 
 import json
-import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -24,7 +23,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
 from promotions.checks.context import CheckContext
-from promotions.checks.outcomes import CheckOutcome, Failed, Integration, Run
+from promotions.checks.outcomes import CheckOutcome, Failed, Integration, Run, wait_seconds
 from promotions.checks.services import CheckServices, SecretResolver, SecretUnavailable
 from promotions.checks.templates import UndefinedVariable
 
@@ -79,11 +78,6 @@ def describe_duration(duration: timedelta) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts) or "0s"
-
-
-def wait_seconds(duration: timedelta) -> int:
-    """Whole seconds for a Wait state, rounded up so the next evaluation is never early, at least one."""
-    return max(1, math.ceil(duration.total_seconds()))
 
 
 class CheckConfig(BaseModel):

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from pydantic.alias_generators import to_camel
 
 Integration = Literal["codebuild", "stateMachine"]
+
+
+def wait_seconds(duration: timedelta) -> int:
+    """Whole seconds for a Wait state, rounded up so the next evaluation is never early, at least one."""
+    return max(1, math.ceil(duration.total_seconds()))
 
 
 class _Outcome(BaseModel):
@@ -34,6 +41,13 @@ class Wait(_Outcome):
     status: Literal["wait"] = "wait"
     seconds: PositiveInt
     reason: str
+
+    def within(self, left: timedelta, past_it: str) -> Wait | Failed:
+        """This wait, no longer than what is `left` of a time limit; once none is left, a failure saying
+        `past_it` and what the wait was for."""
+        if left <= timedelta(0):
+            return Failed(reason=f"{past_it}: {self.reason}")
+        return self.model_copy(update={"seconds": min(self.seconds, wait_seconds(left))})
 
 
 class Run(_Outcome):

@@ -9,8 +9,8 @@ from typing import ClassVar
 from pydantic import Field
 
 from promotions.checks.context import CheckContext
-from promotions.checks.kind import CheckKind, Duration, Name, describe_duration, wait_seconds
-from promotions.checks.outcomes import CheckOutcome, Failed, Passed, Wait
+from promotions.checks.kind import CheckKind, Duration, Name, describe_duration
+from promotions.checks.outcomes import CheckOutcome, Failed, Passed, Wait, wait_seconds
 from promotions.checks.services import CheckServices
 
 

@@ -13,8 +13,8 @@ from dateutil.rrule import rrulestr
 from pydantic import AfterValidator, field_validator, model_validator
 
 from promotions.checks.context import CheckContext
-from promotions.checks.kind import CheckConfig, CheckKind, Duration, describe_duration, wait_seconds
-from promotions.checks.outcomes import CheckOutcome, Failed, Passed, Wait
+from promotions.checks.kind import CheckConfig, CheckKind, Duration, describe_duration
+from promotions.checks.outcomes import CheckOutcome, Failed, Passed, Wait, wait_seconds
 from promotions.checks.services import CheckServices
 
 # One wait at most, then the window is evaluated afresh (a configuration fix or a long freeze then shows).

@@ -30,6 +30,7 @@ from promotions.checks import (
     evaluate_checks,
 )
 from promotions.checks.argocd_health import verification_check
+from promotions.checks.kind import describe_duration
 from promotions.checks.pull_request_merged import pull_request_check
 from promotions.config import Configuration
 from promotions.config_repository import ConfigRepository
@@ -129,6 +130,13 @@ class Gates:
             self._store.merge_promotion_context(release_id, result.context_update)
         saved = result.progress.model_dump(mode="json", by_alias=True)
         outcome = result.outcome
+        if isinstance(outcome, Wait) and not stage.reports_failure:
+            # Codefresh's Flow Timeout: no gate of the release waits past promotionTimeoutLimit from its start.
+            timeout = configuration.flows[release.flow].timeout
+            outcome = outcome.within(
+                release.created_at + timeout - self._services.now(),
+                f"the release ran past its flow's promotionTimeoutLimit of {describe_duration(timeout)}",
+            )
         if isinstance(outcome, Passed):
             return GateStep(next="done", progress=saved)
         if isinstance(outcome, Wait):
