@@ -55,16 +55,17 @@ class WebhookPayloads:
         """The event detail for a delivery whose (verified) body is `body`, a JSON document."""
         payload = json.loads(body)
         detail: dict[str, Any] = {"provider": provider, "event": event, "delivery": delivery}
-        if len(body.encode()) <= MAX_INLINE_PAYLOAD_BYTES:
+        data = body.encode()
+        if len(data) <= MAX_INLINE_PAYLOAD_BYTES:
             return {**detail, "payload": payload}
         if not self._bucket:
             raise ValueError(
-                f"a {provider} {event} payload of {len(body.encode())} bytes is over the event size limit and "
+                f"a {provider} {event} payload of {len(data)} bytes is over the event size limit and "
                 "no payload bucket is configured"
             )
         # Named by content, so that a redelivery of the same payload stores nothing new.
-        key = f"webhooks/{provider}/{hashlib.sha256(body.encode()).hexdigest()}.json"
-        self._s3.put_object(Bucket=self._bucket, Key=key, Body=body.encode(), ContentType="application/json")
+        key = f"webhooks/{provider}/{hashlib.sha256(data).hexdigest()}.json"
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType="application/json")
         return {**detail, "payloadLocation": {"bucket": self._bucket, "key": key}}
 
     def payload_of(self, webhook: GitWebhook) -> dict[str, Any]:

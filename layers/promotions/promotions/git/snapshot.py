@@ -61,8 +61,6 @@ class Snapshot:
         self._fetch_objects = fetch_objects
         self._description = description
         self._lock = threading.Lock()
-        # Trees as parsed once: the store hands out a fresh copy, parsed anew, at every lookup.
-        self._parsed_trees: dict[ObjectID, Tree] = {}
 
     @property
     def commit_sha(self) -> str:
@@ -201,15 +199,11 @@ class Snapshot:
         return self._stored_tree(tree_id)
 
     def _stored_tree(self, tree_id: ObjectID) -> Tree:
-        parsed = self._parsed_trees.get(tree_id)
-        if parsed is not None:
-            return parsed
         tree = self._store[tree_id]
         if not isinstance(tree, Tree):
             raise GitError(
                 f"{self._description}: object {tree_id.decode()} is a {tree.type_name.decode()}, not a tree"
             )
-        self._parsed_trees[tree_id] = tree
         return tree
 
 
