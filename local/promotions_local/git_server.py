@@ -255,7 +255,7 @@ class _GitRequestHandler(BaseHTTPRequestHandler):
 
 
 class GitHttpBackendServer(_RepositoryServer):
-    """Serves every bare repository under `root` by running `git http-backend` as CGI.
+    """Serves every bare repository under `root` by running `git-http-backend` as CGI, as web servers do.
 
     Pushes are enabled (http.receivepack) without authentication unless `credentials` are given. Protocol v2
     is passed through from the Git-Protocol header unless `protocol_v2=False`, which makes the server behave
@@ -281,7 +281,7 @@ class GitHttpBackendServer(_RepositoryServer):
             raise RuntimeError(
                 "GitHttpBackendServer needs `git` on PATH; use GuardedDulwichServer without it"
             )
-        self._git = git
+        self._backend = _http_backend_command(git)
         self._protocol_v2 = protocol_v2
         config = {
             "http.receivepack": "true",
@@ -321,13 +321,26 @@ class GitHttpBackendServer(_RepositoryServer):
         if self._protocol_v2 and "Git-Protocol" in request.headers:
             env["GIT_PROTOCOL"] = request.headers["Git-Protocol"]
         completed = subprocess.run(
-            [self._git, "http-backend"], input=request.body, env=env, capture_output=True, check=False
+            self._backend, input=request.body, env=env, capture_output=True, check=False
         )
         if completed.stderr:
             logger.debug(
                 "git http-backend %s: %s", request.path, completed.stderr.decode(errors="replace").strip()
             )
         return _parse_cgi_output(completed.stdout)
+
+
+def _http_backend_command(git: str) -> list[str]:
+    """The `git-http-backend` program itself, as web servers run it (git-http-backend(1) aliases the URL to
+    it): `git http-backend` would spend one more process on every request finding it there."""
+    exec_path = subprocess.run([git, "--exec-path"], capture_output=True, text=True, check=True).stdout
+    backend = Path(exec_path.strip()) / "git-http-backend"
+    if not os.access(backend, os.X_OK):
+        raise RuntimeError(
+            f"GitHttpBackendServer needs git-http-backend in git's exec path ({backend} is missing); "
+            "some distributions package it apart from git"
+        )
+    return [str(backend)]
 
 
 def _parse_cgi_output(output: bytes) -> GitServerResponse:

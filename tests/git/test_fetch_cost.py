@@ -80,3 +80,42 @@ def test_reading_a_directory_costs_the_trees_on_its_path_not_the_repository(tmp_
     large_requests, large = read_one_directory(tmp_path, 500)
     assert small_requests == large_requests <= 5
     assert large - small < (500 - 25) * 60
+
+
+def test_a_retry_after_a_lost_race_fetches_only_what_the_winner_changed(tmp_path):
+    """Another application promoted first: the retry needs the new tip and its top-level trees, not again the
+    trees and files on the edited path, which the winner left as they were."""
+    root = tmp_path / "race"
+    root.mkdir()
+    create_bare_repository(root / "gitops.git", gitops_files(25))
+    other = "apps/app-0002/prod/values.yaml"
+    with GitHttpBackendServer(root) as server:
+        url = server.url_for("gitops.git")
+        attempts_log: list[int] = []
+
+        def bump_target_after_another_writer_wins(tip):
+            if not attempts_log:
+                GitRemote(url).commit(
+                    "main",
+                    lambda winner_tip: {other: winner_tip.read(other).replace(b"1.0.2\n", b"9.9.9\n")},
+                    "Promote another application",
+                    AUTHOR,
+                    prefetch=[other],
+                )
+            attempts_log.append(server.requests_served)
+            return {TARGET: tip.read(TARGET).replace(b"1.0.1\n", b"2.0.0\n")}
+
+        start = server.requests_served
+        outcome = GitRemote(url).commit(
+            "main", bump_target_after_another_writer_wins, "Promote", AUTHOR, prefetch=[TARGET]
+        )
+        assert outcome.attempts == 2
+        first_attempt_reads = attempts_log[0] - start - 5  # the winner's own promotion took five
+        between_attempts = attempts_log[1] - attempts_log[0]
+        assert first_attempt_reads == 4  # ls-refs, the tip with its top-level trees, apps/app-0001, its prod/
+        # The losing push, the ls-refs telling a moved branch from a refusal, the tip it found (by id) with its
+        # top-level trees. apps/app-0001 and its files are as they were: not fetched again.
+        assert between_attempts == 3
+        tip = GitRemote(url).snapshot("main")
+        assert tip.read(TARGET).startswith(b"image:\n  tag: 2.0.0\n")
+        assert tip.read(other).startswith(b"image:\n  tag: 9.9.9\n")

@@ -79,7 +79,7 @@ _TIP_PREFIXES = (b"refs/heads/", b"refs/tags/")
 
 @dataclass(frozen=True)
 class _Revision:
-    """A ref (branch, tag, HEAD) or a commit sha."""
+    """A ref (branch, tag, HEAD) or a commit sha; or both: the commit, which the ref was seen to point at."""
 
     ref: bytes | None = None
     sha: ObjectID | None = None
@@ -182,10 +182,20 @@ class GitRemote:
         prefixes = _checked_prefixes(prefetch)
         revision = _Revision(ref=ref)
         unknown_outcome: GitTransientError | None = None
+        # Why the server refused the last attempt's ref update; whether another writer won is told after the
+        # back-off, when the tip is as fresh as the next attempt can have it.
+        refusal: str | None = None
+        expected: ObjectID | None = None
         for attempt in range(1, max_attempts + 1):
+            base_revision = revision
             if attempt > 1:
                 _back_off(attempt - 1)
-            snapshot = self._snapshot(revision, prefixes)
+                if refusal is not None:
+                    tip = self._tip_that_won(target, expected, refusal)
+                    if target == ref and tip is not None and self._transport.takes_wants_by_id():
+                        # Fetched by id, the tip just listed costs no second listing.
+                        base_revision = _Revision(ref=ref, sha=tip)
+            snapshot = self._snapshot(base_revision, prefixes)
             changes, blobs = _tree_changes(snapshot, _checked_edits(make_edits(snapshot)), revision.label)
             if not changes:
                 logger.info("%s: nothing to commit, the tip already holds the edits", snapshot)
@@ -194,7 +204,7 @@ class GitRemote:
             new_commit = commit.id
             base = ObjectID(snapshot.commit_sha.encode())
             changed_paths = tuple(path.decode() for path, _mode, _sha in changes)
-            expected: ObjectID | None = base
+            expected = base
             if target != ref:
                 current = self._branch_head(target)
                 if current is not None and current.tree == commit.tree and current.parents == [base]:
@@ -206,8 +216,9 @@ class GitRemote:
                         changed_paths=changed_paths,
                     )
                 expected = current.id if current is not None else None
+            refusal = None
             try:
-                landed = self._push(target, expected, new_commit, objects)
+                landed, refusal = self._push(target, expected, new_commit, objects)
                 unknown_outcome = None
             except GitTransientError as error:
                 landed = self._landed_despite(error, target, expected, new_commit)
@@ -231,6 +242,8 @@ class GitRemote:
             )
         if unknown_outcome is not None:
             raise unknown_outcome
+        if refusal is not None:
+            self._tip_that_won(target, expected, refusal)
         raise PushRaceLost(
             self._transport.describe(
                 "commit to",
@@ -388,7 +401,7 @@ class GitRemote:
         return repo, tip
 
     def _fetch_commit(self, sha: ObjectID, filter_spec: bytes | None) -> MemoryRepo:
-        client, path = self._transport.client()
+        client, path = self._transport.client(by_object_id=self._transport.takes_wants_by_id())
 
         def want_commit(refs: Mapping[bytes, ObjectID], depth: int | None = None) -> list[ObjectID]:
             if _accepts_any_want(client):
@@ -496,9 +509,10 @@ class GitRemote:
 
     def _push(
         self, ref: bytes, base: ObjectID | None, new_commit: ObjectID, objects: list[ShaFile]
-    ) -> bool:
-        """Push `new_commit` if the remote ref still is `base` (None: still absent); whether it landed. Raises
-        PushRejected."""
+    ) -> tuple[bool, str | None]:
+        """Push `new_commit` if the remote ref still is `base` (None: still absent). Return whether it landed
+        and, if the server refused the ref update, why: another writer moved the ref, or a hook or branch
+        protection refused it (`_tip_that_won` tells). Raises PushRejected."""
         label = ref.decode()
         client, path = self._transport.client(expected_refs={} if base is None else {ref: base})
         seen_at: list[ObjectID | None] = []
@@ -536,21 +550,25 @@ class GitRemote:
             )
             return self._push(ref, base, new_commit, objects)
         if seen_at and seen_at[-1] != base:
-            return False
+            return False, None
         # send_pack does not raise when the server refuses a ref: the verdict is only in ref_status.
         if result.ref_status is None or ref not in result.ref_status:
-            return self._landed(ref, base, new_commit)
+            return self._landed(ref, base, new_commit), None
         reason = result.ref_status[ref]
-        if reason is None:
-            return True
-        if self._remote_tip(ref) != base:
-            logger.info(
-                "%s %s: update refused (%s): another writer moved the branch", self.url, label, reason
+        return reason is None, reason
+
+    def _tip_that_won(self, ref: bytes, base: ObjectID | None, refusal: str) -> ObjectID | None:
+        """Where `ref` is now that the server refused to move it from `base` for `refusal`; PushRejected if it is
+        still at `base`: then no writer won, a hook or branch protection refused the update."""
+        tip = self._remote_tip(ref)
+        if tip == base:
+            raise PushRejected(
+                self._transport.describe("push to", ref.decode(), f"the server refused the update: {refusal}")
             )
-            return False
-        raise PushRejected(
-            self._transport.describe("push to", label, f"the server refused the update: {reason}")
+        logger.info(
+            "%s %s: update refused (%s): another writer moved the branch", self.url, ref.decode(), refusal
         )
+        return tip
 
     def _landed_despite(
         self, error: GitTransientError, ref: bytes, base: ObjectID | None, new_commit: ObjectID

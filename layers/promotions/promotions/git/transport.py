@@ -291,6 +291,12 @@ class Transport:
         client.remember_in(self._advertisements, reuse_advertisement=by_object_id, expected_refs=expected_refs)
         return client, parts.path
 
+    def takes_wants_by_id(self) -> bool:
+        """Whether a fetch may want any commit by its id, as far as known: a local repository takes them, and so
+        does a server once it answered as a protocol v2 server. Until then a presumption is no proof: git
+        hangs up on a want it refuses as it would on a v2 request it does not understand."""
+        return self._pool is None or self._advertisements.latest is not None
+
     def ask_for_ref_advertisements_before_pushing(self) -> bool:
         """After the server refused a push made without its ref advertisement: ask for it from now on; whether
         pushes went without it until now."""
