@@ -46,6 +46,7 @@ from dulwich import porcelain
 from dulwich.objects import Blob, Commit, ShaFile, Tree
 from dulwich.repo import Repo
 from promotions.git import Author, CommitOutcome, GitRemote, Snapshot
+from promotions.git.spilling_store import IN_MEMORY_PACK_LIMIT
 from promotions_local.git_server import GitHttpBackendServer
 
 AUTHOR = Author("Benchmark", "bench@localhost")
@@ -239,10 +240,10 @@ def git_environment(home: Path) -> dict[str, str]:
 # The server, in a child process
 
 
-def serve(root: str, connection: Connection) -> None:
+def serve(root: str, connection: Connection, allow_filter: bool) -> None:
     """Serve `root` with git http-backend until told to stop; answer "counters" with (requests, bytes sent,
     CPU seconds of the server and the git processes it ran)."""
-    with GitHttpBackendServer(Path(root)) as server:
+    with GitHttpBackendServer(Path(root), allow_filter=allow_filter) as server:
         connection.send(server.base_url)
         while (command := connection.recv()) != "stop":
             assert command == "counters", command
@@ -257,10 +258,10 @@ def serve(root: str, connection: Connection) -> None:
 
 
 class ServerProcess:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, allow_filter: bool = True) -> None:
         self._connection, child_end = multiprocessing.get_context("spawn").Pipe()
         self._process = multiprocessing.get_context("spawn").Process(
-            target=serve, args=(str(root), child_end), daemon=True
+            target=serve, args=(str(root), child_end, allow_filter), daemon=True
         )
         self._process.start()
         self.base_url: str = self._connection.recv()
@@ -339,14 +340,22 @@ def bump(tags: Iterator[int]) -> Callable[[bytes], bytes]:
     return edit
 
 
-def ours(url: str, target: str, edit: Callable[[bytes], bytes], *, max_attempts: int = 8) -> CommitOutcome:
+def ours(
+    url: str,
+    target: str,
+    edit: Callable[[bytes], bytes],
+    *,
+    max_attempts: int = 8,
+    in_memory_pack_limit: int = IN_MEMORY_PACK_LIMIT,
+) -> CommitOutcome:
     def edits(snapshot: Snapshot) -> dict[str, bytes | None]:
         current = snapshot.read(target)
         if current is None:
             raise ValueError(f"{target} is missing")
         return {target: edit(current)}
 
-    outcome = GitRemote(url).commit(
+    remote = GitRemote(url, in_memory_pack_limit=in_memory_pack_limit)
+    outcome = remote.commit(
         BRANCH, edits, f"Promote {target}", AUTHOR, prefetch=[target], max_attempts=max_attempts
     )
     if outcome.commit_sha is None:
@@ -488,6 +497,41 @@ def bench_fixture(
         )
 
 
+def bench_without_filters(server: ServerProcess, fixture: Fixture, arguments: argparse.Namespace) -> None:
+    """Our path against a host that allows no partial-clone filter (Bitbucket Cloud): the whole commit comes,
+    held in memory, or kept on disk as it would be past IN_MEMORY_PACK_LIMIT."""
+    url = server.url_for(fixture.name)
+    tags = iter(range(2_000_000, 3_000_000))
+
+    def in_memory() -> None:
+        ours(url, fixture.target, bump(tags))
+
+    def on_disk() -> None:
+        ours(url, fixture.target, bump(tags), in_memory_pack_limit=0)
+
+    memory_runs, disk_runs = timed_runs(server, arguments.repeat, in_memory, on_disk)
+    results = [
+        PathResult("ours, the commit's objects in memory", memory_runs, traced_peak(in_memory), ""),
+        PathResult("ours, the commit's pack kept on disk", disk_runs, traced_peak(on_disk), ""),
+    ]
+    print(
+        f"\n== a host without partial-clone filters ({fixture.label}): {fixture.files:,} files; "
+        f"editing {fixture.target}"
+    )
+    header = (
+        f"   {'path':<48} {'time ms':>9} {'peak MiB':>9} {'x on disk':>9} {'received KiB':>13} "
+        f"{'requests':>8}"
+    )
+    print(header)
+    print("   " + "-" * (len(header) - 3))
+    for result in results:
+        print(
+            f"   {result.name:<48} {result.seconds * 1000:9.1f} {result.peak_bytes / MIB:9.2f} "
+            f"{result.peak_bytes / results[1].peak_bytes:8.1f}x {result.bytes_received / 1024:13.1f} "
+            f"{result.requests:8d}"
+        )
+
+
 def bench_concurrency(server: ServerProcess, fixture: Fixture, promotions: int) -> None:
     """`promotions` promotions of distinct apps to one branch: all at once in threads, then one by one."""
     url = server.url_for(fixture.name)
@@ -574,6 +618,11 @@ def main() -> None:
             for fixture in fixtures:
                 bench_fixture(server, fixture, arguments, scratch)
             bench_concurrency(server, fixtures[1], arguments.concurrent)
+        finally:
+            server.stop()
+        server = ServerProcess(root, allow_filter=False)
+        try:
+            bench_without_filters(server, fixtures[1], arguments)
         finally:
             server.stop()
 

@@ -3,11 +3,13 @@
 Nothing touches a disk work tree and no git binary runs: objects live in dulwich memory stores, fetched at
 depth 1, and where the server honours partial-clone filters (protocol v2, as GitHub, GitLab and `git
 http-backend` with uploadpack.allowFilter do) without blobs, which are then fetched only for the paths asked
-for or read.
+for or read. Where it does not, a commit too big for memory stays on disk as the pack received
+(`SpillingObjectStore`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import logging
@@ -33,6 +35,7 @@ from .paths import checked_path, checked_prefix
 from .recent import RecentObjects
 from .signing import CommitSigner
 from .snapshot import Reach, Snapshot
+from .spilling_store import IN_MEMORY_PACK_LIMIT, SpillingObjectStore
 from .transport import Transport, refused_by_server
 
 logger = logging.getLogger("promotions.git")
@@ -98,13 +101,21 @@ class GitRemote:
 
     `credentials` may also come as user-info in the URL; explicit ones win. They are sent only in the
     Authorization header and never appear in logs or error messages. `timeout` bounds each socket read, in
-    seconds.
+    seconds. A fetched pack bigger than `in_memory_pack_limit` bytes (a whole commit from a server without
+    partial-clone filters) is kept on disk, in a temporary directory, rather than inflated into memory.
     """
 
     def __init__(
-        self, url: str, credentials: HttpCredentials | None = None, *, timeout: float = 60.0
+        self,
+        url: str,
+        credentials: HttpCredentials | None = None,
+        *,
+        timeout: float = 60.0,
+        in_memory_pack_limit: int = IN_MEMORY_PACK_LIMIT,
     ) -> None:
         self._transport = Transport(url, credentials, timeout)
+        # A fetched pack over this many bytes stays on disk, its objects read from there (SpillingObjectStore).
+        self._in_memory_pack_limit = in_memory_pack_limit
         # None until a fetch shows whether the server honours partial-clone filters (a benign race).
         self._filters_honoured: bool | None = None
         # Filters the server refused, not tried again (replaced whole: a benign race).
@@ -151,7 +162,7 @@ class GitRemote:
 
         `make_edits(snapshot)` returns {path: new content, or None to delete}; it is called again on the new
         tip whenever another writer moved the branch first, so it must derive its edits from the snapshot it
-        is given. Edits equal to what the tip holds are dropped; if none remain, nothing is committed and
+        is given, which is closed when the attempt ends. Edits equal to what the tip holds are dropped; if none remain, nothing is committed and
         `commit_sha` is None. The push is a compare-and-swap on the tip the edits were built on; a lost race
         is retried with jittered exponential backoff up to `max_attempts` times, then PushRaceLost is raised.
         A push that failed with an unknown outcome (timeout, dropped connection) is looked for on the remote
@@ -195,51 +206,54 @@ class GitRemote:
                     if target == ref and tip is not None and self._transport.takes_wants_by_id():
                         # Fetched by id, the tip just listed costs no second listing.
                         base_revision = _Revision(ref=ref, sha=tip)
-            snapshot = self._snapshot(base_revision, prefixes)
-            changes, blobs = _tree_changes(snapshot, _checked_edits(make_edits(snapshot)), revision.label)
-            if not changes:
-                logger.info("%s: nothing to commit, the tip already holds the edits", snapshot)
-                return CommitOutcome(commit_sha=None, base_sha=snapshot.commit_sha, attempts=attempt)
-            commit, objects = _build_commit(snapshot, changes, blobs, message, author, signer)
-            new_commit = commit.id
-            base = ObjectID(snapshot.commit_sha.encode())
-            changed_paths = tuple(path.decode() for path, _mode, _sha in changes)
-            expected = base
-            if target != ref:
-                current = self._branch_head(target)
-                if current is not None and current.tree == commit.tree and current.parents == [base]:
-                    logger.info("%s: %s already holds the edits: %s", snapshot, push_to, current.id.decode())
+            # What the snapshot keeps on disk goes with the attempt, whatever make_edits kept of it.
+            with contextlib.closing(self._snapshot(base_revision, prefixes)) as snapshot:
+                changes, blobs = _tree_changes(snapshot, _checked_edits(make_edits(snapshot)), revision.label)
+                if not changes:
+                    logger.info("%s: nothing to commit, the tip already holds the edits", snapshot)
+                    return CommitOutcome(commit_sha=None, base_sha=snapshot.commit_sha, attempts=attempt)
+                commit, objects = _build_commit(snapshot, changes, blobs, message, author, signer)
+                new_commit = commit.id
+                base = ObjectID(snapshot.commit_sha.encode())
+                changed_paths = tuple(path.decode() for path, _mode, _sha in changes)
+                expected = base
+                if target != ref:
+                    current = self._branch_head(target)
+                    if current is not None and current.tree == commit.tree and current.parents == [base]:
+                        logger.info(
+                            "%s: %s already holds the edits: %s", snapshot, push_to, current.id.decode()
+                        )
+                        return CommitOutcome(
+                            commit_sha=current.id.decode(),
+                            base_sha=snapshot.commit_sha,
+                            attempts=attempt,
+                            changed_paths=changed_paths,
+                        )
+                    expected = current.id if current is not None else None
+                refusal = None
+                try:
+                    landed, refusal = self._push(target, expected, new_commit, objects)
+                    unknown_outcome = None
+                except GitTransientError as error:
+                    landed = self._landed_despite(error, target, expected, new_commit)
+                    unknown_outcome = error
+                if landed:
+                    logger.info(
+                        "%s: pushed %s to %s (attempt %d)",
+                        snapshot,
+                        new_commit.decode(),
+                        target.decode(),
+                        attempt,
+                    )
                     return CommitOutcome(
-                        commit_sha=current.id.decode(),
+                        commit_sha=new_commit.decode(),
                         base_sha=snapshot.commit_sha,
                         attempts=attempt,
                         changed_paths=changed_paths,
                     )
-                expected = current.id if current is not None else None
-            refusal = None
-            try:
-                landed, refusal = self._push(target, expected, new_commit, objects)
-                unknown_outcome = None
-            except GitTransientError as error:
-                landed = self._landed_despite(error, target, expected, new_commit)
-                unknown_outcome = error
-            if landed:
                 logger.info(
-                    "%s: pushed %s to %s (attempt %d)",
-                    snapshot,
-                    new_commit.decode(),
-                    target.decode(),
-                    attempt,
+                    "%s: attempt %d did not land, re-applying the edits on the new tip", snapshot, attempt
                 )
-                return CommitOutcome(
-                    commit_sha=new_commit.decode(),
-                    base_sha=snapshot.commit_sha,
-                    attempts=attempt,
-                    changed_paths=changed_paths,
-                )
-            logger.info(
-                "%s: attempt %d did not land, re-applying the edits on the new tip", snapshot, attempt
-            )
         if unknown_outcome is not None:
             raise unknown_outcome
         if refusal is not None:
@@ -372,6 +386,7 @@ class GitRemote:
                         depth=depth,
                         filter_spec=filter_spec,
                         ref_prefix=ref_prefix,
+                        in_memory_limit=self._in_memory_pack_limit,
                     )
             except GitError as error:
                 if attempt == _MOVED_TIP_RETRIES or not chosen or _accepts_any_want(client):
@@ -413,7 +428,13 @@ class GitRemote:
         try:
             with self._transport.errors("fetch", sha.decode(), refused=refused):
                 repo, _result = _fetch_into_memory(
-                    client, path, want_commit, depth=1, filter_spec=filter_spec, ref_prefix=[b"HEAD"]
+                    client,
+                    path,
+                    want_commit,
+                    depth=1,
+                    filter_spec=filter_spec,
+                    ref_prefix=[b"HEAD"],
+                    in_memory_limit=self._in_memory_pack_limit,
                 )
         except _WantNotAdvertised:
             return self._fetch_by_deepening(sha)
@@ -502,6 +523,7 @@ class GitRemote:
                 depth=None,
                 filter_spec=_REACH_FILTERS[reach],
                 ref_prefix=[b"HEAD"],
+                in_memory_limit=self._in_memory_pack_limit,
             )
         fetched = [repo.object_store[object_id] for object_id in repo.object_store]
         self._recent_objects.add(fetched)
@@ -635,16 +657,31 @@ def _fetch_into_memory(
     depth: int | None,
     filter_spec: bytes | None,
     ref_prefix: Sequence[bytes],
+    in_memory_limit: int,
 ) -> tuple[MemoryRepo, FetchPackResult]:
+    """Fetch into a new repository whose objects are in memory, or on disk if the pack is over the limit.
+
+    dulwich's `fetch` would hand the pack to the store as a thin pack, inflating every object; a repository that
+    starts empty announces no objects it has, so the server sends a self-contained pack, which `add_pack` takes
+    as it is."""
     repo = MemoryRepo()
-    result = client.fetch(
-        path,
-        repo,
-        determine_wants=determine_wants,
-        depth=depth,
-        filter_spec=filter_spec,
-        ref_prefix=list(ref_prefix),
-    )
+    repo.object_store = SpillingObjectStore(in_memory_limit)
+    pack, commit, abort = repo.object_store.add_pack()
+    try:
+        result = client.fetch_pack(
+            path,
+            determine_wants,
+            repo.get_graph_walker(),
+            pack.write,
+            depth=depth,
+            filter_spec=filter_spec,
+            ref_prefix=list(ref_prefix),
+        )
+    except BaseException:
+        abort()
+        raise
+    commit()
+    repo.update_shallow(result.new_shallow, result.new_unshallow)
     return repo, result
 
 

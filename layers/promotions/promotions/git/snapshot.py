@@ -70,6 +70,11 @@ class Snapshot:
     def __repr__(self) -> str:
         return f"Snapshot({self._description} at {self.commit_sha})"
 
+    def close(self) -> None:
+        """Remove now what the snapshot keeps on disk (a whole commit too big for memory), which would otherwise
+        go when the snapshot is collected; what was there cannot be read afterwards."""
+        self._store.close()
+
     def read(self, path: str) -> bytes | None:
         """The content of the file at `path`; None if absent, a directory or a submodule."""
         entry = self._entry(checked_path(path))
