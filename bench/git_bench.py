@@ -2,7 +2,7 @@
 repositories served by `git http-backend` on loopback, then concurrent promotions to one branch.
 
     uv run --frozen python bench/git_bench.py [--small-files 100] [--large-files 10000] [--history 5000]
-        [--repeat 7] [--baseline-repeat 1] [--concurrent 50] [--skip-full-clone]
+        [--repeat 7] [--baseline-repeat 1] [--concurrent 50] [--skip-full-clone] [--binary-mib 150]
 
 Fixtures (GitOps layout apps/app-NNNN/ENV/{values.yaml + 9 manifests}, 40 files per app, and a README):
 `--small-files` files; `--large-files` files; `--large-files` files with `--history` more commits, each
@@ -19,6 +19,10 @@ Python allocations for the in-process paths, in a separate traced run; max RSS o
 processes, from GNU time, for the git CLI); bytes the server sent (status lines, headers and bodies); HTTP
 requests of one run. The server runs in a child process, so neither its memory nor its git processes count
 against the client paths; its CPU time is reported for the concurrent promotions.
+
+Last, our path against the same server with partial-clone filters off (as Bitbucket Cloud serves): on the large
+fixture and on `--binary-mib` MiB of files that do not compress, the whole commit held in memory against kept on
+disk (what GitRemote does past IN_MEMORY_PACK_LIMIT).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from dulwich.objects import Blob, Commit, ShaFile, Tree
 from dulwich.repo import Repo
 from promotions.git import Author, CommitOutcome, GitRemote, Snapshot
 from promotions.git.spilling_store import IN_MEMORY_PACK_LIMIT
-from promotions_local.git_server import GitHttpBackendServer
+from promotions_local.git_server import GitHttpBackendServer, create_bare_repository
 
 AUTHOR = Author("Benchmark", "bench@localhost")
 BRANCH = "main"
@@ -497,27 +501,33 @@ def bench_fixture(
         )
 
 
-def bench_without_filters(server: ServerProcess, fixture: Fixture, arguments: argparse.Namespace) -> None:
+def build_binary_fixture(root: Path, name: str, mib: int) -> str:
+    """A repository of `mib` MiB of files that do not compress, and one values.yaml; return its path."""
+    target = f"apps/{app_name(0)}/prod/values.yaml"
+    files = {f"assets/blob-{number:05d}.bin": os.urandom(256 * 1024) for number in range(mib * 4)}
+    files[target] = values_yaml(0, "prod", "1.0.0")
+    create_bare_repository(root / name, files)
+    return target
+
+
+def bench_without_filters(server: ServerProcess, label: str, repository: str, target: str, runs: int) -> None:
     """Our path against a host that allows no partial-clone filter (Bitbucket Cloud): the whole commit comes,
-    held in memory, or kept on disk as it would be past IN_MEMORY_PACK_LIMIT."""
-    url = server.url_for(fixture.name)
+    held in memory, or kept on disk as it is past IN_MEMORY_PACK_LIMIT."""
+    url = server.url_for(repository)
     tags = iter(range(2_000_000, 3_000_000))
 
     def in_memory() -> None:
-        ours(url, fixture.target, bump(tags))
+        ours(url, target, bump(tags), in_memory_pack_limit=2**40)
 
     def on_disk() -> None:
-        ours(url, fixture.target, bump(tags), in_memory_pack_limit=0)
+        ours(url, target, bump(tags), in_memory_pack_limit=0)
 
-    memory_runs, disk_runs = timed_runs(server, arguments.repeat, in_memory, on_disk)
+    memory_runs, disk_runs = timed_runs(server, runs, in_memory, on_disk)
     results = [
         PathResult("ours, the commit's objects in memory", memory_runs, traced_peak(in_memory), ""),
         PathResult("ours, the commit's pack kept on disk", disk_runs, traced_peak(on_disk), ""),
     ]
-    print(
-        f"\n== a host without partial-clone filters ({fixture.label}): {fixture.files:,} files; "
-        f"editing {fixture.target}"
-    )
+    print(f"\n== a host without partial-clone filters ({label}); editing {target}")
     header = (
         f"   {'path':<48} {'time ms':>9} {'peak MiB':>9} {'x on disk':>9} {'received KiB':>13} "
         f"{'requests':>8}"
@@ -588,6 +598,9 @@ def main() -> None:
     parser.add_argument("--baseline-repeat", type=int, default=1, help="timed runs of the dulwich full clone")
     parser.add_argument("--concurrent", type=int, default=50, help="promotions at once to one branch")
     parser.add_argument("--skip-full-clone", action="store_true")
+    parser.add_argument(
+        "--binary-mib", type=int, default=150, help="MiB fetched whole from a host without filters; 0 to skip"
+    )
     arguments = parser.parse_args()
     if not Path(GNU_TIME).is_file():
         parser.error(f"the git CLI path's memory is measured with GNU time, expected at {GNU_TIME}")
@@ -620,9 +633,18 @@ def main() -> None:
             bench_concurrency(server, fixtures[1], arguments.concurrent)
         finally:
             server.stop()
+        large = fixtures[1]
+        binary = []
+        if arguments.binary_mib:
+            binary_target = build_binary_fixture(root, "binary.git", arguments.binary_mib)
+            binary.append((f"{arguments.binary_mib} MiB of binary files", "binary.git", binary_target, 1))
         server = ServerProcess(root, allow_filter=False)
         try:
-            bench_without_filters(server, fixtures[1], arguments)
+            for label, repository, target, runs in [
+                (f"{large.label}: {large.files:,} files", large.name, large.target, arguments.repeat),
+                *binary,
+            ]:
+                bench_without_filters(server, label, repository, target, runs)
         finally:
             server.stop()
 
