@@ -162,9 +162,10 @@ class GitRemote:
 
         `make_edits(snapshot)` returns {path: new content, or None to delete}; it is called again on the new
         tip whenever another writer moved the branch first, so it must derive its edits from the snapshot it
-        is given, which is closed when the attempt ends. Edits equal to what the tip holds are dropped; if none remain, nothing is committed and
-        `commit_sha` is None. The push is a compare-and-swap on the tip the edits were built on; a lost race
-        is retried with jittered exponential backoff up to `max_attempts` times, then PushRaceLost is raised.
+        is given, which is closed when the attempt ends. Edits equal to what the tip holds are dropped; if
+        none remain, nothing is committed and `commit_sha` is None. The push is a compare-and-swap on the tip
+        the edits were built on; a lost race is retried with jittered exponential backoff up to
+        `max_attempts` times, then PushRaceLost is raised.
         A push that failed with an unknown outcome (timeout, dropped connection) is looked for on the remote
         before retrying, so it is never applied twice. `prefetch` names files or directories `make_edits` will
         read, fetched with the tip in one round trip; other files are fetched when read. With `signer`, the
