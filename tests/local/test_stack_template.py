@@ -346,3 +346,16 @@ def test_a_reference_to_an_undeclared_name_is_reported_with_its_resource(tmp_pat
         TemplateError, match="resource A references Missing, which the template does not declare"
     ):
         template.creation_order({"A"}, set())
+
+
+def test_every_function_of_the_stack_gets_the_git_scratch_space_as_its_tmp():
+    """A function's own EphemeralStorage would win over the Globals one and ignore the stack parameter."""
+    template = SamTemplate.load(Path(__file__).resolve().parents[2] / "template.yaml")
+    functions = {
+        name: resource["Properties"]
+        for name, resource in template.resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    assert "PromoteEnvironmentFunction" in functions
+    for name, properties in functions.items():
+        assert properties["EphemeralStorage"] == {"Size": {"Ref": "GitScratchSpaceMB"}}, name
