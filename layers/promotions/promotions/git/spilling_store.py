@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import itertools
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -89,26 +90,25 @@ class SpillingObjectStore(MemoryObjectStore):
 
 
 class _PackWriter:
-    """Where a fetch writes the pack it receives: memory up to the limit, then a pack file of the disk store."""
+    """Where a fetch writes the pack it receives: the memory store's spool up to the limit, then a pack file of
+    the disk store."""
 
     def __init__(self, store: SpillingObjectStore, in_memory_limit: int) -> None:
         self._store = store
         self._in_memory_limit = in_memory_limit
-        self._buffer = bytearray()
         self._written = 0
-        self._disk_pack: tuple[BinaryIO, Callable[[], object], Callable[[], None]] | None = None
+        self._on_disk = False
+        self._file: BinaryIO
+        self._finish: Callable[[], object]
+        self._discard: Callable[[], None]
+        self._file, self._finish, self._discard = MemoryObjectStore.add_pack(store)
 
     def write(self, data: bytes) -> int:
         self._written += len(data)
         try:
-            if self._disk_pack is None and self._written > self._in_memory_limit:
-                self._disk_pack = self._store._disk_store().add_pack()
-                self._disk_pack[0].write(self._buffer)
-                self._buffer = bytearray()
-            if self._disk_pack is not None:
-                self._disk_pack[0].write(data)
-            else:
-                self._buffer += data
+            if not self._on_disk and self._written > self._in_memory_limit:
+                self._move_to_disk()
+            self._file.write(data)
         except OSError as error:
             if error.errno != errno.ENOSPC:
                 raise
@@ -118,15 +118,17 @@ class _PackWriter:
             ) from error
         return len(data)
 
+    def _move_to_disk(self) -> None:
+        spool, discard_spool = self._file, self._discard
+        self._file, self._finish, self._discard = self._store._disk_store().add_pack()
+        self._on_disk = True
+        spool.seek(0)
+        shutil.copyfileobj(spool, self._file)
+        discard_spool()
+
     def commit(self) -> None:
-        if self._disk_pack is not None:
-            # Indexed where it lies: the pack is not copied, and its objects are not inflated until read.
-            self._disk_pack[1]()
-            return
-        spool, inflate, _abort = MemoryObjectStore.add_pack(self._store)
-        spool.write(self._buffer)
-        inflate()
+        # On disk, the pack is indexed where it lies: not copied, and its objects not inflated until read.
+        self._finish()
 
     def abort(self) -> None:
-        if self._disk_pack is not None:
-            self._disk_pack[2]()
+        self._discard()
