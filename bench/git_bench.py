@@ -40,7 +40,7 @@ import tempfile
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -484,21 +484,24 @@ def bench_fixture(
     history = f", {fixture.history:,} commits of history" if fixture.history else ""
     print(f"\n== {fixture.label}: {fixture.files:,} files{history}; editing {fixture.target}")
     print(f"   our fetch path: {', '.join(sorted(set(fetch_paths.paths))) or 'unknown'}")
-    header = (
+    ours_result = results[0]
+    print_table(
         f"   {'path':<48} {'time ms':>9} {'x ours':>7} {'peak MiB':>9} {'measured by':<12} "
-        f"{'received KiB':>13} {'x ours':>8} {'requests':>8}"
+        f"{'received KiB':>13} {'x ours':>8} {'requests':>8}",
+        (
+            f"   {result.name:<48} {result.seconds * 1000:9.1f} {result.seconds / ours_result.seconds:6.1f}x "
+            f"{result.peak_bytes / MIB:9.2f} {result.memory_measure:<12} {result.bytes_received / 1024:13.1f} "
+            f"{result.bytes_received / ours_result.bytes_received:7.1f}x {result.requests:8d}"
+            for result in results
+        ),
     )
+
+
+def print_table(header: str, rows: Iterable[str]) -> None:
     print(header)
     print("   " + "-" * (len(header) - 3))
-    ours_result = results[0]
-    for result in results:
-        time_ratio = result.seconds / ours_result.seconds
-        bytes_ratio = result.bytes_received / ours_result.bytes_received
-        print(
-            f"   {result.name:<48} {result.seconds * 1000:9.1f} {time_ratio:6.1f}x "
-            f"{result.peak_bytes / MIB:9.2f} {result.memory_measure:<12} "
-            f"{result.bytes_received / 1024:13.1f} {bytes_ratio:7.1f}x {result.requests:8d}"
-        )
+    for row in rows:
+        print(row)
 
 
 def build_binary_fixture(root: Path, name: str, mib: int) -> str:
@@ -528,18 +531,15 @@ def bench_without_filters(server: ServerProcess, label: str, repository: str, ta
         PathResult("ours, the commit's pack kept on disk", disk_runs, traced_peak(on_disk), ""),
     ]
     print(f"\n== a host without partial-clone filters ({label}); editing {target}")
-    header = (
-        f"   {'path':<48} {'time ms':>9} {'peak MiB':>9} {'x on disk':>9} {'received KiB':>13} "
-        f"{'requests':>8}"
-    )
-    print(header)
-    print("   " + "-" * (len(header) - 3))
-    for result in results:
-        print(
+    print_table(
+        f"   {'path':<48} {'time ms':>9} {'peak MiB':>9} {'x on disk':>9} {'received KiB':>13} {'requests':>8}",
+        (
             f"   {result.name:<48} {result.seconds * 1000:9.1f} {result.peak_bytes / MIB:9.2f} "
             f"{result.peak_bytes / results[1].peak_bytes:8.1f}x {result.bytes_received / 1024:13.1f} "
             f"{result.requests:8d}"
-        )
+            for result in results
+        ),
+    )
 
 
 def bench_concurrency(server: ServerProcess, fixture: Fixture, promotions: int) -> None:
