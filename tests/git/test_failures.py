@@ -163,9 +163,11 @@ def test_credentials_in_the_url_never_show_in_network_errors(
     assert f"127.0.0.1:{closed_port}/{REPO}" in str(raised.value)
 
 
+@pytest.mark.parametrize("max_attempts", [8, 1])
 def test_a_hook_refusing_the_push_is_push_rejected_not_a_race(
-    git_server: GitHttpBackendServer, bare_repo: Path, author: Author, branch_history
+    git_server: GitHttpBackendServer, bare_repo: Path, author: Author, branch_history, max_attempts
 ):
+    """Told apart by the branch still being where the push found it; with no attempt left, all the same."""
     hook = bare_repo / "hooks" / "pre-receive"
     hook.parent.mkdir(exist_ok=True)
     hook.write_text("#!/bin/sh\necho 'main is frozen' >&2\nexit 1\n")
@@ -173,7 +175,9 @@ def test_a_hook_refusing_the_push_is_push_rejected_not_a_race(
     before = branch_history()[0].id
 
     with pytest.raises(PushRejected, match="pre-receive hook declined") as raised:
-        GitRemote(git_server.url_for(REPO)).commit("main", lambda _: {"a.txt": b"a\n"}, "Frozen", author)
+        GitRemote(git_server.url_for(REPO)).commit(
+            "main", lambda _: {"a.txt": b"a\n"}, "Frozen", author, max_attempts=max_attempts
+        )
 
     assert not isinstance(raised.value, GitTransientError)
     assert branch_history()[0].id == before
