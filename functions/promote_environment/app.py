@@ -1,6 +1,7 @@
 """Step Functions task: write the release's version into one environment's files and push the commit."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -8,6 +9,7 @@ from promotions.runtime import services
 
 logger = Logger()
 tracer = Tracer()
+metrics = Metrics()
 
 
 class PromoteTask(BaseModel):
@@ -17,8 +19,11 @@ class PromoteTask(BaseModel):
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 @event_parser(model=PromoteTask)
 def handler(task: PromoteTask, context: LambdaContext) -> dict:
     logger.append_keys(release=task.releaseId, environment=task.environment)
     result = services().promoter.promote(task.releaseId, task.environment)
+    # Contention on the GitOps repository: many writers to one branch make each promotion push again.
+    metrics.add_metric(name="PushRetries", unit=MetricUnit.Count, value=result.push_retries)
     return {"commit": result.commit, "changedFiles": list(result.changed_files)}

@@ -1,6 +1,6 @@
 """The `pr` action: the promotion pushes a branch and opens a pull request; the post-action phase waits for
 the merge and takes the merge commit as the environment's commit (Promoter and Gates against DynamoDB on
-moto, git http-backend and a fake GitHub)."""
+moto, git http-backend and a fake GitHub). Also what a `commit` promotion reports of its pushes."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from promotions.release.model import (
     SourceRevision,
     release_id_for,
 )
-from promotions.release.promotion import Promoter, promotion_branch
+from promotions.release.promotion import BranchPlan, Promoter, promotion_branch
 from promotions.release.status import EnvironmentStatus
 from promotions.release.store import ReleaseStore
 from promotions_local.fake_apis import FakeGitHub
@@ -328,3 +328,27 @@ def test_an_environment_s_pull_requests_round_trip_through_the_store(store: Rele
 
     assert stored.environment("prod").pull_requests == (pull,)
     assert stored.environment("dev").pull_requests == ()
+
+
+def test_a_commit_promotion_reports_the_pushes_another_writer_made_it_retry(world: World, monkeypatch):
+    release = world.release("2.6.0")
+    real_edits = BranchPlan.edits
+    other_writer: list[str | None] = []
+
+    def edits_after_another_writer_pushed(plan, files, sources, tip):
+        if not other_writer:
+            other_writer.append(
+                GitRemote(world.url)
+                .commit("main", lambda _: {"NOTES.md": b"frozen on Friday\n"}, "Another writer", BOT)
+                .commit_sha
+            )
+        return real_edits(plan, files, sources, tip)
+
+    monkeypatch.setattr(BranchPlan, "edits", edits_after_another_writer_pushed)
+
+    raced = world.promoter.promote(release.id, "qa")
+    alone = world.promoter.promote(release.id, "staging")
+
+    assert (raced.push_retries, alone.push_retries) == (1, 0)
+    qa_commit = GitRemote(world.url).snapshot(raced.commit)
+    assert qa_commit.read("NOTES.md") == b"frozen on Friday\n", "built on the other writer's commit"

@@ -39,6 +39,8 @@ class PromotionResult:
     changed_files: tuple[str, ...]
     # The `pr` action's pull requests, one per repository it changed; `commit` stays None until they merge.
     pull_requests: tuple[PullRequestRecord, ...] = ()
+    # Pushes made again because another writer had moved the branch first, over every repository written.
+    push_retries: int = 0
 
 
 def promotion_branch(release_id: str, environment: str) -> str:
@@ -83,6 +85,7 @@ class Promoter:
         files = configuration.template_for(release.product).promotion
         sources = source_snapshots(plans, self._remotes, lambda app: release.source.commit)
         commits, pull_requests, changed, message = [], [], [], None
+        push_retries = 0
         for plan in plans:
             targets = [target for _, target in plan.pairs]
             branch_message = _commit_message(release, environment, targets)
@@ -97,6 +100,7 @@ class Promoter:
                 prefetch=plan.target_files(files, sources),
                 signer=self._signer,
             )
+            push_retries += outcome.attempts - 1
             if not outcome.commit_sha:
                 continue
             changed.extend(outcome.changed_paths)
@@ -117,7 +121,10 @@ class Promoter:
                 },
             )
             return PromotionResult(
-                commit=None, changed_files=tuple(changed), pull_requests=tuple(pull_requests)
+                commit=None,
+                changed_files=tuple(changed),
+                pull_requests=tuple(pull_requests),
+                push_retries=push_retries,
             )
         if not commits:
             # Nothing left to write: the environment holds this version already, perhaps from an earlier
@@ -126,14 +133,16 @@ class Promoter:
                 "environment already at this version",
                 extra={"release": release_id, "environment": environment},
             )
-            return PromotionResult(commit=release.environment(environment).commit, changed_files=())
+            return PromotionResult(
+                commit=release.environment(environment).commit, changed_files=(), push_retries=push_retries
+            )
         commit = commits[-1]
         self._store.record_commit(release_id, environment, commit, message)
         logger.info(
             "environment promoted",
             extra={"release": release_id, "environment": environment, "commit": commit, "files": changed},
         )
-        return PromotionResult(commit=commit, changed_files=tuple(changed))
+        return PromotionResult(commit=commit, changed_files=tuple(changed), push_retries=push_retries)
 
     def _provider(self, configuration: Configuration, repo_url: str) -> RestProvider:
         choice = ProviderChoice.of(configuration.git_repository_for(repo_url))
