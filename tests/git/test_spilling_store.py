@@ -46,6 +46,7 @@ def test_a_pack_within_the_limit_is_held_in_memory():
     received(store, pack_of(blobs))
 
     assert not store.on_disk
+    assert all(store.contains_loose(blob.id) for blob in blobs)
     assert {blob.id for blob in blobs} <= set(store)
     assert store[blobs[3].id].as_raw_string() == b"file 3\n"
 
@@ -62,7 +63,7 @@ def test_a_pack_over_the_limit_is_read_from_disk_and_the_directory_goes_with_the
     assert all(blob.id in store for blob in blobs)
     assert store[blobs[5].id].as_raw_string() == blobs[5].as_raw_string()
     assert len(set(store)) == len(blobs) + 1
-    assert not any(blob.id in store._data for blob in blobs), "nothing fetched was inflated into memory"
+    assert not any(store.contains_loose(blob.id) for blob in blobs), "nothing fetched was inflated into memory"
     [directory] = tmp_path.iterdir()
     assert any(directory.rglob("pack-*.idx"))
 
