@@ -70,3 +70,20 @@ def test_a_protected_server_accepts_the_matching_credentials_only(tmp_path, secr
         with pytest.raises(GitAuthError) as raised:
             GitRemote(url, credentials=HttpCredentials("bot", "wrong-token")).snapshot("main")
         assert "wrong-token" not in str(raised.value)
+
+
+def test_the_credentials_may_be_an_ssm_securestring_parameter_given_by_its_arn(aws):
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(
+        Name="/promotions/git-credentials",
+        Type="SecureString",
+        Value=json.dumps({"https://github.com/acme/": {"token": "from-parameter-store"}}),
+    )
+    arn = ssm.get_parameter(Name="/promotions/git-credentials")["Parameter"]["ARN"]
+
+    credentials = GitCredentials(arn)
+
+    assert credentials.for_url("https://github.com/acme/gitops.git") == HttpCredentials(
+        "x-access-token", "from-parameter-store"
+    )
+    assert credentials.for_url("https://github.com/other/gitops.git") is None

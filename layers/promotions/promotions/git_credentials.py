@@ -1,4 +1,5 @@
-"""Git HTTPS credentials per repository URL prefix, read from one Secrets Manager secret.
+"""Git HTTPS credentials per repository URL prefix, read from one Secrets Manager secret or one SSM
+SecureString parameter (given by its ARN, `arn:aws:ssm:REGION:ACCOUNT:parameter/NAME`), cached 5 minutes.
 
 The secret is a JSON object whose keys are URL prefixes; the longest prefix that starts a repository's
 URL wins, so one organisation can use a different token than the rest of its host:
@@ -12,6 +13,7 @@ Bitbucket user name. Credentials are never logged and never part of an error mes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from promotions.git import HttpCredentials
 
 _CACHE_SECONDS = 300
+_SSM_PARAMETER_ARN = re.compile(r"arn:aws[a-z-]*:ssm:[^:]*:[^:]*:parameter/")
 
 
 class CredentialsSecretError(ValueError):
@@ -44,9 +47,7 @@ class _Entry(BaseModel):
 class GitCredentials:
     def __init__(self, secret_id: str | None, read_secret: Callable[[str], Any] | None = None) -> None:
         self._secret_id = secret_id or None
-        self._read_secret = read_secret or (
-            lambda name: parameters.get_secret(name, transform="json", max_age=_CACHE_SECONDS)
-        )
+        self._read_secret = read_secret or _read_json
 
     def for_url(self, url: str) -> HttpCredentials | None:
         if self._secret_id is None or not url.lower().startswith(("http://", "https://")):
@@ -69,6 +70,13 @@ class GitCredentials:
                 "give {username, password} or {token}"
             ) from None
         return HttpCredentials(username=entry.username, password=entry.password)
+
+
+def _read_json(secret_id: str) -> Any:
+    if _SSM_PARAMETER_ARN.match(secret_id):
+        # GetParameter takes the ARN as the name.
+        return parameters.get_parameter(secret_id, decrypt=True, transform="json", max_age=_CACHE_SECONDS)
+    return parameters.get_secret(secret_id, transform="json", max_age=_CACHE_SECONDS)
 
 
 def _normalised(url: str) -> str:
