@@ -1,12 +1,12 @@
-"""The AWS side of the checks' services: Secrets Manager through moto's real API."""
+"""The AWS side of the checks' services: Secrets Manager and SSM through moto's real API."""
 
 import json
 
 import boto3
 import pytest
 from moto import mock_aws
-from promotions.checks import CheckServices, Failed, Passed
-from promotions.checks.aws import SecretsManagerSecrets, aws_check_services
+from promotions.checks import CheckServices, Failed, Passed, SecretUnavailable
+from promotions.checks.aws import AwsSecrets, aws_check_services
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def test_http_headers_read_a_field_of_a_json_secret(make_check, context, service
     api.route("GET", "/smoke", {})
     with_aws = CheckServices(
         http=services.http,
-        secrets=SecretsManagerSecrets(secretsmanager),
+        secrets=AwsSecrets(secretsmanager, boto3.client("ssm")),
         lambda_client=None,
         now=services.now,
     )
@@ -49,7 +49,7 @@ def test_unreadable_secrets_fail_the_check(
     secretsmanager.create_secret(Name="plain", SecretString="not json")
     with_aws = CheckServices(
         http=services.http,
-        secrets=SecretsManagerSecrets(secretsmanager),
+        secrets=AwsSecrets(secretsmanager, boto3.client("ssm")),
         lambda_client=None,
         now=services.now,
     )
@@ -63,3 +63,15 @@ def test_the_aws_services_read_secrets_from_secrets_manager(secretsmanager):
     secretsmanager.create_secret(Name="ci/github-token", SecretString="ghp_example")
 
     assert aws_check_services().secrets.secret_string("ci/github-token") == "ghp_example"
+
+
+def test_an_ssm_parameter_given_by_its_arn_is_read_as_a_secret(secretsmanager):
+    """The Git credentials may be an SSM SecureString: the pullRequestMerged check reads them here."""
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(Name="/promotions/git-credentials", Type="SecureString", Value='{"a": 1}')
+    arn = ssm.get_parameter(Name="/promotions/git-credentials")["Parameter"]["ARN"]
+
+    secrets = aws_check_services().secrets
+    assert secrets.secret_string(arn) == '{"a": 1}'
+    with pytest.raises(SecretUnavailable, match=r"cannot be read \(ParameterNotFound\)"):
+        secrets.secret_string(arn.replace("git-credentials", "missing"))

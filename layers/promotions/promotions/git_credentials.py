@@ -26,6 +26,11 @@ _CACHE_SECONDS = 300
 _SSM_PARAMETER_ARN = re.compile(r"arn:aws[a-z-]*:ssm:[^:]*:[^:]*:parameter/")
 
 
+def is_ssm_parameter_arn(secret_id: str) -> bool:
+    """Whether `secret_id` names an SSM parameter (by its ARN) rather than a Secrets Manager secret."""
+    return _SSM_PARAMETER_ARN.match(secret_id) is not None
+
+
 class CredentialsSecretError(ValueError):
     """The credentials secret is not the documented JSON shape; the message names the prefix, not the values."""
 
@@ -73,7 +78,7 @@ class GitCredentials:
 
 
 def _read_json(secret_id: str) -> Any:
-    if _SSM_PARAMETER_ARN.match(secret_id):
+    if is_ssm_parameter_arn(secret_id):
         # GetParameter takes the ARN as the name.
         return parameters.get_parameter(secret_id, decrypt=True, transform="json", max_age=_CACHE_SECONDS)
     return parameters.get_secret(secret_id, transform="json", max_age=_CACHE_SECONDS)

@@ -380,7 +380,7 @@ class GitRemote:
             chosen.clear()
             try:
                 with self._transport.errors("fetch", label):
-                    return _fetch_into_memory(
+                    return _fetch_into_new_repository(
                         client,
                         path,
                         determine_wants,
@@ -428,7 +428,7 @@ class GitRemote:
         refused = RefNotFound if filter_spec is None else GitError
         try:
             with self._transport.errors("fetch", sha.decode(), refused=refused):
-                repo, _result = _fetch_into_memory(
+                repo, _result = _fetch_into_new_repository(
                     client,
                     path,
                     want_commit,
@@ -517,7 +517,7 @@ class GitRemote:
             return reused
         client, path = self._transport.client(by_object_id=True)
         with self._transport.errors("fetch objects of", label):
-            repo, _result = _fetch_into_memory(
+            repo, _result = _fetch_into_new_repository(
                 client,
                 path,
                 lambda refs, depth=None: wanted,
@@ -650,7 +650,7 @@ class GitRemote:
             return client.get_refs(path, ref_prefix=[ref]).refs.get(ref)
 
 
-def _fetch_into_memory(
+def _fetch_into_new_repository(
     client: GitClient,
     path: str,
     determine_wants: _DetermineWants,

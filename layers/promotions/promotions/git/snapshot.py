@@ -39,11 +39,11 @@ FetchObjects = Callable[[Sequence[ObjectID], Reach], Iterable[ShaFile]]
 class Snapshot:
     """The files of one commit, with the objects the server sent; the others are fetched on first use.
 
-    After a full fetch everything is in memory. After a blobless partial clone (filter blob:none) every tree
-    is, and only the blobs under the requested paths. After a treeless one (filter tree:0 or tree:1) only the
-    trees on the requested paths are, fetched one directory level per round trip, and their blobs. Reading
-    or listing anything else fetches what it needs then, so `read` and `list_files` can raise
-    GitTransientError. Thread-safe.
+    After a full fetch every object is at hand: in memory, or on disk for a commit too big for memory. After a
+    blobless partial clone (filter blob:none) every tree is, and only the blobs under the requested paths.
+    After a treeless one (filter tree:0 or tree:1) only the trees on the requested paths are, fetched one
+    directory level per round trip, and their blobs. Reading or listing anything else fetches what it needs
+    then, so `read` and `list_files` can raise GitTransientError. Thread-safe.
     """
 
     def __init__(
