@@ -185,6 +185,14 @@ class _GitRequestHandler(BaseHTTPRequestHandler):
         self._impl = server_impl
         super().__init__(*args)
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            # A client may stop reading a response it has no use for, as a fetch grown past its limit does, and
+            # close the connection with the rest unread.
+            logger.debug("%s: a client hung up", type(self._impl).__name__)
+
     def do_GET(self) -> None:
         self._handle()
 

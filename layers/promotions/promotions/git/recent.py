@@ -13,7 +13,7 @@ class RecentObjects:
     """Git objects by id, kept up to `max_bytes` of raw content, the least recently used dropped first.
 
     Objects are immutable and named by their content, so any of them is valid in any snapshot that names it.
-    Callers must not modify what `get` returns (object stores copy what they are given). Thread-safe.
+    Callers must not modify what `get` returns: snapshots' stores keep the same objects. Thread-safe.
     """
 
     def __init__(self, max_bytes: int) -> None:

@@ -64,6 +64,10 @@ _REACH_FILTERS = {
     Reach.TREES: _BLOBLESS,
     Reach.EVERYTHING: None,
 }
+# What a directory fetched whole down to the files on a path (Snapshot: MANY_SIBLINGS) may bring, on average over
+# those fetched together, before the fetch is given up for a round trip per directory level: more than the listings
+# and files of an application is not worth the round trip it saves on a slow link.
+_SUBTREE_BYTES_PER_DIRECTORY = 64 * 1024
 # Objects fetched by id, kept so that a commit retried on a new tip fetches only what changed.
 _RECENT_OBJECTS_BYTES = 4 * 1024 * 1024
 # Depths tried in turn to find a commit a protocol v0 server will not serve by sha; None: the whole history.
@@ -120,6 +124,8 @@ class GitRemote:
         self._filters_honoured: bool | None = None
         # Filters the server refused, not tried again (replaced whole: a benign race).
         self._refused_filters: frozenset[bytes] = frozenset()
+        # Set once directories fetched whole went over _SUBTREE_BYTES_PER_DIRECTORY: this repository's are too big.
+        self._subtrees_too_big = False
         self._recent_objects = RecentObjects(_RECENT_OBJECTS_BYTES)
 
     @property
@@ -288,6 +294,7 @@ class GitRemote:
             tree_id=commit.tree,
             store=repo.object_store,
             fetch_objects=functools.partial(self._fetch_objects, revision.label),
+            fetch_subtrees=functools.partial(self._fetch_subtrees, revision.label),
             description=f"{self.url} {revision.label}" if revision.ref else self.url,
         )
         if filter_spec is None:
@@ -526,9 +533,58 @@ class GitRemote:
                 ref_prefix=[b"HEAD"],
                 in_memory_limit=self._in_memory_pack_limit,
             )
-        fetched = [repo.object_store[object_id] for object_id in repo.object_store]
+        fetched = [repo.object_store.view(object_id) for object_id in repo.object_store]
         self._recent_objects.add(fetched)
         return reused + fetched
+
+    def _fetch_subtrees(self, label: str, tree_ids: Sequence[ObjectID], levels: int) -> list[ShaFile] | None:
+        """Trees by id with every tree and file within `levels` directory levels of them (filter tree:`levels`),
+        in one request; None where that is not worth trying or did not work out, for the caller to walk a level
+        per round trip: the server refused that depth, a fetch went over _SUBTREE_BYTES_PER_DIRECTORY (and the
+        remote stops trying), or the trees were fetched lately, which the walk then takes from memory."""
+        filter_spec = f"tree:{levels}".encode()
+        # A host caps tree depth: one that refused a depth refuses every deeper one.
+        refused = any(f"tree:{depth}".encode() in self._refused_filters for depth in range(levels + 1))
+        if self._subtrees_too_big or refused:
+            return None
+        if any(self._recent_objects.get(tree_id) is not None for tree_id in tree_ids):
+            return None
+        client, path = self._transport.client(by_object_id=True)
+        try:
+            with self._transport.errors("fetch objects of", label):
+                repo, _result = _fetch_into_new_repository(
+                    client,
+                    path,
+                    lambda refs, depth=None: list(tree_ids),
+                    depth=None,
+                    filter_spec=filter_spec,
+                    ref_prefix=[b"HEAD"],
+                    in_memory_limit=self._in_memory_pack_limit,
+                    byte_limit=_SUBTREE_BYTES_PER_DIRECTORY * len(tree_ids),
+                )
+        except _PackOverLimit:
+            self._subtrees_too_big = True
+            logger.info(
+                "%s: directories fetched whole went over %d KiB each; fetching a directory level per round "
+                "trip from now on",
+                self.url,
+                _SUBTREE_BYTES_PER_DIRECTORY // 1024,
+            )
+            return None
+        except GitError as error:
+            if not refused_by_server(error):
+                raise
+            logger.info(
+                "%s: filter %s refused (%s); fetching a directory level per round trip",
+                self.url,
+                filter_spec.decode(),
+                error,
+            )
+            self._refused_filters = self._refused_filters.union([filter_spec])
+            return None
+        fetched = [repo.object_store.view(object_id) for object_id in repo.object_store]
+        self._recent_objects.add(fetched)
+        return fetched
 
     def _push(
         self, ref: bytes, base: ObjectID | None, new_commit: ObjectID, objects: list[ShaFile]
@@ -659,21 +715,24 @@ def _fetch_into_new_repository(
     filter_spec: bytes | None,
     ref_prefix: Sequence[bytes],
     in_memory_limit: int,
+    byte_limit: int | None = None,
 ) -> tuple[MemoryRepo, FetchPackResult]:
     """Fetch into a new repository whose objects are in memory, or on disk if the pack is over the limit.
 
     dulwich's `fetch` would hand the pack to the store as a thin pack, inflating every object; a repository that
     starts empty announces no objects it has, so the server sends a self-contained pack, which `add_pack` takes
-    as it is."""
+    as it is. With `byte_limit`, a pack growing past it is abandoned, the connection closed, and _PackOverLimit
+    raised."""
     repo = MemoryRepo()
     repo.object_store = SpillingObjectStore(in_memory_limit)
     pack, commit, abort = repo.object_store.add_pack()
+    write = pack.write if byte_limit is None else _limited(pack.write, byte_limit)
     try:
         result = client.fetch_pack(
             path,
             determine_wants,
             repo.get_graph_walker(),
-            pack.write,
+            write,
             depth=depth,
             filter_spec=filter_spec,
             ref_prefix=list(ref_prefix),
@@ -684,6 +743,23 @@ def _fetch_into_new_repository(
     commit()
     repo.update_shallow(result.new_shallow, result.new_unshallow)
     return repo, result
+
+
+class _PackOverLimit(Exception):
+    """A fetched pack grew past the limit it was fetched with."""
+
+
+def _limited(write: Callable[[bytes], int], byte_limit: int) -> Callable[[bytes], int]:
+    written = 0
+
+    def write_within_limit(data: bytes) -> int:
+        nonlocal written
+        written += len(data)
+        if written > byte_limit:
+            raise _PackOverLimit(f"the pack went over {byte_limit} bytes")
+        return write(data)
+
+    return write_within_limit
 
 
 def _back_off(retry: int) -> None:

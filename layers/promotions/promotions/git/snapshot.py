@@ -7,12 +7,13 @@ import logging
 import stat
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import NamedTuple
 
-from dulwich.object_store import MemoryObjectStore
 from dulwich.objects import S_ISGITLINK, Blob, ObjectID, ShaFile, Tree
 
 from .errors import GitError
 from .paths import checked_path, checked_prefix
+from .spilling_store import SpillingObjectStore
 
 logger = logging.getLogger("promotions.git")
 
@@ -34,6 +35,14 @@ class Reach(enum.Enum):
 
 
 FetchObjects = Callable[[Sequence[ObjectID], Reach], Iterable[ShaFile]]
+# Trees by id with every tree and file down to a number of directory levels below them, or None where the remote
+# declines (see GitRemote._fetch_subtrees).
+FetchSubtrees = Callable[[Sequence[ObjectID], int], Iterable[ShaFile] | None]
+
+# A directory is fetched whole down to the files on a path (one round trip instead of one per level) only when its
+# parent lists at least this many directories: one of many siblings, as an application among applications, holds
+# little; one of a few, as an environment or a cluster, may hold every application.
+MANY_SIBLINGS = 8
 
 
 class Snapshot:
@@ -42,7 +51,8 @@ class Snapshot:
     After a full fetch every object is at hand: in memory, or on disk for a commit too big for memory. After a
     blobless partial clone (filter blob:none) every tree is, and only the blobs under the requested paths.
     After a treeless one (filter tree:0 or tree:1) only the trees on the requested paths are, fetched one
-    directory level per round trip, and their blobs. Reading or listing anything else fetches what it needs
+    directory level per round trip (or, for a directory among many siblings, whole down to the files on the
+    path), and their blobs. Reading or listing anything else fetches what it needs
     then, so `read` and `list_files` can raise GitTransientError. Thread-safe.
     """
 
@@ -51,14 +61,16 @@ class Snapshot:
         *,
         commit_sha: str,
         tree_id: ObjectID,
-        store: MemoryObjectStore,
+        store: SpillingObjectStore,
         fetch_objects: FetchObjects,
+        fetch_subtrees: FetchSubtrees,
         description: str,
     ) -> None:
         self._commit_sha = commit_sha
         self._tree_id = tree_id
         self._store = store
         self._fetch_objects = fetch_objects
+        self._fetch_subtrees = fetch_subtrees
         self._description = description
         self._lock = threading.Lock()
 
@@ -81,7 +93,7 @@ class Snapshot:
         if entry is None or not _is_blob_mode(entry[0]):
             return None
         self._ensure_objects([entry[1]], Reach.EVERYTHING)
-        blob = self._store[entry[1]]
+        blob = self._store.view(entry[1])
         assert isinstance(blob, Blob)
         return blob.as_raw_string()
 
@@ -99,31 +111,48 @@ class Snapshot:
 
         `with_files`: the paths will be read, so the directories holding them come with their files, one round
         trip less than fetching the files after them; what that costs is the other files of those directories.
+        Where the directories still to walk are among many siblings, everything under them down to those files
+        comes in one round trip (`MANY_SIBLINGS`), unless the remote declines.
         """
         found: dict[str, TreeEntry | None] = {}
-        # path -> (the tree its walk has reached, the names still to look up under it)
-        walking: dict[str, tuple[ObjectID, list[bytes]]] = {}
+        walking: dict[str, _Walk] = {}
         for path in paths:
             if path:
-                walking[path] = (self._tree_id, path.encode().split(b"/"))
+                walking[path] = _Walk(self._tree_id, path.encode().split(b"/"), fan_out=0)
             else:
                 found[path] = (stat.S_IFDIR, self._tree_id)
         while walking:
-            holding_files = with_files and all(len(names) == 1 for _tree_id, names in walking.values())
+            if with_files:
+                self._fetch_down_to_files(walking.values())
+            holding_files = with_files and all(len(walk.names) == 1 for walk in walking.values())
             self._ensure_objects(
-                {tree_id for tree_id, _names in walking.values()},
-                Reach.ENTRIES if holding_files else Reach.NOTHING,
+                {walk.tree_id for walk in walking.values()}, Reach.ENTRIES if holding_files else Reach.NOTHING
             )
-            deeper: dict[str, tuple[ObjectID, list[bytes]]] = {}
-            for path, (tree_id, (name, *rest)) in walking.items():
+            deeper: dict[str, _Walk] = {}
+            for path, (tree_id, (name, *rest), _fan_out) in walking.items():
                 tree = self._tree(tree_id)
                 entry = tree[name] if name in tree else None
                 if entry is not None and rest and stat.S_ISDIR(entry[0]):
-                    deeper[path] = (entry[1], rest)
+                    fan_out = sum(1 for item in tree.iteritems() if stat.S_ISDIR(item.mode)) if with_files else 0
+                    deeper[path] = _Walk(entry[1], rest, fan_out)
                 else:
                     found[path] = None if rest else entry
             walking = deeper
         return found
+
+    def _fetch_down_to_files(self, walks: Collection[_Walk]) -> None:
+        """Fetch the missing trees of `walks` with everything under them down to the files at the walks' ends,
+        in one round trip, where each is one of many siblings and two levels or more remain."""
+        missing = {walk.tree_id for walk in walks if walk.tree_id not in self._store}
+        levels = {len(walk.names) for walk in walks}
+        if not missing or len(levels) != 1 or min(levels) < 2:
+            return
+        if any(walk.fan_out < MANY_SIBLINGS for walk in walks if walk.tree_id in missing):
+            return
+        with self._lock:
+            fetched = self._fetch_subtrees(sorted(missing), levels.pop())
+            if fetched is not None:
+                self._store.add_objects([(obj, None) for obj in fetched])
 
     def _blobs_under(self, prefix: str) -> Iterator[tuple[str, ObjectID]]:
         """(path, blob sha) of each file that is `prefix` or lies under it; `prefix` is already checked."""
@@ -204,12 +233,21 @@ class Snapshot:
         return self._stored_tree(tree_id)
 
     def _stored_tree(self, tree_id: ObjectID) -> Tree:
-        tree = self._store[tree_id]
+        tree = self._store.view(tree_id)
         if not isinstance(tree, Tree):
             raise GitError(
                 f"{self._description}: object {tree_id.decode()} is a {tree.type_name.decode()}, not a tree"
             )
         return tree
+
+
+class _Walk(NamedTuple):
+    """A path being resolved: the tree reached, the names still to look up under it, and how many directories
+    the tree's parent lists, itself included (0 for the root, or when not counted)."""
+
+    tree_id: ObjectID
+    names: list[bytes]
+    fan_out: int
 
 
 def _is_blob_mode(mode: int) -> bool:

@@ -50,6 +50,16 @@ class SpillingObjectStore(MemoryObjectStore):
         writer = _PackWriter(self, self._in_memory_limit)
         return cast(BinaryIO, writer), writer.commit, writer.abort
 
+    def add_object(self, obj: ShaFile) -> None:
+        """Keep `obj` itself: MemoryObjectStore copies it, which costs a parse; callers hand over objects they
+        no longer modify (fresh from a pack, or shared read-only with RecentObjects)."""
+        self._data[obj.id] = obj
+
+    def view(self, sha: ObjectID) -> ShaFile:
+        """The object itself rather than the copy `store[sha]` gives, for reading only."""
+        found = self._data.get(sha)
+        return found if found is not None else self[sha]
+
     def contains_packed(self, sha: ObjectID | RawObjectID) -> bool:
         if self._disk is None:
             return False
