@@ -105,6 +105,34 @@ def test_the_other_environments_of_the_application_cost_no_request(applications_
     assert requests_per_read == {"apps/app-07/staging/values.yaml": 0, "apps/app-08/staging/values.yaml": 3}
 
 
+def test_a_promotion_reads_its_source_environment_and_commits_in_six_requests(
+    applications_first: GitHttpBackendServer,
+):
+    """As a release promotes staging to prod: the source environment's directory is read whole, then the
+    target file committed on the same remote, which takes the application's directory from memory."""
+    remote = GitRemote(applications_first.url_for("gitops.git"))
+    source: dict[str, bytes | None] = {}
+
+    def read_source() -> None:
+        snapshot = remote.snapshot("main", ["apps/app-07/staging"])
+        source["values"] = snapshot.read("apps/app-07/staging/values.yaml")
+
+    read_requests, _ = cost(applications_first, read_source)
+    commit_requests, _ = cost(applications_first, lambda: promote(remote, "apps/app-07/prod/values.yaml", "2.0.0"))
+
+    assert source["values"] == values("1.0.0", "app-07/staging")
+    assert read_requests == [
+        "POST git-upload-pack",  # ls-refs
+        "POST git-upload-pack",  # the tip, its root tree and apps/
+        "POST git-upload-pack",  # apps/app-07, its environments' trees and their files
+    ]
+    assert commit_requests == [
+        "POST git-upload-pack",  # ls-refs
+        "POST git-upload-pack",  # the tip, its root tree and apps/
+        "POST git-receive-pack",
+    ]
+
+
 def test_an_environment_among_a_few_is_walked_a_level_at_a_time(tmp_path: Path):
     """envs/ENV/APP/values.yaml: an environment holds every application, so only the trees on the path and
     the files of the application's own directory are fetched."""

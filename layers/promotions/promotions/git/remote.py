@@ -141,7 +141,8 @@ class GitRemote:
 
         With `paths` (files or directories), where the server supports partial clones, only the trees on the
         way to them and everything under them are fetched up front, in a round trip per directory level and one
-        more; anything else is fetched when first read or listed. Without, the whole tree is fetched. Raises
+        more, or fewer where a directory on the way is one of many siblings and comes whole down to the paths'
+        files (docs/performance.md); anything else is fetched when first read or listed. Without, the whole tree is fetched. Raises
         RefNotFound, RepositoryNotFound, GitAuthError, GitTransientError.
 
         A sha that is no ref tip is asked for directly where the server allows it (protocol v2, local
@@ -150,7 +151,8 @@ class GitRemote:
         until the commit turns up.
         """
         prefixes = None if paths is None else _checked_prefixes(paths)
-        return self._snapshot(_parse_revision(revision), prefixes)
+        # Callers read directories this way (an application's, the configuration folder), and files by commit.
+        return self._snapshot(_parse_revision(revision), prefixes, eager_directories=True)
 
     def commit(
         self,
@@ -273,10 +275,13 @@ class GitRemote:
             )
         )
 
-    def _snapshot(self, revision: _Revision, eager: list[str] | None) -> Snapshot:
+    def _snapshot(
+        self, revision: _Revision, eager: list[str] | None, *, eager_directories: bool = False
+    ) -> Snapshot:
         """A snapshot of `revision`: the whole tree if `eager` is None. Else, where the server honours
         partial-clone filters, only the trees on the paths to the `eager` prefixes and everything under those
-        prefixes, the rest on first use."""
+        prefixes, the rest on first use. `eager_directories`: the prefixes are mostly directories (see
+        `Snapshot._prefetch`)."""
         if eager is None or self._filters_honoured is False:
             filters: tuple[bytes | None, ...] = (None,)
         else:
@@ -303,7 +308,7 @@ class GitRemote:
         holds_every_object = snapshot._holds_every_object()
         if holds_every_object is False:
             self._filters_honoured = True
-            prefetched = snapshot._prefetch(eager or [])
+            prefetched = snapshot._prefetch(eager or [], directories=eager_directories)
             logger.info(
                 "%s: partial clone (filter %s); %d file(s) under %s fetched%s, others on first read",
                 snapshot,

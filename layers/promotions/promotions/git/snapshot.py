@@ -105,14 +105,17 @@ class Snapshot:
         """(mode, sha) of the tree entry at `path`, or None if no entry is there; "" is the root tree."""
         return self._entries([path])[path]
 
-    def _entries(self, paths: Collection[str], *, with_files: bool = False) -> dict[str, TreeEntry | None]:
+    def _entries(
+        self, paths: Collection[str], *, with_files: bool = False, directories: bool = False
+    ) -> dict[str, TreeEntry | None]:
         """The `_entry` of each of `paths`, walked side by side: the trees missing at one depth of all the
         paths are fetched together, so resolving them costs a round trip per directory level at most.
 
         `with_files`: the paths will be read, so the directories holding them come with their files, one round
         trip less than fetching the files after them; what that costs is the other files of those directories.
         Where the directories still to walk are among many siblings, everything under them down to those files
-        comes in one round trip (`MANY_SIBLINGS`), unless the remote declines.
+        comes in one round trip (`MANY_SIBLINGS`), unless the remote declines; with `directories`, down to the
+        files in the paths themselves, which are then mostly directories to read whole.
         """
         found: dict[str, TreeEntry | None] = {}
         walking: dict[str, _Walk] = {}
@@ -123,7 +126,7 @@ class Snapshot:
                 found[path] = (stat.S_IFDIR, self._tree_id)
         while walking:
             if with_files:
-                self._fetch_down_to_files(walking.values())
+                self._fetch_down_to_files(walking.values(), below=1 if directories else 0)
             holding_files = with_files and all(len(walk.names) == 1 for walk in walking.values())
             self._ensure_objects(
                 {walk.tree_id for walk in walking.values()}, Reach.ENTRIES if holding_files else Reach.NOTHING
@@ -140,11 +143,12 @@ class Snapshot:
             walking = deeper
         return found
 
-    def _fetch_down_to_files(self, walks: Collection[_Walk]) -> None:
-        """Fetch the missing trees of `walks` with everything under them down to the files at the walks' ends,
-        in one round trip, where each is one of many siblings and two levels or more remain."""
+    def _fetch_down_to_files(self, walks: Collection[_Walk], *, below: int) -> None:
+        """Fetch the missing trees of `walks` with everything under them down to the files at the walks' ends
+        (and `below` levels further), in one round trip, where each is one of many siblings and two levels or
+        more are to come."""
         missing = {walk.tree_id for walk in walks if walk.tree_id not in self._store}
-        levels = {len(walk.names) for walk in walks}
+        levels = {len(walk.names) + below for walk in walks}
         if not missing or len(levels) != 1 or min(levels) < 2:
             return
         if any(walk.fan_out < MANY_SIBLINGS for walk in walks if walk.tree_id in missing):
@@ -173,11 +177,13 @@ class Snapshot:
             return None
         return next(self._missing_under(self._tree_id, include_blobs=True), None) is None
 
-    def _prefetch(self, prefixes: Collection[str]) -> int:
+    def _prefetch(self, prefixes: Collection[str], *, directories: bool = False) -> int:
         """Fetch the trees on the paths to `prefixes` and every file under them, in a round trip per directory
-        level and one more; return how many files that is."""
+        level and one more; return how many files that is. `directories`: the prefixes are mostly directories
+        (an application's), so a directory fetched whole above them comes with their files too; for files,
+        that would bring the listings and files of their sibling directories for nothing."""
         wanted: list[ObjectID] = []
-        for entry in self._entries(prefixes, with_files=True).values():
+        for entry in self._entries(prefixes, with_files=True, directories=directories).values():
             if entry is None:
                 continue
             mode, sha = entry
