@@ -8,6 +8,7 @@ import base64
 import hashlib
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,8 @@ def values(tag: str, owner: str) -> bytes:
     return f"image:\n  tag: {tag}\n# {owner}: {noise}\n".encode()
 
 
-def serve(tmp_path: Path, files: dict[str, bytes], **options) -> Iterator[GitHttpBackendServer]:
+@contextmanager
+def served(tmp_path: Path, files: dict[str, bytes], **options) -> Iterator[GitHttpBackendServer]:
     root = tmp_path / "repos"
     root.mkdir()
     create_bare_repository(root / "gitops.git", files)
@@ -56,6 +58,20 @@ def cost(server: GitHttpBackendServer, action) -> tuple[list[str], int]:
     return server.request_log[requests:], server.bytes_sent - sent
 
 
+def promote_twice(
+    server: GitHttpBackendServer, targets: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> list[tuple[list[str], str]]:
+    """Two promotions on one remote: the requests each made and what each logged."""
+    remote = GitRemote(server.url_for("gitops.git"))
+    outcomes = []
+    for target in targets:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="promotions.git"):
+            requests, _ = cost(server, lambda: promote(remote, target, "2.0.0"))
+        outcomes.append((requests, caplog.text))
+    return outcomes
+
+
 @pytest.fixture
 def applications_first(tmp_path: Path) -> Iterator[GitHttpBackendServer]:
     """apps/APP/ENV/values.yaml: 40 applications, each with its four environments."""
@@ -64,7 +80,8 @@ def applications_first(tmp_path: Path) -> Iterator[GitHttpBackendServer]:
         for app in range(40)
         for environment in ENVIRONMENTS
     }
-    yield from serve(tmp_path, files)
+    with served(tmp_path, files) as server:
+        yield server
 
 
 def test_an_application_among_many_comes_whole_in_one_request(applications_first: GitHttpBackendServer):
@@ -141,7 +158,7 @@ def test_an_environment_among_a_few_is_walked_a_level_at_a_time(tmp_path: Path):
         for app in range(40)
         for environment in ENVIRONMENTS
     }
-    for server in serve(tmp_path, files):
+    with served(tmp_path, files) as server:
         remote = GitRemote(server.url_for("gitops.git"))
         requests, received = cost(server, lambda: promote(remote, "envs/prod/app-07/values.yaml", "2.0.0"))
 
@@ -165,21 +182,16 @@ def test_a_directory_too_big_to_fetch_whole_is_given_up_and_not_tried_again(
         for tenant in range(10)
         for app in range(120)
     }
-    for server in serve(tmp_path, files):
-        remote = GitRemote(server.url_for("gitops.git"))
-        target = "tenants/tenant-3/app-007/values.yaml"
-        with caplog.at_level(logging.INFO, logger="promotions.git"):
-            first_requests, _ = cost(server, lambda: promote(remote, target, "2.0.0"))
-        assert "directories fetched whole went over 64 KiB each" in caplog.text
-        caplog.clear()
-        with caplog.at_level(logging.INFO, logger="promotions.git"):
-            second_requests, _ = cost(
-                server, lambda: promote(remote, "tenants/tenant-4/app-007/values.yaml", "2.0.0")
-            )
-        assert "fetched whole" not in caplog.text
+    target = "tenants/tenant-3/app-007/values.yaml"
+    with served(tmp_path, files) as server:
+        (first_requests, first_log), (second_requests, second_log) = promote_twice(
+            server, (target, "tenants/tenant-4/app-007/values.yaml"), caplog
+        )
         tip = GitRemote(server.url_for("gitops.git")).snapshot("main", [target])
         assert tip.read(target) == values("2.0.0", "tenant-3/app-007")
 
+    assert "directories fetched whole went over 64 KiB each" in first_log
+    assert "fetched whole" not in second_log
     # The given-up fetch, then a level at a time: tenants/tenant-3, then the application with its file.
     assert len(first_requests) == 6
     assert second_requests == [
@@ -201,19 +213,15 @@ def test_a_host_capping_tree_depth_below_the_path_is_walked_a_level_at_a_time(
         for app in range(10)
         for environment in ENVIRONMENTS
     }
-    target = "apps/app-03/overlays/prod/kustomization.yaml"
-    for server in serve(tmp_path, files, config={"uploadpackfilter.tree.maxDepth": "2"}):
-        remote = GitRemote(server.url_for("gitops.git"))
-        with caplog.at_level(logging.INFO, logger="promotions.git"):
-            first_requests, _ = cost(server, lambda: promote(remote, target, "2.0.0"))
-        assert "filter tree:3 refused" in caplog.text
-        caplog.clear()
-        with caplog.at_level(logging.INFO, logger="promotions.git"):
-            second_requests, _ = cost(
-                server, lambda: promote(remote, "apps/app-04/overlays/prod/kustomization.yaml", "2.0.0")
-            )
-        assert "refused" not in caplog.text
+    with served(tmp_path, files, config={"uploadpackfilter.tree.maxDepth": "2"}) as server:
+        (first_requests, first_log), (second_requests, second_log) = promote_twice(
+            server,
+            ("apps/app-03/overlays/prod/kustomization.yaml", "apps/app-04/overlays/prod/kustomization.yaml"),
+            caplog,
+        )
 
+    assert "filter tree:3 refused" in first_log
+    assert "refused" not in second_log
     # ls-refs, the tip, the refused fetch, then apps/app-03, overlays/ and prod/ with its file, and the push.
     assert len(first_requests) == 7
     assert len(second_requests) == 6
