@@ -155,7 +155,7 @@ class _HttpGitClient(Urllib3HttpGitClient):
       old value, so the compare-and-swap is the server's, as it is after a GET.
 
     Fetches ask for no progress messages, as git does when nobody watches (`no-progress`): nobody reads them,
-    and they were a third of the bytes of a one-file promotion.
+    and they were 3.5 KiB of a one-file promotion's bytes.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
