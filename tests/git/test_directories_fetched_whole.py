@@ -84,11 +84,14 @@ def applications_first(tmp_path: Path) -> Iterator[GitHttpBackendServer]:
         yield server
 
 
-def test_an_application_among_many_comes_whole_in_one_request(applications_first: GitHttpBackendServer):
+def test_an_application_among_many_comes_whole_in_one_request(
+    applications_first: GitHttpBackendServer, caplog: pytest.LogCaptureFixture
+):
     remote = GitRemote(applications_first.url_for("gitops.git"))
-    requests, received = cost(
-        applications_first, lambda: promote(remote, "apps/app-07/prod/values.yaml", "2.0.0")
-    )
+    with caplog.at_level(logging.INFO, logger="promotions.git"):
+        requests, received = cost(
+            applications_first, lambda: promote(remote, "apps/app-07/prod/values.yaml", "2.0.0")
+        )
 
     assert requests == [
         "POST git-upload-pack",  # ls-refs
@@ -98,6 +101,7 @@ def test_an_application_among_many_comes_whole_in_one_request(applications_first
     ]
     # The application's four files, not the other applications' 156.
     assert received < 12 * 1024
+    assert "with the trees on their paths, 1 directory(ies) whole" in caplog.text
 
     tip = remote.snapshot("main", ["apps/app-07/prod/values.yaml"])
     assert tip.read("apps/app-07/prod/values.yaml") == values("2.0.0", "app-07/prod")

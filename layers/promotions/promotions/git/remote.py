@@ -309,13 +309,19 @@ class GitRemote:
         if holds_every_object is False:
             self._filters_honoured = True
             prefetched = snapshot._prefetch(eager or [], directories=eager_directories)
+            if filter_spec == _BLOBLESS:
+                how = ""
+            elif snapshot.directories_fetched_whole:
+                how = f" with the trees on their paths, {snapshot.directories_fetched_whole} directory(ies) whole"
+            else:
+                how = " with only the trees on their paths"
             logger.info(
                 "%s: partial clone (filter %s); %d file(s) under %s fetched%s, others on first read",
                 snapshot,
                 filter_spec.decode(),
                 prefetched,
                 eager,
-                "" if filter_spec == _BLOBLESS else " with only the trees on their paths",
+                how,
             )
         elif holds_every_object:
             self._filters_honoured = False

@@ -73,6 +73,7 @@ class Snapshot:
         self._fetch_subtrees = fetch_subtrees
         self._description = description
         self._lock = threading.Lock()
+        self._directories_fetched_whole = 0
 
     @property
     def commit_sha(self) -> str:
@@ -81,6 +82,12 @@ class Snapshot:
 
     def __repr__(self) -> str:
         return f"Snapshot({self._description} at {self.commit_sha})"
+
+    @property
+    def directories_fetched_whole(self) -> int:
+        """How many directories came whole down to the files asked for, in one request instead of one per
+        level, for being one of many siblings."""
+        return self._directories_fetched_whole
 
     def close(self) -> None:
         """Remove now what the snapshot keeps on disk (a whole commit too big for memory), which would otherwise
@@ -157,6 +164,7 @@ class Snapshot:
             fetched = self._fetch_subtrees(sorted(missing), levels.pop())
             if fetched is not None:
                 self._store.add_objects([(obj, None) for obj in fetched])
+                self._directories_fetched_whole += len(missing)
 
     def _blobs_under(self, prefix: str) -> Iterator[tuple[str, ObjectID]]:
         """(path, blob sha) of each file that is `prefix` or lies under it; `prefix` is already checked."""
