@@ -32,11 +32,13 @@ def values(tag: str, owner: str) -> bytes:
 
 
 @contextmanager
-def served(tmp_path: Path, files: dict[str, bytes], **options) -> Iterator[GitHttpBackendServer]:
+def served(
+    tmp_path: Path, files: dict[str, bytes], server_class: type[GitHttpBackendServer] = GitHttpBackendServer, **options
+) -> Iterator[GitHttpBackendServer]:
     root = tmp_path / "repos"
     root.mkdir()
     create_bare_repository(root / "gitops.git", files)
-    with GitHttpBackendServer(root, **options) as server:
+    with server_class(root, **options) as server:
         yield server
 
 
@@ -231,6 +233,40 @@ def test_a_host_capping_tree_depth_below_the_path_is_walked_a_level_at_a_time(
     assert len(second_requests) == 6
 
 
+class _DropsTheFirstDirectoryFetch(GitHttpBackendServer):
+    """Answers the first fetch of a directory whole (filter tree:2 without deepen, which the tip's has) with an
+    empty body, as a connection dropped midway would end it."""
+
+    dropped = False
+
+    def respond(self, request) -> GitServerResponse:
+        if not self.dropped and b"filter tree:2" in request.body and b"deepen" not in request.body:
+            self.dropped = True
+            return GitServerResponse(200, [("Content-Type", "application/x-git-upload-pack-result")], b"")
+        return super().respond(request)
+
+
+def test_a_directory_fetch_cut_short_costs_only_that_shortcut(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    """Taken for a refusal, it is not held against the tip's filter: later promotions still fetch the top
+    level with the tip, and walk the path a level at a time."""
+    files = {
+        f"apps/app-{app:02d}/{environment}/values.yaml": values("1.0.0", f"app-{app:02d}/{environment}")
+        for app in range(10)
+        for environment in ENVIRONMENTS
+    }
+    with served(tmp_path, files, _DropsTheFirstDirectoryFetch) as server:
+        (first_requests, first_log), (second_requests, second_log) = promote_twice(
+            server, ("apps/app-03/prod/values.yaml", "apps/app-04/prod/values.yaml"), caplog
+        )
+        assert isinstance(server, _DropsTheFirstDirectoryFetch) and server.dropped
+
+    assert "filter tree:2 refused" in first_log
+    assert len(first_requests) == 6  # the cut fetch, then apps/app-03 and its prod/ a level at a time
+    assert "partial clone (filter tree:2)" in second_log
+    assert "with only the trees on their paths" in second_log
+    assert len(second_requests) == 5
+
+
 class _RecordingServer(GitHttpBackendServer):
     """Keeps the body of every upload-pack response."""
 
@@ -250,12 +286,10 @@ def test_fetches_ask_for_no_progress_messages(tmp_path: Path, protocol_v2: bool)
     """git sends "Enumerating objects", "Counting objects" and the like unless asked not to; nobody reads them
     here."""
     files = {f"apps/app-{app:02d}/prod/values.yaml": values("1.0.0", f"app-{app:02d}") for app in range(10)}
-    root = tmp_path / "repos"
-    root.mkdir()
-    create_bare_repository(root / "gitops.git", files)
-    with _RecordingServer(root, protocol_v2=protocol_v2) as server:
+    with served(tmp_path, files, _RecordingServer, protocol_v2=protocol_v2) as server:
         promote(GitRemote(server.url_for("gitops.git")), "apps/app-03/prod/values.yaml", "2.0.0")
 
+    assert isinstance(server, _RecordingServer)
     packs = [body for body in server.upload_pack_bodies if b"PACK" in body]
     assert packs
     for body in packs:

@@ -126,6 +126,9 @@ class GitRemote:
         self._refused_filters: frozenset[bytes] = frozenset()
         # Set once directories fetched whole went over _SUBTREE_BYTES_PER_DIRECTORY: this repository's are too big.
         self._subtrees_too_big = False
+        # The least tree depth refused for directories fetched whole. Apart from _refused_filters, which chooses
+        # the tip's filter: a refusal here may have been a dropped connection, and costs only that shortcut.
+        self._least_subtree_depth_refused: int | None = None
         self._recent_objects = RecentObjects(_RECENT_OBJECTS_BYTES)
 
     @property
@@ -555,7 +558,9 @@ class GitRemote:
         remote stops trying), or the trees were fetched lately, which the walk then takes from memory."""
         filter_spec = f"tree:{levels}".encode()
         # A host caps tree depth: one that refused a depth refuses every deeper one.
-        refused = any(f"tree:{depth}".encode() in self._refused_filters for depth in range(levels + 1))
+        refused = any(f"tree:{depth}".encode() in self._refused_filters for depth in range(levels + 1)) or (
+            self._least_subtree_depth_refused is not None and levels >= self._least_subtree_depth_refused
+        )
         if self._subtrees_too_big or refused:
             return None
         if any(self._recent_objects.get(tree_id) is not None for tree_id in tree_ids):
@@ -591,7 +596,7 @@ class GitRemote:
                 filter_spec.decode(),
                 error,
             )
-            self._refused_filters = self._refused_filters.union([filter_spec])
+            self._least_subtree_depth_refused = min(levels, self._least_subtree_depth_refused or levels)
             return None
         fetched = [repo.object_store.view(object_id) for object_id in repo.object_store]
         self._recent_objects.add(fetched)
