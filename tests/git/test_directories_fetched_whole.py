@@ -5,6 +5,7 @@ walked a level at a time, and so is any whose whole would cost more than the rou
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 from collections.abc import Iterator
@@ -69,7 +70,7 @@ def promote_twice(
     for target in targets:
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="promotions.git"):
-            requests, _ = cost(server, lambda: promote(remote, target, "2.0.0"))
+            requests, _ = cost(server, functools.partial(promote, remote, target, "2.0.0"))
         outcomes.append((requests, caplog.text))
     return outcomes
 

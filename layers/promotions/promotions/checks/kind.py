@@ -23,7 +23,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
 from promotions.checks.context import CheckContext
-from promotions.checks.outcomes import CheckOutcome, Failed, Integration, Run, wait_seconds
+from promotions.checks.outcomes import CheckOutcome, Failed, Integration, Run
 from promotions.checks.services import CheckServices, SecretResolver, SecretUnavailable
 from promotions.checks.templates import UndefinedVariable
 

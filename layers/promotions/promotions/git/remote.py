@@ -145,8 +145,8 @@ class GitRemote:
         With `paths` (files or directories), where the server supports partial clones, only the trees on the
         way to them and everything under them are fetched up front, in a round trip per directory level and one
         more, or fewer where a directory on the way is one of many siblings and comes whole down to the paths'
-        files (docs/performance.md); anything else is fetched when first read or listed. Without, the whole tree is fetched. Raises
-        RefNotFound, RepositoryNotFound, GitAuthError, GitTransientError.
+        files (docs/performance.md); anything else is fetched when first read or listed. Without, the whole
+        tree is fetched. Raises RefNotFound, RepositoryNotFound, GitAuthError, GitTransientError.
 
         A sha that is no ref tip is asked for directly where the server allows it (protocol v2, local
         repositories). A protocol v0 server such as `git http-backend` without
@@ -536,20 +536,7 @@ class GitRemote:
         wanted = [object_id for object_id in object_ids if object_id not in reused_ids]
         if not wanted:
             return reused
-        client, path = self._transport.client(by_object_id=True)
-        with self._transport.errors("fetch objects of", label):
-            repo, _result = _fetch_into_new_repository(
-                client,
-                path,
-                lambda refs, depth=None: wanted,
-                depth=None,
-                filter_spec=_REACH_FILTERS[reach],
-                ref_prefix=[b"HEAD"],
-                in_memory_limit=self._in_memory_pack_limit,
-            )
-        fetched = [repo.object_store.view(object_id) for object_id in repo.object_store]
-        self._recent_objects.add(fetched)
-        return reused + fetched
+        return reused + self._fetch_by_id(label, wanted, _REACH_FILTERS[reach])
 
     def _fetch_subtrees(self, label: str, tree_ids: Sequence[ObjectID], levels: int) -> list[ShaFile] | None:
         """Trees by id with every tree and file within `levels` directory levels of them (filter tree:`levels`),
@@ -565,19 +552,10 @@ class GitRemote:
             return None
         if any(self._recent_objects.get(tree_id) is not None for tree_id in tree_ids):
             return None
-        client, path = self._transport.client(by_object_id=True)
         try:
-            with self._transport.errors("fetch objects of", label):
-                repo, _result = _fetch_into_new_repository(
-                    client,
-                    path,
-                    lambda refs, depth=None: list(tree_ids),
-                    depth=None,
-                    filter_spec=filter_spec,
-                    ref_prefix=[b"HEAD"],
-                    in_memory_limit=self._in_memory_pack_limit,
-                    byte_limit=_SUBTREE_BYTES_PER_DIRECTORY * len(tree_ids),
-                )
+            return self._fetch_by_id(
+                label, tree_ids, filter_spec, byte_limit=_SUBTREE_BYTES_PER_DIRECTORY * len(tree_ids)
+            )
         except _PackOverLimit:
             self._subtrees_too_big = True
             logger.info(
@@ -598,6 +576,29 @@ class GitRemote:
             )
             self._least_subtree_depth_refused = min(levels, self._least_subtree_depth_refused or levels)
             return None
+
+    def _fetch_by_id(
+        self,
+        label: str,
+        object_ids: Sequence[ObjectID],
+        filter_spec: bytes | None,
+        *,
+        byte_limit: int | None = None,
+    ) -> list[ShaFile]:
+        """`object_ids` and what `filter_spec` lets come with them, in one request, kept among the objects
+        fetched lately. Raises _PackOverLimit past `byte_limit`."""
+        client, path = self._transport.client(by_object_id=True)
+        with self._transport.errors("fetch objects of", label):
+            repo, _result = _fetch_into_new_repository(
+                client,
+                path,
+                lambda refs, depth=None: list(object_ids),
+                depth=None,
+                filter_spec=filter_spec,
+                ref_prefix=[b"HEAD"],
+                in_memory_limit=self._in_memory_pack_limit,
+                byte_limit=byte_limit,
+            )
         fetched = [repo.object_store.view(object_id) for object_id in repo.object_store]
         self._recent_objects.add(fetched)
         return fetched

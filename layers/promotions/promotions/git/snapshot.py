@@ -52,8 +52,8 @@ class Snapshot:
     blobless partial clone (filter blob:none) every tree is, and only the blobs under the requested paths.
     After a treeless one (filter tree:0 or tree:1) only the trees on the requested paths are, fetched one
     directory level per round trip (or, for a directory among many siblings, whole down to the files on the
-    path), and their blobs. Reading or listing anything else fetches what it needs
-    then, so `read` and `list_files` can raise GitTransientError. Thread-safe.
+    path), and their blobs. Reading or listing anything else fetches what it needs then, so `read` and
+    `list_files` can raise GitTransientError. Thread-safe.
     """
 
     def __init__(
