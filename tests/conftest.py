@@ -14,8 +14,8 @@ from promotions.release.store import ReleaseStore
 from promotions_local.moto_seams import atomic_dynamodb_writes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# CI lays a copy of shared/ beside the clone, as it is beside the working tree.
-SHARED_EVENTS = REPO_ROOT.parent / "shared" / "fixtures" / "events"
+# Real payloads published by others, copied with their provenance (SOURCES.md beside them).
+UPSTREAM_EVENTS = REPO_ROOT / "tests" / "fixtures" / "events"
 
 
 @pytest.fixture
@@ -46,12 +46,8 @@ def store(aws) -> ReleaseStore:
 
 
 @pytest.fixture(scope="session")
-def shared_events() -> Path:
-    if not SHARED_EVENTS.is_dir():
-        pytest.fail(
-            f"shared event fixtures not found at {SHARED_EVENTS}: shared/ must sit beside the repository"
-        )
-    return SHARED_EVENTS
+def upstream_events() -> Path:
+    return UPSTREAM_EVENTS
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Argo CD verification against FakeArgoCd, serving the shared fixture's Application in scripted states."""
+"""Argo CD verification against FakeArgoCd, serving the upstream fixture's Application in scripted states."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ NEW = "2222222222222222222222222222222222222222"
 
 
 @pytest.fixture(scope="module")
-def application_fixture(shared_events: Path) -> dict:
-    return json.loads((shared_events / "argocd-application.json").read_text())
+def application_fixture(upstream_events: Path) -> dict:
+    return json.loads((upstream_events / "argocd-application.json").read_text())
 
 
 @pytest.fixture
@@ -259,8 +259,8 @@ def test_templated_body_with_empty_statuses_and_multi_source_revisions():
     assert notification.health_status is HealthStatus.UNKNOWN
 
 
-def test_sync_result_only_body_from_the_docs_names_no_application(shared_events):
-    published = (shared_events / "argocd-notification-webhook-syncresult.example.txt").read_text()
+def test_sync_result_only_body_from_the_docs_names_no_application(upstream_events):
+    published = (upstream_events / "argocd-notification-webhook-syncresult.example.txt").read_text()
     with pytest.raises(ArgoCdNotificationError, match="not JSON"):
         parse_notification(published.encode())
 

@@ -1,4 +1,4 @@
-"""argoCdHealth against FakeArgoCd (a real local HTTP server serving the shared fixture's Application in
+"""argoCdHealth against FakeArgoCd (a real local HTTP server serving the upstream fixture's Application in
 scripted states): deploy verification as a check that waits while Argo CD is on its way."""
 
 import json
@@ -18,8 +18,8 @@ SYNCED = "successfully synced (all tasks run)"
 
 
 @pytest.fixture(scope="module")
-def application_shape(shared_events: Path) -> dict:
-    return json.loads((shared_events / "argocd-application.json").read_text())
+def application_shape(upstream_events: Path) -> dict:
+    return json.loads((upstream_events / "argocd-application.json").read_text())
 
 
 @pytest.fixture

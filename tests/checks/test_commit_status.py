@@ -1,4 +1,4 @@
-"""commitStatus against a local server answering with GitHub's recorded responses (shared fixtures)."""
+"""commitStatus against a local server answering with GitHub's recorded responses (upstream fixtures)."""
 
 import json
 from datetime import timedelta
@@ -13,13 +13,13 @@ SUBJECT = f"commit 2a6c97f6f5dc of {REPO}"
 
 
 @pytest.fixture
-def combined_status(shared_events):
-    return json.loads((shared_events / "github-combined-status.json").read_text())
+def combined_status(upstream_events):
+    return json.loads((upstream_events / "github-combined-status.json").read_text())
 
 
 @pytest.fixture
-def check_runs(shared_events):
-    return json.loads((shared_events / "github-check-runs-for-ref.json").read_text())
+def check_runs(upstream_events):
+    return json.loads((upstream_events / "github-check-runs-for-ref.json").read_text())
 
 
 @pytest.fixture

@@ -30,8 +30,8 @@ CREDENTIALS_SECRET = "git-credentials"
 
 
 @pytest.fixture
-def github(shared_events: Path) -> Iterator[FakeGitHub]:
-    shape = json.loads((shared_events / "github-pull-request-closed-merged.json").read_text())["pull_request"]
+def github(upstream_events: Path) -> Iterator[FakeGitHub]:
+    shape = json.loads((upstream_events / "github-pull-request-closed-merged.json").read_text())["pull_request"]
     with FakeGitHub(token=TOKEN, pull_request_shape=shape, repositories=["acme/gitops"]) as fake:
         yield fake
 

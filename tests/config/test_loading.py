@@ -213,8 +213,8 @@ def test_a_cluster_without_namespaces_is_the_whole_cluster(load_sample):
     assert configuration.environment_of("guestbook-api-prod") == "prod"
 
 
-def test_the_shared_argo_cd_application_is_read_once_it_names_a_product(shared_events, load_files):
-    manifest = (shared_events / "argocd-application.yaml").read_text()
+def test_the_upstream_argo_cd_application_is_read_once_it_names_a_product(upstream_events, load_files):
+    manifest = (upstream_events / "argocd-application.yaml").read_text()
     environment = """\
         apiVersion: promotions.dev/v1alpha1
         kind: Environment

@@ -258,9 +258,9 @@ ARGOCD_TOKEN = "argocd-token-for-tests"
 
 
 @pytest.mark.parametrize("health", ["Healthy", "Degraded"])
-def test_prod_is_successful_only_when_argo_cd_reports_it_synced_and_healthy(world, shared_events, health):
+def test_prod_is_successful_only_when_argo_cd_reports_it_synced_and_healthy(world, upstream_events, health):
     config_dir, url, push = world
-    shape = json.loads((shared_events / "argocd-application.json").read_text())
+    shape = json.loads((upstream_events / "argocd-application.json").read_text())
     remote = GitRemote(url)
     environments = config_dir / "environments.yaml"
     with FakeArgoCd(token=ARGOCD_TOKEN, application_shape=shape) as argocd:

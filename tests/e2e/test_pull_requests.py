@@ -39,7 +39,7 @@ class PullRequestWorld:
 
 
 @pytest.fixture
-def world(gitops_world, push_version, shared_events) -> Iterator[PullRequestWorld]:
+def world(gitops_world, push_version, upstream_events) -> Iterator[PullRequestWorld]:
     """The demo on git http-backend at acme/gitops, prod promoted by pull request on a fake GitHub that the
     GitRepository override points the local server's URL prefix at."""
     files = {
@@ -49,7 +49,7 @@ def world(gitops_world, push_version, shared_events) -> Iterator[PullRequestWorl
     }
     (gitops_world.repos / "acme").mkdir()
     create_bare_repository(gitops_world.repos / f"{REPOSITORY}.git", files, message="initial")
-    shape = json.loads((shared_events / "github-pull-request-closed-merged.json").read_text())["pull_request"]
+    shape = json.loads((upstream_events / "github-pull-request-closed-merged.json").read_text())["pull_request"]
     with (
         GitHttpBackendServer(gitops_world.repos) as server,
         FakeGitHub(token=TOKEN, pull_request_shape=shape, repositories=[REPOSITORY]) as github,

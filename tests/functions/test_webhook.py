@@ -1,4 +1,4 @@
-"""The webhook function: real API Gateway HTTP API events (shared fixture shape), signatures, the bus."""
+"""The webhook function: real API Gateway HTTP API events (upstream fixture shape), signatures, the bus."""
 
 from __future__ import annotations
 
@@ -66,8 +66,8 @@ def webhook(aws, monkeypatch):
     yield module, delivered
 
 
-def http_event(shared_events, provider: str, body: str, headers: dict[str, str]) -> dict:
-    event = json.loads((shared_events / "apigw-http-api-v2-event.json").read_text())
+def http_event(upstream_events, provider: str, body: str, headers: dict[str, str]) -> dict:
+    event = json.loads((upstream_events / "apigw-http-api-v2-event.json").read_text())
     path = f"/webhooks/{provider}"
     event.update(
         rawPath=path,
@@ -85,12 +85,12 @@ def signed(body: str) -> str:
     return "sha256=" + hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
 
 
-def test_a_signed_github_push_goes_on_the_bus(webhook, shared_events):
+def test_a_signed_github_push_goes_on_the_bus(webhook, upstream_events):
     module, delivered = webhook
-    body = (shared_events / "github-push.json").read_text()
+    body = (upstream_events / "github-push.json").read_text()
     headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "72d3162e", "X-Hub-Signature-256": signed(body)}
 
-    response = module.handler(http_event(shared_events, "github", body, headers), Context())
+    response = module.handler(http_event(upstream_events, "github", body, headers), Context())
 
     assert response["statusCode"] == 202
     [envelope] = delivered()
@@ -99,52 +99,52 @@ def test_a_signed_github_push_goes_on_the_bus(webhook, shared_events):
     assert envelope["detail"]["payload"] == json.loads(body)
 
 
-def test_the_documented_signature_vector_is_accepted(webhook, shared_events):
+def test_the_documented_signature_vector_is_accepted(webhook, upstream_events):
     module, delivered = webhook
-    example = json.loads((shared_events / "github-webhook-signature-example.json").read_text())
+    example = json.loads((upstream_events / "github-webhook-signature-example.json").read_text())
     body = json.dumps({"zen": example["payload"]})
     headers = {"X-GitHub-Event": "ping", "X-Hub-Signature-256": signed(body)}
     assert (
         signed(example["payload"]) == example["headers"]["X-Hub-Signature-256"]
     )  # our signing matches GitHub's
-    assert module.handler(http_event(shared_events, "github", body, headers), Context())["statusCode"] == 202
+    assert module.handler(http_event(upstream_events, "github", body, headers), Context())["statusCode"] == 202
 
 
-def test_a_wrong_signature_is_refused_and_nothing_reaches_the_bus(webhook, shared_events):
+def test_a_wrong_signature_is_refused_and_nothing_reaches_the_bus(webhook, upstream_events):
     module, delivered = webhook
-    body = (shared_events / "github-push.json").read_text()
+    body = (upstream_events / "github-push.json").read_text()
     headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": signed(body + " ")}
-    response = module.handler(http_event(shared_events, "github", body, headers), Context())
+    response = module.handler(http_event(upstream_events, "github", body, headers), Context())
     assert response["statusCode"] == 401
     assert delivered() == []
 
 
-def test_a_gitlab_push_with_its_token_and_an_unknown_provider(webhook, shared_events):
+def test_a_gitlab_push_with_its_token_and_an_unknown_provider(webhook, upstream_events):
     module, delivered = webhook
-    body = (shared_events / "gitlab-push.json").read_text()
+    body = (upstream_events / "gitlab-push.json").read_text()
     accepted = module.handler(
-        http_event(shared_events, "gitlab", body, {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}),
+        http_event(upstream_events, "gitlab", body, {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}),
         Context(),
     )
     refused = module.handler(
-        http_event(shared_events, "gitlab", body, {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "nope"}),
+        http_event(upstream_events, "gitlab", body, {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "nope"}),
         Context(),
     )
-    unknown = module.handler(http_event(shared_events, "gitea", body, {}), Context())
+    unknown = module.handler(http_event(upstream_events, "gitea", body, {}), Context())
     assert (accepted["statusCode"], refused["statusCode"], unknown["statusCode"]) == (202, 401, 404)
     [envelope] = delivered()
     assert envelope["detail-type"] == "gitlab push" and envelope["detail"]["event"] == "push"
 
 
-def test_a_push_too_large_for_an_event_travels_by_reference_and_reads_back_whole(webhook, shared_events):
+def test_a_push_too_large_for_an_event_travels_by_reference_and_reads_back_whole(webhook, upstream_events):
     """EventBridge takes 256 KB per event: the payload waits in the bucket and the event says where."""
     module, delivered = webhook
-    payload = json.loads((shared_events / "github-push.json").read_text())
+    payload = json.loads((upstream_events / "github-push.json").read_text())
     payload["head_commit"]["message"] = "A long story\n" + "x" * (300 * 1024)
     body = json.dumps(payload)
     headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "big-1", "X-Hub-Signature-256": signed(body)}
 
-    response = module.handler(http_event(shared_events, "github", body, headers), Context())
+    response = module.handler(http_event(upstream_events, "github", body, headers), Context())
 
     assert response["statusCode"] == 202
     [envelope] = delivered()

@@ -64,8 +64,8 @@ def test_a_reported_batch_item_failure_is_retried_then_dead_lettered(fixture_sta
     assert queue_bodies(fixture_stack, "DeadLetterQueue") == ["fail-1"]
 
 
-def test_records_have_the_shape_lambda_gives_them(fixture_stack, shared_events):
-    real_record = json.loads((shared_events / "sqs-event.json").read_text())["Records"][0]
+def test_records_have_the_shape_lambda_gives_them(fixture_stack, upstream_events):
+    real_record = json.loads((upstream_events / "sqs-event.json").read_text())["Records"][0]
     send(fixture_stack, "shape-1", colour="blue")
 
     fixture_stack.drain_event_sources(timeout=30)

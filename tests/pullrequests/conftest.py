@@ -39,8 +39,8 @@ class Hosted:
 
 
 @pytest.fixture(scope="session")
-def github_pull_shape(shared_events: Path) -> dict:
-    return json.loads((shared_events / "github-pull-request-closed-merged.json").read_text())["pull_request"]
+def github_pull_shape(upstream_events: Path) -> dict:
+    return json.loads((upstream_events / "github-pull-request-closed-merged.json").read_text())["pull_request"]
 
 
 @pytest.fixture

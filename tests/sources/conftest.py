@@ -4,6 +4,6 @@ import pytest
 
 
 @pytest.fixture
-def load_event(shared_events):
-    """A shared event fixture decoded, to be broken on purpose by a test."""
-    return lambda name: json.loads((shared_events / name).read_bytes())
+def load_event(upstream_events):
+    """An upstream event fixture decoded, to be broken on purpose by a test."""
+    return lambda name: json.loads((upstream_events / name).read_bytes())

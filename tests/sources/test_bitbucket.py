@@ -6,9 +6,9 @@ from promotions.push import ZERO_SHA
 from promotions.sources import EventError, parse_bitbucket_push, parse_bitbucket_pushes
 
 
-def test_a_branch_push(shared_events):
+def test_a_branch_push(upstream_events):
     push = parse_bitbucket_push(
-        (shared_events / "bitbucket-cloud-repo-push.json").read_bytes(), delivery_id="h-1"
+        (upstream_events / "bitbucket-cloud-repo-push.json").read_bytes(), delivery_id="h-1"
     )
 
     assert push.provider == "bitbucket"

@@ -6,8 +6,8 @@ from promotions.push import ZERO_SHA
 from promotions.sources import EventError, parse_github_push, verify_github_signature
 
 
-def test_a_branch_push_lists_the_files_its_commits_touched(shared_events):
-    push = parse_github_push((shared_events / "github-push.json").read_bytes(), delivery_id="d-1")
+def test_a_branch_push_lists_the_files_its_commits_touched(upstream_events):
+    push = parse_github_push((upstream_events / "github-push.json").read_bytes(), delivery_id="d-1")
 
     assert push.provider == "github"
     assert push.repo_url == "https://github.com/binkkatal/sample_app.git"
@@ -22,13 +22,13 @@ def test_a_branch_push_lists_the_files_its_commits_touched(shared_events):
     assert not push.deletes_ref
 
 
-def test_a_merge_push_unites_the_paths_of_all_its_commits(shared_events):
-    recorded = (shared_events / "github-push-merge-to-master.headers.txt").read_text().splitlines()
+def test_a_merge_push_unites_the_paths_of_all_its_commits(upstream_events):
+    recorded = (upstream_events / "github-push-merge-to-master.headers.txt").read_text().splitlines()
     headers = {name.strip(): value.strip() for name, value in (line.split("\t", 1) for line in recorded)}
     delivery_id = headers["x-github-delivery"]
 
     push = parse_github_push(
-        (shared_events / "github-push-merge-to-master.json").read_text(), delivery_id=delivery_id
+        (upstream_events / "github-push-merge-to-master.json").read_text(), delivery_id=delivery_id
     )
 
     assert push.repo_url == "https://github.com/ailisp/gcbapp-buildconfig-example.git"
@@ -40,8 +40,8 @@ def test_a_merge_push_unites_the_paths_of_all_its_commits(shared_events):
     assert push.delivery_id == "88f41318-101a-11ea-99ad-ec7586fcd78e"
 
 
-def test_a_tag_creation_has_no_known_paths(shared_events):
-    push = parse_github_push((shared_events / "github-push-tag-created.json").read_bytes())
+def test_a_tag_creation_has_no_known_paths(upstream_events):
+    push = parse_github_push((upstream_events / "github-push-tag-created.json").read_bytes())
 
     assert (push.tag, push.branch) == ("v0.0.1", None)
     assert push.before == ZERO_SHA
@@ -52,8 +52,8 @@ def test_a_tag_creation_has_no_known_paths(shared_events):
     assert push.delivery_id is None
 
 
-def test_a_tag_deletion_has_no_head_commit(shared_events):
-    push = parse_github_push((shared_events / "github-push-tag-deleted.json").read_bytes())
+def test_a_tag_deletion_has_no_head_commit(upstream_events):
+    push = parse_github_push((upstream_events / "github-push-tag-deleted.json").read_bytes())
 
     assert push.repo_url == "https://github.com/Codertocat/Hello-World.git"
     assert push.tag == "simple-tag"
@@ -63,8 +63,8 @@ def test_a_tag_deletion_has_no_head_commit(shared_events):
     assert push.changed_paths == frozenset()
 
 
-def test_decoded_and_raw_payloads_parse_alike(shared_events, load_event):
-    raw = (shared_events / "github-push.json").read_bytes()
+def test_decoded_and_raw_payloads_parse_alike(upstream_events, load_event):
+    raw = (upstream_events / "github-push.json").read_bytes()
 
     assert (
         parse_github_push(load_event("github-push.json"))
@@ -134,7 +134,7 @@ def test_a_body_that_is_not_json_is_an_event_error():
     assert str(caught.value).startswith("github push: invalid JSON")
 
 
-def test_the_documented_signature_vector_verifies(shared_events, load_event):
+def test_the_documented_signature_vector_verifies(upstream_events, load_event):
     vector = load_event("github-webhook-signature-example.json")
     secret, body = vector["secret"].encode(), vector["payload"].encode()
     header = vector["headers"]["X-Hub-Signature-256"]

@@ -4,8 +4,8 @@ from promotions.push import ZERO_SHA
 from promotions.sources import EventError, parse_gitlab_push, verify_gitlab_token
 
 
-def test_a_recorded_push_lists_the_files_its_commits_touched(shared_events):
-    push = parse_gitlab_push((shared_events / "gitlab-push.json").read_bytes(), delivery_id="uuid-1")
+def test_a_recorded_push_lists_the_files_its_commits_touched(upstream_events):
+    push = parse_gitlab_push((upstream_events / "gitlab-push.json").read_bytes(), delivery_id="uuid-1")
 
     assert push.provider == "gitlab"
     assert push.repo_url == "https://gitlab.com/gitlab-org/hello-world.git"
@@ -19,9 +19,9 @@ def test_a_recorded_push_lists_the_files_its_commits_touched(shared_events):
     assert push.delivery_id == "uuid-1"
 
 
-def test_a_push_listing_fewer_commits_than_it_counts_has_unknown_paths(shared_events, load_event):
+def test_a_push_listing_fewer_commits_than_it_counts_has_unknown_paths(upstream_events, load_event):
     # The documented example counts 4 commits and lists 2: the files of the other two are unknown.
-    push = parse_gitlab_push((shared_events / "gitlab-push-docs-example.json").read_bytes())
+    push = parse_gitlab_push((upstream_events / "gitlab-push-docs-example.json").read_bytes())
 
     assert push.repo_url == "http://example.com/mike/diaspora.git"
     assert push.before == "95790bf891e76fee5e1747ab589903a6a1f80f22"
@@ -35,8 +35,8 @@ def test_a_push_listing_fewer_commits_than_it_counts_has_unknown_paths(shared_ev
     assert parse_gitlab_push(complete).changed_paths == {"CHANGELOG", "app/controller/application.rb"}
 
 
-def test_a_tag_push(shared_events):
-    push = parse_gitlab_push((shared_events / "gitlab-tag-push-docs-example.json").read_bytes())
+def test_a_tag_push(upstream_events):
+    push = parse_gitlab_push((upstream_events / "gitlab-tag-push-docs-example.json").read_bytes())
 
     assert (push.tag, push.branch) == ("v1.0.0", None)
     assert push.repo_url == "http://example.com/jsmith/example.git"

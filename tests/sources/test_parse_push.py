@@ -15,8 +15,8 @@ FIXTURES = [
 
 
 @pytest.mark.parametrize(("provider", "fixture", "after"), FIXTURES)
-def test_each_provider_payload_is_dispatched_to_its_parser(shared_events, provider, fixture, after):
-    body = (shared_events / fixture).read_bytes()
+def test_each_provider_payload_is_dispatched_to_its_parser(upstream_events, provider, fixture, after):
+    body = (upstream_events / fixture).read_bytes()
 
     push = parse_push(provider, body, delivery_id="delivery")
 
@@ -24,9 +24,9 @@ def test_each_provider_payload_is_dispatched_to_its_parser(shared_events, provid
     assert parse_pushes(provider, body, delivery_id="delivery") == [push]
 
 
-def test_a_payload_sent_to_the_wrong_provider_is_an_event_error(shared_events):
+def test_a_payload_sent_to_the_wrong_provider_is_an_event_error(upstream_events):
     with pytest.raises(EventError, match=r"^gitlab push: object_kind: field required"):
-        parse_push("gitlab", (shared_events / "github-push.json").read_bytes())
+        parse_push("gitlab", (upstream_events / "github-push.json").read_bytes())
 
 
 def test_an_unknown_provider_is_a_value_error():
