@@ -133,3 +133,11 @@ def api():
     server = ApiServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def other_api():
+    """A second server, at another origin than `api` (another port): where a redirect may lead."""
+    server = ApiServer()
+    yield server
+    server.close()

@@ -1,7 +1,13 @@
 """One small JSON-over-HTTP client for every API the engine calls (Git providers, Argo CD, checks).
 
 urllib3 comes with botocore, so the layer gains no dependency; its pool is thread-safe. Only transport
-failures and 5xx answers raise by default: a 4xx is an answer the caller interprets.
+failures and 5xx answers raise by default: a 4xx is an answer the caller interprets, and so is a redirect past
+the fifth.
+
+Redirects are followed (GitHub answers 301 or 307 for a renamed or transferred repository). One that leaves
+the request's origin (scheme, host and port) carries none of the caller's headers: any of them may be a
+credential (Authorization, GitLab's PRIVATE-TOKEN, an http check's secret header), and a credential is for
+the origin it was configured for.
 """
 
 from __future__ import annotations
@@ -15,6 +21,11 @@ from urllib.parse import urlsplit, urlunsplit
 import urllib3
 
 _DEFAULT_TIMEOUT = urllib3.Timeout(connect=5.0, read=30.0)
+# Redirects only: a failed call is not repeated here, callers retry a transient error on their own schedule
+# (connect and read errors are raised as they are, any other after its one attempt).
+_REDIRECTS_ONLY = urllib3.Retry(
+    total=None, connect=False, read=False, other=0, redirect=5, raise_on_redirect=False
+)
 
 
 class HttpError(RuntimeError):
@@ -44,7 +55,7 @@ class HttpResponse:
 
 class HttpClient:
     def __init__(self, *, timeout: urllib3.Timeout = _DEFAULT_TIMEOUT) -> None:
-        self._pool = urllib3.PoolManager(timeout=timeout, retries=False)
+        self._pool = urllib3.PoolManager(timeout=timeout)
 
     def request(
         self,
@@ -59,8 +70,17 @@ class HttpClient:
         if json_body is not None:
             body = json.dumps(json_body).encode()
             sent_headers.setdefault("Content-Type", "application/json")
+        # urllib3 drops these on a redirect that leaves the origin (`is_same_host` compares scheme, host and
+        # port), and they stay dropped for the rest of the chain.
+        retries = _REDIRECTS_ONLY.new(
+            remove_headers_on_redirect=urllib3.Retry.DEFAULT_REMOVE_HEADERS_ON_REDIRECT | set(headers or {})
+        )
         try:
-            response = self._pool.request(method, url, headers=sent_headers, body=body, redirect=True)
+            response = self._pool.request(
+                method, url, headers=sent_headers, body=body, redirect=True, retries=retries
+            )
+        except urllib3.exceptions.MaxRetryError as error:
+            raise HttpTransientError(f"{method} {redact(url)}: {type(error.reason).__name__}") from None
         except urllib3.exceptions.HTTPError as error:
             raise HttpTransientError(f"{method} {redact(url)}: {type(error).__name__}") from None
         if response.status >= 500:
