@@ -24,10 +24,10 @@ LAMBDA_SERVICE_ERRORS = [
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 ]
-# Errors the domain raises when a retry may help (a Git or HTTP server that failed, a check's service).
-# Step Functions matches the exact error name, not its base classes: PushRaceLost is a GitTransientError.
-GIT_TRANSIENT_ERRORS = ["GitTransientError", "PushRaceLost"]
-TRANSIENT_ERRORS = [*GIT_TRANSIENT_ERRORS, "HttpTransientError", "CheckServiceUnavailable"]
+# Step Functions matches exact error names, not base classes: every function raises a failure that a retry
+# may cure under this one name (promotions.errors.TransientError); any other error is terminal and goes to
+# the state's Catch with its own name and reason.
+TRANSIENT_ERROR = "TransientError"
 # A gate that said no: the environment (or release) fails with the check's reason.
 GATE_FAILED = "GateFailed"
 # The gate answered an environment's token with a failure: the release failed before it could start.
@@ -36,8 +36,25 @@ NOT_STARTED = "EnvironmentNotStarted"
 Payload = dict[str, Any]
 
 
-def service_retry() -> list[dict[str, Any]]:
-    return [{"ErrorEquals": LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2}]
+def retries(*, interval: int = 2, attempts: int = 4, jitter: bool = False) -> list[dict[str, Any]]:
+    """The Lambda service's own failures, then the function's transient ones at `interval` s, doubling."""
+    transient: dict[str, Any] = {
+        "ErrorEquals": [TRANSIENT_ERROR],
+        "IntervalSeconds": interval,
+        "MaxAttempts": attempts,
+        "BackoffRate": 2,
+    }
+    if jitter:
+        transient["JitterStrategy"] = "FULL"
+    return [
+        {"ErrorEquals": LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2},
+        transient,
+    ]
+
+
+# The bookkeeping states have no Catch: a record that cannot be written leaves the release unsettled, so
+# they try longer.
+BOOKKEEPING_RETRIES = retries(attempts=6)
 
 
 def lambda_task(
@@ -47,7 +64,7 @@ def lambda_task(
         "Type": "Task",
         "Resource": LAMBDA_INVOKE,
         "Parameters": {"FunctionName": f"${{{function}}}", "Payload": payload},
-        "Retry": service_retry(),
+        "Retry": retries(),
         **fields,
     }
     if next_state is None:
@@ -82,16 +99,7 @@ def gate_loop(
                 "progress.$": "$.Payload.progress",
             },
             ResultPath=state_path,
-            Retry=[
-                *service_retry(),
-                {
-                    "ErrorEquals": TRANSIENT_ERRORS,
-                    "IntervalSeconds": 5,
-                    "MaxAttempts": 5,
-                    "BackoffRate": 2,
-                    "JitterStrategy": "FULL",
-                },
-            ],
+            Retry=retries(interval=5, attempts=5, jitter=True),
             Catch=catch_to_failed,
         ),
         route: {
@@ -162,18 +170,8 @@ def environment_iteration() -> dict[str, Any]:
             env,
             next_state="PostGates",
             ResultPath=None,
-            Retry=[
-                # Also HttpTransientError: a Git provider's API failing while a pull request opens (the
-                # retry reuses the promotion branch and the open pull request).
-                {
-                    "ErrorEquals": [*GIT_TRANSIENT_ERRORS, "HttpTransientError"],
-                    "IntervalSeconds": 3,
-                    "MaxAttempts": 5,
-                    "BackoffRate": 2,
-                    "JitterStrategy": "FULL",
-                },
-                *service_retry(),
-            ],
+            # A retry reuses what landed: the promotion branch and an open pull request, or the pushed commit.
+            Retry=retries(interval=3, attempts=5, jitter=True),
             Catch=[
                 {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": record_failure_then_hooks}
             ],
@@ -190,14 +188,14 @@ def environment_iteration() -> dict[str, Any]:
             "CompleteEnvironmentFunctionArn",
             {**env, "succeeded": True},
             ResultPath=None,
-            Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
+            Retry=BOOKKEEPING_RETRIES,
         ),
         "RecordFailure": lambda_task(
             "CompleteEnvironmentFunctionArn",
             {**env, "succeeded": False, "error.$": "$.error"},
             next_state="FailureHooks",
             ResultPath=None,
-            Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
+            Retry=BOOKKEEPING_RETRIES,
         ),
         **gate_loop(
             "FailureHooks",
@@ -225,10 +223,6 @@ def release_definition() -> dict[str, Any]:
             next_state="ReleaseStartHooks",
             ResultSelector={"environments.$": "$.Payload.environments", "gates.$": "$.Payload.gates"},
             ResultPath="$.plan",
-            Retry=[
-                *service_retry(),
-                {"ErrorEquals": TRANSIENT_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2},
-            ],
             Catch=to_error,
         ),
         **gate_loop(
@@ -259,7 +253,7 @@ def release_definition() -> dict[str, Any]:
             next_state="Settled",
             ResultSelector={"status.$": "$.Payload.status"},
             ResultPath="$.outcome",
-            Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
+            Retry=BOOKKEEPING_RETRIES,
         ),
         "Settled": {
             "Type": "Choice",
@@ -281,7 +275,7 @@ def release_definition() -> dict[str, Any]:
             {**release, "action": "fail", "error.$": "$.error"},
             next_state="ReleaseFailureHooks",
             ResultPath=None,
-            Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
+            Retry=BOOKKEEPING_RETRIES,
         ),
         **gate_loop(
             "ReleaseFailureHooks",
@@ -296,14 +290,14 @@ def release_definition() -> dict[str, Any]:
             {**release, "action": "close", "succeeded": True},
             next_state="ReleaseSucceeded",
             ResultPath=None,
-            Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
+            Retry=BOOKKEEPING_RETRIES,
         ),
         "CloseFailed": lambda_task(
             "FinishReleaseFunctionArn",
             {**release, "action": "close", "succeeded": False},
             next_state="ReleaseFailed",
             ResultPath=None,
-            Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2}],
+            Retry=BOOKKEEPING_RETRIES,
         ),
         "ReleaseSucceeded": {"Type": "Succeed"},
         "ReleaseFailed": {

@@ -6,6 +6,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from promotions.errors import raising_transient_as_one_name
 from promotions.release.gates import Stage
 from promotions.runtime import services
 
@@ -29,6 +30,7 @@ class GatesTask(BaseModel):
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@raising_transient_as_one_name
 @event_parser(model=GatesTask)
 def handler(task: GatesTask, context: LambdaContext) -> dict:
     logger.append_keys(release=task.releaseId, environment=task.environment, stage=task.stage.value)

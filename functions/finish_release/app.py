@@ -7,6 +7,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from promotions.errors import raising_transient_as_one_name
 from promotions.release.engine import error_reason
 from promotions.runtime import services
 
@@ -23,6 +24,7 @@ class FinishTask(BaseModel):
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@raising_transient_as_one_name
 @event_parser(model=FinishTask)
 def handler(task: FinishTask, context: LambdaContext) -> dict:
     logger.append_keys(release=task.releaseId, action=task.action)

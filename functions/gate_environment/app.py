@@ -4,6 +4,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from promotions.errors import raising_transient_as_one_name
 from promotions.runtime import services
 
 logger = Logger()
@@ -18,6 +19,7 @@ class GateTask(BaseModel):
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@raising_transient_as_one_name
 @event_parser(model=GateTask)
 def handler(task: GateTask, context: LambdaContext) -> dict:
     logger.append_keys(release=task.releaseId, environment=task.environment)

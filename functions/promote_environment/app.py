@@ -5,6 +5,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from promotions.errors import raising_transient_as_one_name
 from promotions.runtime import services
 
 logger = Logger()
@@ -19,6 +20,7 @@ class PromoteTask(BaseModel):
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@raising_transient_as_one_name
 @metrics.log_metrics
 @event_parser(model=PromoteTask)
 def handler(task: PromoteTask, context: LambdaContext) -> dict:

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
 
+from promotions.errors import TransientError
+
 _DEFAULT_TIMEOUT = urllib3.Timeout(connect=5.0, read=30.0)
 # Redirects only: a failed call is not repeated here, callers retry a transient error on their own schedule
 # (connect and read errors are raised as they are, any other after its one attempt).
@@ -32,7 +34,7 @@ class HttpError(RuntimeError):
     """An HTTP call failed; the message names method and URL, never credentials."""
 
 
-class HttpTransientError(HttpError):
+class HttpTransientError(HttpError, TransientError):
     """Connection refused or reset, a timeout, or a 5xx: the same call may succeed later."""
 
 

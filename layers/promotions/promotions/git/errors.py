@@ -6,12 +6,14 @@ Every message names the repository (credentials scrubbed) and, where one is invo
 
 from __future__ import annotations
 
+from promotions.errors import TransientError
+
 
 class GitError(Exception):
-    """A Git operation failed and retrying it unchanged will fail again."""
+    """A Git operation failed. Terminal unless it is also a TransientError (see GitTransientError)."""
 
 
-class GitTransientError(GitError):
+class GitTransientError(GitError, TransientError):
     """The server could not be reached or failed on its side (network error, timeout, HTTP 408/429/5xx).
 
     Retrying later may succeed. A push that failed this way has an unknown outcome only if `commit` says so;
@@ -23,8 +25,7 @@ class PushRaceLost(GitTransientError):
     """Other writers moved the branch under every attempt of `commit`; nothing was pushed.
 
     A subclass of GitTransientError because a later retry, after the burst of writers, will most likely
-    succeed. Step Functions matches ErrorEquals on the exact class name, so a Retry must list "PushRaceLost"
-    beside "GitTransientError".
+    succeed.
     """
 
 

@@ -24,6 +24,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from promotions import clock
+from promotions.errors import TransientError
 from promotions.release.model import EnvironmentRun, PullRequestRecord, Release, SourceRevision
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 
@@ -97,8 +98,8 @@ class ReleaseNotFound(LookupError):
     pass
 
 
-class ContextMergeConflict(RuntimeError):
-    pass
+class ContextMergeConflict(RuntimeError, TransientError):
+    """Parallel writers kept changing the promotion context under every attempt; a later merge succeeds."""
 
 
 @dataclass(frozen=True)
