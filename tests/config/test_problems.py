@@ -35,15 +35,54 @@ def test_duplicate_yaml_keys_are_a_syntax_error(sample_problems):
     ]
 
 
-def test_a_file_that_is_not_utf8_is_reported_whole(sample_files):
-    sample_files["binary.yaml"] = b"\xff\xfe\x00"
-
+def _problems(files: dict[str, bytes]) -> list[str]:
     with pytest.raises(ConfigError) as raised:
-        load_configuration(sample_files)
+        load_configuration(files)
+    return [str(problem) for problem in raised.value.problems]
 
-    assert [str(problem) for problem in raised.value.problems] == [
-        "binary.yaml: not UTF-8 text (invalid start byte at byte 0)"
+
+def test_bad_utf8_is_reported_at_its_line():
+    assert _problems({"binary.yaml": b"a: 1\nb: caf\xe9\n"}) == [
+        "binary.yaml:2: not UTF-8 text (invalid continuation byte at byte 11)"
     ]
+
+
+def test_a_nul_byte_is_reported_at_its_line():
+    assert _problems({"nul.yaml": b"a: 1\nb: 2\nc: \x00\n"}) == [
+        "nul.yaml:3: invalid YAML: unacceptable character #x0000: special characters are not allowed"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a: " + "[" * 300 + "]" * 300, 1),
+        ("a: 1\nb: " + "{k: " * 250 + "1" + "}" * 250, 2),
+        ("".join("  " * level + "k:\n" for level in range(300)), 101),
+    ],
+)
+def test_nesting_too_deep_to_be_configuration_is_a_problem_not_a_crash(text, line):
+    assert _problems({"deep.yaml": text.encode()}) == [
+        f"deep.yaml:{line}: invalid YAML: nested more than 100 levels deep"
+    ]
+
+
+def test_nesting_of_100_levels_is_read():
+    text = "a: " + "[" * 99 + "]" * 99
+
+    assert not load_configuration({"deep.yaml": text.encode()}).products
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2001-13-45", "invalid YAML: cannot read timestamp 2001-13-45: month must be in 1..12"),
+        ("!!int ten", "invalid YAML: cannot read int ten: invalid literal for int() with base 10: 'ten'"),
+        ("!!bool maybe", "invalid YAML: cannot read bool maybe: 'maybe'"),
+    ],
+)
+def test_values_yaml_cannot_construct_are_problems_at_their_line(value, message):
+    assert _problems({"values.yaml": f"a: 1\nb: {value}\n".encode()}) == [f"values.yaml:2: {message}"]
 
 
 def test_a_misspelt_required_field_is_reported_missing_on_its_parent_line(sample_problems):
