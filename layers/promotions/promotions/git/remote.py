@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from dulwich.client import FetchPackResult, GitClient, LocalGitClient
 from dulwich.errors import HangupException
+from dulwich.file import FileLocked
 from dulwich.object_store import MemoryObjectStore, OverlayObjectStore, commit_tree_changes
 from dulwich.objects import S_ISGITLINK, Blob, Commit, ObjectID, ShaFile, Tag, Tree
 from dulwich.pack import UnpackedObject, pack_objects_to_data
@@ -30,6 +31,7 @@ from dulwich.refs import check_ref_format
 from dulwich.repo import MemoryRepo
 
 from .errors import GitError, GitTransientError, PushRaceLost, PushRejected, RefNotFound
+from .history import History
 from .models import Author, CommitOutcome, HttpCredentials
 from .paths import checked_path, checked_prefix
 from .recent import RecentObjects
@@ -79,6 +81,9 @@ _MOVED_TIP_RETRIES = 8
 _BACKOFF_FIRST_SECONDS = 0.05
 _BACKOFF_CAP_SECONDS = 5.0
 _SHA = re.compile(r"[0-9a-fA-F]{40}")
+# What of a server's messages (a hook's output) a refusal quotes, at most.
+_SERVER_MESSAGE_CHARACTERS = 300
+_TERMINAL_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 _REGULAR_FILE = 0o100644
 _EXECUTABLE_FILE = 0o100755
 _TIP_PREFIXES = (b"refs/heads/", b"refs/tags/")
@@ -230,7 +235,7 @@ class GitRemote:
                 changed_paths = tuple(path.decode() for path, _mode, _sha in changes)
                 expected = base
                 if target != ref:
-                    current = self._branch_head(target)
+                    current = self._history(target, depth=1).tip
                     if current is not None and current.tree == commit.tree and current.parents == [base]:
                         logger.info(
                             "%s: %s already holds the edits: %s", snapshot, push_to, current.id.decode()
@@ -383,12 +388,13 @@ class GitRemote:
         depth: int | None,
         filter_spec: bytes | None,
         ref_prefix: Sequence[bytes],
-    ) -> tuple[MemoryRepo, FetchPackResult]:
-        """Fetch the ref tips `choose` picks from the advertisement.
+    ) -> tuple[MemoryRepo, list[ObjectID]]:
+        """Fetch the ref tips `choose` picks from the advertisement; return them with what was fetched.
 
         Over stateless HTTP the refs are advertised in one request and wanted in the next. A protocol v0
         server refuses a want whose ref moved in between, so the fetch is repeated while that is what went
-        wrong.
+        wrong. The tips are those wanted, not the refs the fetch's result names: a local repository reads
+        those again after packing, when another writer may have moved them.
         """
         chosen: list[ObjectID] = []
 
@@ -401,7 +407,7 @@ class GitRemote:
             chosen.clear()
             try:
                 with self._transport.errors("fetch", label):
-                    return _fetch_into_new_repository(
+                    repo, _result = _fetch_into_new_repository(
                         client,
                         path,
                         determine_wants,
@@ -410,6 +416,7 @@ class GitRemote:
                         ref_prefix=ref_prefix,
                         in_memory_limit=self._in_memory_pack_limit,
                     )
+                return repo, list(chosen)
             except GitError as error:
                 if attempt == _MOVED_TIP_RETRIES or not chosen or _accepts_any_want(client):
                     raise
@@ -430,11 +437,9 @@ class GitRemote:
                 raise RefNotFound(self._transport.describe("fetch", ref.decode(), "no such ref"))
             return [refs[ref]]
 
-        repo, result = self._fetch_advertised(
+        repo, [tip] = self._fetch_advertised(
             ref.decode(), tip_of_ref, depth=1, filter_spec=filter_spec, ref_prefix=[ref]
         )
-        tip = result.refs[ref]
-        assert tip is not None
         return repo, tip
 
     def _fetch_commit(self, sha: ObjectID, filter_spec: bytes | None) -> MemoryRepo:
@@ -476,7 +481,7 @@ class GitRemote:
     def _fetch_by_deepening(self, sha: ObjectID) -> MemoryRepo:
         """Fetch `sha` from a server that serves only advertised tips: as a tip if it is one, else by
         deepening the history of every branch and tag until it shows up."""
-        repo, _result = self._fetch_advertised(
+        repo, _tips = self._fetch_advertised(
             sha.decode(),
             lambda refs: [sha] if sha in refs.values() else [],
             depth=1,
@@ -493,16 +498,24 @@ class GitRemote:
                 sha.decode(),
                 depth or "unlimited",
             )
-            repo, result = self._fetch_advertised(
+            repo, _tips = self._fetch_advertised(
                 sha.decode(), _branch_and_tag_tips, depth=depth, filter_spec=None, ref_prefix=_TIP_PREFIXES
             )
             if sha in repo.object_store:
                 return repo
-            if not result.new_shallow:
+            if not repo.get_shallow():
                 break
         raise RefNotFound(
             self._transport.describe("fetch", sha.decode(), "no branch or tag contains this commit")
         )
+
+    def history(self, branch: str, depth: int) -> History:
+        """The last `depth` commits of `branch`, newest first, without their files: one request where the server
+        honours partial-clone filters. Empty when there is no such branch. Raises GitTransientError,
+        GitAuthError, RepositoryNotFound."""
+        if depth < 1:
+            raise ValueError(f"depth must be at least 1, got {depth}")
+        return self._history(_branch_ref(branch), depth)
 
     def default_branch(self) -> str:
         """The branch the remote's HEAD points at: where an Argo CD Application tracking HEAD deploys from."""
@@ -607,11 +620,15 @@ class GitRemote:
         self, ref: bytes, base: ObjectID | None, new_commit: ObjectID, objects: list[ShaFile]
     ) -> tuple[bool, str | None]:
         """Push `new_commit` if the remote ref still is `base` (None: still absent). Return whether it landed
-        and, if the server refused the ref update, why: another writer moved the ref, or a hook or branch
-        protection refused it (`_tip_that_won` tells). Raises PushRejected."""
+        and, if the server refused the ref update, why, with what the server said: another writer moved the
+        ref, or a hook or branch protection refused it (`_tip_that_won` tells). A ref another writer holds
+        locked (a repository given by path) did not move: that is a race lost like any other, with no refusal.
+        Raises PushRejected."""
         label = ref.decode()
         client, path = self._transport.client(expected_refs={} if base is None else {ref: base})
         seen_at: list[ObjectID | None] = []
+        # The server's messages (a hook's output): the only place it says why it refused.
+        server_messages: list[bytes] = []
 
         def compare_and_swap(refs: Mapping[bytes, ObjectID]) -> dict[bytes, ObjectID]:
             # A local repository's refs are re-read here: returning {ref: new} unchecked would force-push. Over
@@ -630,7 +647,10 @@ class GitRemote:
 
         try:
             with self._transport.errors("push to", label):
-                result = client.send_pack(path, compare_and_swap, new_objects_only)
+                result = client.send_pack(path, compare_and_swap, new_objects_only, server_messages.append)
+        except FileLocked:
+            logger.info("%s %s: another writer holds the ref locked", self.url, label)
+            return False, None
         except GitError as error:
             # A request the server refused outright (not a ref it refused, not a failure midway) changed nothing.
             midway = isinstance(error, GitTransientError | PushRejected)
@@ -651,7 +671,10 @@ class GitRemote:
         if result.ref_status is None or ref not in result.ref_status:
             return self._landed(ref, base, new_commit), None
         reason = result.ref_status[ref]
-        return reason is None, reason
+        if reason is None:
+            return True, None
+        said = _server_said(server_messages)
+        return False, f"{reason} ({said})" if said and said not in reason else reason
 
     def _tip_that_won(self, ref: bytes, base: ObjectID | None, refusal: str) -> ObjectID | None:
         """Where `ref` is now that the server refused to move it from `base` for `refusal`; PushRejected if it is
@@ -689,33 +712,23 @@ class GitRemote:
         if tip is None or tip == base:
             return False
         # Others may have pushed on top of the commit already: look for it in the recent history of the tip.
-        repo, _result = self._fetch_advertised(
-            ref.decode(),
-            lambda refs: [refs[ref]] if ref in refs else [],
-            depth=_UNKNOWN_PUSH_SEARCH_DEPTH,
-            filter_spec=self._commits_only_filter(),
-            ref_prefix=[ref],
-        )
-        return new_commit in repo.object_store
+        return new_commit.decode() in self._history(ref, _UNKNOWN_PUSH_SEARCH_DEPTH)
 
     def _commits_only_filter(self) -> bytes | None:
         """tree:0 where the server honours filters and has not refused that one (some allow blob:none only)."""
         return _COMMITS_ONLY if self._filters_honoured and _COMMITS_ONLY not in self._refused_filters else None
 
-    def _branch_head(self, ref: bytes) -> Commit | None:
-        """The commit `ref` points at (fetched without its tree where the server allows), or None when there
-        is no such branch."""
-        repo, result = self._fetch_advertised(
+    def _history(self, ref: bytes, depth: int) -> History:
+        """The last `depth` commits of branch `ref` (without their trees where the server allows); empty when
+        there is no such branch."""
+        repo, tips = self._fetch_advertised(
             ref.decode(),
             lambda refs: [refs[ref]] if ref in refs else [],
-            depth=1,
+            depth=depth,
             filter_spec=self._commits_only_filter(),
             ref_prefix=[ref],
         )
-        tip = result.refs.get(ref)
-        if tip is None:
-            return None
-        return _peel_to_commit(repo.object_store, tip, self._transport.describe("fetch", ref.decode()))
+        return History(repo, tips[0] if tips else None)
 
     def _remote_tip(self, ref: bytes) -> ObjectID | None:
         client, path = self._transport.client()
@@ -777,6 +790,16 @@ def _limited(write: Callable[[bytes], int], byte_limit: int) -> Callable[[bytes]
         return write(data)
 
     return write_within_limit
+
+
+def _server_said(messages: Sequence[bytes]) -> str:
+    """The server's messages on one line, as a reason may quote them: terminal escapes and control characters
+    out, and no longer than _SERVER_MESSAGE_CHARACTERS."""
+    text = _TERMINAL_ESCAPE.sub("", b"".join(messages).decode("utf-8", errors="replace"))
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if len(text) <= _SERVER_MESSAGE_CHARACTERS:
+        return text
+    return text[: _SERVER_MESSAGE_CHARACTERS - 1] + "…"
 
 
 def _back_off(retry: int) -> None:

@@ -1,0 +1,52 @@
+"""A branch's recent history: its commits without their trees, as far back as they were fetched."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dulwich.objects import Commit, ObjectID
+from dulwich.repo import MemoryRepo
+
+
+class History:
+    """The commits of a branch down to a depth (a shallow fetch): messages, parents and dates, no files.
+
+    A commit at the depth has parents the fetch left out: past it, the history is not known."""
+
+    def __init__(self, repo: MemoryRepo, tip: ObjectID | None) -> None:
+        self._repo = repo
+        self._tip = tip
+
+    @property
+    def tip(self) -> Commit | None:
+        """The branch's commit; None for a branch that does not exist."""
+        return None if self._tip is None else self._commit(self._tip)
+
+    def __contains__(self, commit_sha: str) -> bool:
+        return self._tip is not None and commit_sha.encode() in self._repo.object_store
+
+    def commits(self) -> Iterator[Commit]:
+        """Newest first, as `git log` lists them, down to the depth fetched."""
+        if self._tip is None:
+            return
+        for entry in self._repo.get_walker(include=[self._tip]):
+            yield entry.commit
+
+    def reaches(self, descendant: str, ancestor: str) -> bool | None:
+        """Whether `ancestor` is in the history of `descendant` (or is it); None when the commits fetched end
+        before that is known: `descendant` is not among them, or its history runs past the depth."""
+        if descendant not in self:
+            return None
+        shallow = self._repo.get_shallow()
+        cut_short = False
+        for entry in self._repo.get_walker(include=[descendant.encode()]):
+            if entry.commit.id == ancestor.encode():
+                return True
+            cut_short = cut_short or entry.commit.id in shallow
+        return None if cut_short else False
+
+    def _commit(self, commit_id: ObjectID) -> Commit:
+        commit = self._repo.object_store[commit_id]
+        if not isinstance(commit, Commit):
+            raise TypeError(f"{commit_id.decode()} is a {commit.type_name.decode()}, not a commit")
+        return commit
