@@ -63,3 +63,18 @@ def test_matches_git_interpret_trailers(message: str, trailers: dict[str, str]):
     expected = subprocess.run(arguments, input=message, capture_output=True, text=True, check=True).stdout
 
     assert with_trailers(message, trailers) == expected
+
+
+def test_trailers_read_back_as_written_and_a_body_line_is_no_trailer():
+    from promotions.git import trailers_of
+
+    message = with_trailers(
+        "Promote app to prod\n\nNote: prose in the body\nthat spans lines",
+        {"Promotion-Release": "r-1", "Promotion-Source": "https://git.example/app.git@" + "a" * 40},
+    )
+
+    assert trailers_of(message.encode()) == {
+        "Promotion-Release": "r-1",
+        "Promotion-Source": "https://git.example/app.git@" + "a" * 40,
+    }
+    assert trailers_of(b"Subject only\n") == {}

@@ -13,12 +13,13 @@ from .errors import (
     RefNotFound,
     RepositoryNotFound,
 )
+from .history import History
 from .models import Author, CommitOutcome, HttpCredentials
 from .paths import checked_path
 from .remote import Edits, GitRemote
 from .signing import CommitSigner, SigningKeyError, SshCommitSigner
 from .snapshot import Snapshot
-from .trailers import with_trailers
+from .trailers import trailers_of, with_trailers
 
 __all__ = [
     "Author",
@@ -29,6 +30,7 @@ __all__ = [
     "GitError",
     "GitRemote",
     "GitTransientError",
+    "History",
     "HttpCredentials",
     "PushRaceLost",
     "PushRejected",
@@ -38,5 +40,6 @@ __all__ = [
     "Snapshot",
     "SshCommitSigner",
     "checked_path",
+    "trailers_of",
     "with_trailers",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dulwich.trailers import add_trailer_to_message
+from dulwich.trailers import add_trailer_to_message, parse_trailers
 
 
 def with_trailers(message: str, trailers: Mapping[str, str]) -> str:
@@ -22,3 +22,9 @@ def with_trailers(message: str, trailers: Mapping[str, str]) -> str:
             raise ValueError(f"invalid value for trailer {key!r}: {value!r} spans several lines")
         encoded = add_trailer_to_message(encoded, key, value.strip())
     return encoded.decode()
+
+
+def trailers_of(message: bytes) -> dict[str, str]:
+    """The trailers closing a commit message, as git reads them; a key given twice keeps its last value."""
+    _body, trailers = parse_trailers(message)
+    return {trailer.key: trailer.value for trailer in trailers}
