@@ -1,26 +1,35 @@
 """Git HTTPS credentials per repository URL prefix, read from one Secrets Manager secret or one SSM
 SecureString parameter (given by its ARN, `arn:aws:ssm:REGION:ACCOUNT:parameter/NAME`), cached 5 minutes.
 
-The secret is a JSON object whose keys are URL prefixes; the longest prefix that starts a repository's
-URL wins, so one organisation can use a different token than the rest of its host:
+The secret is a JSON object whose keys are URL prefixes. A prefix covers a repository URL at the same origin
+(scheme, host and port, default ports implied) whose path starts with the prefix's whole path segments:
+`https://github.com/acme` covers `https://github.com:443/acme/app.git`, not `https://github.com/acme-x/app.git`
+nor `https://github.com.example.net/acme/app.git`. The prefix with the most segments wins, so one organisation
+can use a different token than the rest of its host:
 
     {"https://github.com/acme/": {"username": "x-access-token", "password": "ghp_..."},
      "https://gitlab.example.com/": {"token": "glpat-..."}}
 
 `token` alone means username x-access-token (GitHub) — give username oauth2 for GitLab, or your
-Bitbucket user name. Credentials are never logged and never part of an error message.
+Bitbucket user name. Credentials are never logged and never part of an error message. A repository URL with
+user information in it is refused (`promotions.repo_url.refuse_userinfo`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from urllib3.connection import port_by_scheme
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from promotions.git import HttpCredentials
+from promotions.repo_url import path_segments, refuse_userinfo
 
 _CACHE_SECONDS = 300
 _SSM_PARAMETER_ARN = re.compile(r"arn:aws[a-z-]*:ssm:[^:]*:[^:]*:parameter/")
@@ -55,17 +64,22 @@ class GitCredentials:
         self._read_secret = read_secret or _read_json
 
     def for_url(self, url: str) -> HttpCredentials | None:
-        if self._secret_id is None or not url.lower().startswith(("http://", "https://")):
+        """The credentials for repository `url`, or None. Raises RepositoryUrlError for an http(s) URL with
+        user information, CredentialsSecretError for a malformed secret."""
+        refuse_userinfo(url)
+        location = _location(url)
+        if self._secret_id is None or location is None:
             return None
         entries = self._read_secret(self._secret_id)
         if not isinstance(entries, Mapping):
             raise CredentialsSecretError(
                 f"secret {self._secret_id} must hold a JSON object of URL prefix → credentials"
             )
-        matches = [prefix for prefix in entries if _normalised(url).startswith(_normalised(prefix))]
+        covering = {prefix: self._prefix_location(prefix) for prefix in entries}
+        matches = [prefix for prefix, covered in covering.items() if location.within(covered)]
         if not matches:
             return None
-        prefix = max(matches, key=len)
+        prefix = max(matches, key=lambda match: len(covering[match].segments))
         try:
             entry = _Entry.model_validate(entries[prefix])
         except ValidationError as error:
@@ -76,16 +90,44 @@ class GitCredentials:
             ) from None
         return HttpCredentials(username=entry.username, password=entry.password)
 
+    def _prefix_location(self, prefix: str) -> _Location:
+        location = _location(prefix)
+        if location is None:
+            raise CredentialsSecretError(
+                f"secret {self._secret_id}: key {prefix!r} is not an http(s)://HOST[/PATH] URL prefix"
+            )
+        return location
+
+
+@dataclass(frozen=True)
+class _Location:
+    """Where a request for a URL goes: origin, and the repository path's segments."""
+
+    scheme: str
+    host: str
+    port: int
+    segments: tuple[str, ...]
+
+    def within(self, prefix: _Location) -> bool:
+        same_origin = (self.scheme, self.host, self.port) == (prefix.scheme, prefix.host, prefix.port)
+        return same_origin and self.segments[: len(prefix.segments)] == prefix.segments
+
+
+def _location(url: str) -> _Location | None:
+    """`url`'s location as urllib3 will request it (scheme and host lower-cased, dot segments resolved), or
+    None when it is no http(s) URL."""
+    try:
+        parts = parse_url(url.strip())
+    except LocationParseError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.host:
+        return None
+    port = parts.port or port_by_scheme[parts.scheme]
+    return _Location(parts.scheme, parts.host, port, path_segments(parts.path or ""))
+
 
 def _read_json(secret_id: str) -> Any:
     if is_ssm_parameter_arn(secret_id):
         # GetParameter takes the ARN as the name.
         return parameters.get_parameter(secret_id, decrypt=True, transform="json", max_age=_CACHE_SECONDS)
     return parameters.get_secret(secret_id, transform="json", max_age=_CACHE_SECONDS)
-
-
-def _normalised(url: str) -> str:
-    """Scheme and host compare case-insensitively; the path keeps its case."""
-    scheme, _, rest = url.partition("://")
-    host, slash, path = rest.partition("/")
-    return f"{scheme.lower()}://{host.lower()}{slash}{path}"

@@ -33,7 +33,7 @@ from pydantic.alias_generators import to_camel
 
 from promotions.checks.argocd_health import ArgoCdVerification
 from promotions.push import GitPush
-from promotions.repo_url import canonical_repo
+from promotions.repo_url import canonical_repo, refuse_userinfo
 
 PRODUCT_KEY = "codefresh.io/product"
 IN_CLUSTER_NAME = "in-cluster"
@@ -189,7 +189,9 @@ class Application(_Model):
         default_factory=dict, validation_alias=AliasPath("metadata", "annotations")
     )
     destination: ApplicationDestination = Field(validation_alias=_spec("destination"))
-    repo_url: Name = Field(validation_alias=AliasPath("spec", "source", "repoURL"))
+    repo_url: Annotated[Name, AfterValidator(refuse_userinfo)] = Field(
+        validation_alias=AliasPath("spec", "source", "repoURL")
+    )
     path: str = Field("", validation_alias=AliasPath("spec", "source", "path"))
     target_revision: str = Field("", validation_alias=AliasPath("spec", "source", "targetRevision"))
 
