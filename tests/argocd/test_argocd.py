@@ -172,6 +172,29 @@ def test_wrong_token_is_an_auth_error_without_the_token(argocd):
     assert "HTTP 401" in str(caught.value) and "not-the-token" not in str(caught.value)
 
 
+def test_failure_reasons_name_the_server_without_its_user_information(argocd):
+    server = argocd.url.replace("http://", "http://admin:s3cret-password@")
+
+    with pytest.raises(ArgoCdAppNotFound) as caught:
+        ArgoCdClient(server, TOKEN, HttpClient()).application("missing")
+
+    assert f"at {argocd.url}:" in str(caught.value) and "s3cret-password" not in str(caught.value)
+
+
+def test_the_token_does_not_follow_a_redirect_to_another_origin(argocd, api):
+    argocd.set_application("api", ArgoAppState(revisions=(NEW,)))
+    path = "/api/v1/applications/api"
+    api.respond("GET", path, lambda request: (307, b"", {"Location": argocd.url + path}))
+
+    with pytest.raises(ArgoCdAuthError, match="HTTP 401"):
+        ArgoCdClient(api.url, TOKEN, HttpClient()).application("api")
+
+    [redirected] = api.requests
+    assert redirected.headers["Authorization"] == f"Bearer {TOKEN}"
+    [request] = argocd.requests
+    assert request.path == path and "authorization" not in request.headers
+
+
 def test_403_is_an_auth_error(argocd, client):
     argocd.fail_next(403)
 

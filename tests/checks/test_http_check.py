@@ -31,6 +31,32 @@ def test_a_templated_json_call_with_a_secret_header_passes_when_the_answer_match
     assert json.loads(request.body) == {"version": "1.4.2", "targets": ["prod"], "retries": 2}
 
 
+def test_secret_headers_do_not_follow_a_redirect_to_another_origin(
+    make_check, context, services, secrets, api, other_api
+):
+    secrets.secrets["smoke/token"] = "s3cr3t"
+    api.respond("GET", "/smoke", lambda request: (302, b"", {"Location": other_api.url + "/smoke"}))
+    other_api.route("GET", "/smoke", {"status": "ok"})
+    smoke = make_check(
+        "smoke",
+        http={
+            "url": api.url + "/smoke",
+            "headers": {
+                "X-Smoke-Token": {"secret": "smoke/token"},
+                "Authorization": {"secret": "smoke/token"},
+            },
+            "successWhen": {"jsonPath": "$.status", "equals": "ok"},
+        },
+    )
+
+    assert smoke.config.evaluate(context, services) == Passed()
+
+    [asked] = api.requests
+    assert asked.headers["X-Smoke-Token"] == asked.headers["Authorization"] == "s3cr3t"
+    [redirected] = other_api.requests
+    assert "s3cr3t" not in redirected.headers.values()
+
+
 def test_a_text_body_keeps_dollars_and_escaped_placeholders(make_check, context, services, api):
     api.route("PUT", "/notes", {})
     note = make_check(

@@ -32,7 +32,7 @@ from urllib.parse import quote, urlencode
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from promotions.http import HttpClient, HttpError, HttpResponse
+from promotions.http import HttpClient, HttpError, HttpResponse, redact
 
 
 class SyncStatus(StrEnum):
@@ -127,7 +127,7 @@ class ArgoCdClient:
         """One application; raises ArgoCdAuthError, ArgoCdAppNotFound, ArgoCdError or HttpTransientError."""
         query = f"?{urlencode({'appNamespace': app_namespace})}" if app_namespace else ""
         url = f"{self._server_url}/api/v1/applications/{quote(name, safe='')}{query}"
-        described = f"Argo CD application {_qualified(name, app_namespace)} at {self._server_url}"
+        described = f"Argo CD application {_qualified(name, app_namespace)} at {redact(self._server_url)}"
         response = self._http.request("GET", url, headers=self._headers)
         if response.status in (401, 403):
             raise ArgoCdAuthError(
