@@ -1,8 +1,9 @@
 """SQS batch of Git events (EventBridge envelopes): normalise each push and start the releases it triggers.
 
-An event that can never become a release (malformed, unknown provider, no version to read, no valid
-configuration) goes to the dead-letter queue with its reason at once; anything else that fails is
-reported as a batch item failure, retried by SQS, and redriven to the same queue when retries run out.
+Every event comes to one logged outcome (`outcome` in the log line, with the SQS message id): its pushes
+started releases, or were ignored and why; or it failed. A failure that may pass (promotions.errors) is
+reported as a batch item failure and SQS delivers the event again; any other failure can never succeed, and
+the event goes to the dead-letter queue at once with its reason.
 """
 
 import os
@@ -17,57 +18,95 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.parser import ValidationError
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from promotions.aws.webhook_payloads import GitWebhook, WebhookPayloads
-from promotions.config import ConfigError
-from promotions.config_repository import NoValidConfiguration
-from promotions.edits import EditError
+from promotions.errors import failure_reason, is_transient
 from promotions.push import GitPush
-from promotions.release.start import VersionNotFound, start_releases
+from promotions.release.start import PushOutcome, start_releases
 from promotions.runtime import services
-from promotions.sources import EventError, parse_pushes
+from promotions.sources import parse_pushes
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
-idempotency = IdempotencyConfig(event_key_jmespath="[repo_url, ref, after]", raise_on_no_idempotency_key=True)
+# A batch whose every record failed is answered like any other: only the transient failures go back to SQS.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
 sqs = boto3.client("sqs")
 payloads = WebhookPayloads(boto3.client("s3"), os.environ.get("WEBHOOK_PAYLOADS_BUCKET"))
 
-# Errors that retrying cannot fix: the event is parked with its reason instead.
-UNPROCESSABLE = (ValidationError, EventError, VersionNotFound, NoValidConfiguration, ConfigError, EditError)
+
+def log_outcome(outcome: PushOutcome, *, replayed: bool) -> None:
+    if outcome.ignored_because is not None:
+        logger.info(
+            "push ignored", extra={"outcome": "ignored", "reason": outcome.ignored_because, "replayed": replayed}
+        )
+    else:
+        logger.info(
+            "push triggered releases",
+            extra={"outcome": "started", "releases": list(outcome.release_ids), "replayed": replayed},
+        )
 
 
-@idempotent_function(data_keyword_argument="push", config=idempotency, persistence_store=persistence)
-def start_for_push(push: GitPush) -> list[str]:
+def replay(outcome: PushOutcome, stored: DataRecord) -> PushOutcome:
+    """A push delivered again: its first outcome stands, logged again and counted once."""
+    log_outcome(outcome, replayed=True)
+    return outcome
+
+
+idempotency = IdempotencyConfig(
+    event_key_jmespath="[repo_url, ref, after]", raise_on_no_idempotency_key=True, response_hook=replay
+)
+
+
+# Stored as a model, never as an empty result: Powertools replays an empty one as None.
+@idempotent_function(
+    data_keyword_argument="push",
+    config=idempotency,
+    persistence_store=persistence,
+    output_serializer=PydanticSerializer,
+)
+def start_for_push(push: GitPush) -> PushOutcome:
     parts = services()
-    return start_releases(push, parts.configs, parts.store, parts.executions, parts.remote)
+    outcome = start_releases(push, parts.configs, parts.store, parts.executions, parts.remote)
+    metrics.add_metric(name="ReleasesStarted", unit=MetricUnit.Count, value=len(outcome.release_ids))
+    log_outcome(outcome, replayed=False)
+    return outcome
 
 
 def record_handler(record: SQSRecord) -> None:
-    try:
-        webhook = GitWebhook.model_validate(EventBridgeModel.model_validate_json(record.body).detail)
-        if webhook.event != "push":
-            logger.info("event ignored", extra={"provider": webhook.provider, "event": webhook.event})
-            return
-        # One Bitbucket push may update several refs; each is a push of its own.
-        payload = payloads.payload_of(webhook)
-        for push in parse_pushes(webhook.provider, payload, delivery_id=webhook.delivery):
-            with logger.append_context_keys(repo=push.repo_url, ref=push.ref, after=push.after):
-                releases = start_for_push(push=push)
-            metrics.add_metric(name="ReleasesStarted", unit=MetricUnit.Count, value=len(releases))
-    except UNPROCESSABLE as error:
-        dead_letter(record, f"{type(error).__name__}: {error}")
+    with logger.append_context_keys(message_id=record.message_id):
+        try:
+            handle(record)
+        except Exception as error:
+            reason = failure_reason(error)
+            if is_transient(error):
+                logger.warning("event failed; SQS delivers it again", extra={"outcome": "retried", "reason": reason})
+                raise
+            dead_letter(record, reason)
+
+
+def handle(record: SQSRecord) -> None:
+    webhook = GitWebhook.model_validate(EventBridgeModel.model_validate_json(record.body).detail)
+    if webhook.event != "push":
+        logger.info(
+            "event ignored",
+            extra={"outcome": "ignored", "reason": f"a {webhook.provider} {webhook.event} event is not a push"},
+        )
+        return
+    # One Bitbucket push may update several refs; each is a push of its own.
+    for push in parse_pushes(webhook.provider, payloads.payload_of(webhook), delivery_id=webhook.delivery):
+        with logger.append_context_keys(repo=push.repo_url, ref=push.ref, after=push.after):
+            start_for_push(push=push)
 
 
 def dead_letter(record: SQSRecord, reason: str) -> None:
     logger.error(
-        "event parked in the dead-letter queue", extra={"message_id": record.message_id, "reason": reason}
+        "event parked in the dead-letter queue", extra={"outcome": "dead-lettered", "reason": reason}, exc_info=True
     )
     metrics.add_metric(name="EventsDeadLettered", unit=MetricUnit.Count, value=1)
     sqs.send_message(

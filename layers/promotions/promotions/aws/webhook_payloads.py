@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -31,7 +31,7 @@ class GitWebhook(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    provider: str
+    provider: Literal["github", "gitlab", "bitbucket"]
     event: str
     delivery: str | None = None
     payload: dict[str, Any] | None = None
@@ -42,6 +42,10 @@ class GitWebhook(BaseModel):
         if (self.payload is None) == (self.payload_location is None):
             raise ValueError("a webhook event carries either payload or payloadLocation")
         return self
+
+
+class StoredPayloadError(LookupError):
+    """The payload an event refers to is gone from the bucket, or is not a JSON object."""
 
 
 class WebhookPayloads:
@@ -69,9 +73,20 @@ class WebhookPayloads:
         return {**detail, "payloadLocation": {"bucket": self._bucket, "key": key}}
 
     def payload_of(self, webhook: GitWebhook) -> dict[str, Any]:
+        """The delivery's payload, read back from the bucket when the event carries its location."""
         if webhook.payload is not None:
             return webhook.payload
         assert webhook.payload_location is not None
         location = webhook.payload_location
-        body = self._s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
-        return json.loads(body)
+        where = f"s3://{location.bucket}/{location.key}"
+        try:
+            body = self._s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
+        except self._s3.exceptions.NoSuchKey:
+            raise StoredPayloadError(f"{where}: the payload is gone (removed, or never stored)") from None
+        try:
+            payload = json.loads(body)
+        except ValueError as error:
+            raise StoredPayloadError(f"{where}: the payload is not a JSON object: {error}") from None
+        if not isinstance(payload, dict):
+            raise StoredPayloadError(f"{where}: the payload is not a JSON object but a {type(payload).__name__}")
+        return payload

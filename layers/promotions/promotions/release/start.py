@@ -6,6 +6,7 @@ import posixpath
 from typing import Protocol
 
 from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ConfigDict
 
 from promotions import clock
 from promotions.config_repository import ConfigRepository
@@ -27,20 +28,38 @@ class RemoteFactory(Protocol):
     def __call__(self, repo_url: str) -> GitRemote: ...
 
 
+class PushOutcome(BaseModel):
+    """What a push came to: the releases it triggers (started now or before), or why it triggers none."""
+
+    model_config = ConfigDict(frozen=True)
+
+    release_ids: tuple[str, ...] = ()
+    ignored_because: str | None = None
+
+
 def start_releases(
     push: GitPush,
     configs: ConfigRepository,
     store: ReleaseStore,
     executions: Executions,
     remotes: RemoteFactory,
-) -> list[str]:
+) -> PushOutcome:
     """Start a release for every product flow the push triggers; a repeated push starts nothing new."""
-    if push.branch is None or push.deletes_ref:
-        logger.info("push ignored: not a branch update", extra={"ref": push.ref, "after": push.after})
-        return []
+    if push.branch is None:
+        return PushOutcome(ignored_because=f"{push.ref} is not a branch: only branch pushes start releases")
+    if push.deletes_ref:
+        return PushOutcome(ignored_because=f"the push deletes {push.ref}")
     revision, configuration = configs.latest()
+    triggers = configuration.triggered_flows(push)
+    if not triggers:
+        return PushOutcome(
+            ignored_because=(
+                f"no product flow is triggered by this push to {push.repo_url} branch {push.branch} "
+                f"(configuration revision {revision})"
+            )
+        )
     release_ids = []
-    for trigger in configuration.triggered_flows(push):
+    for trigger in triggers:
         template = configuration.template_for(trigger.product)
         app = trigger.application
         version_file = posixpath.join(app.path, template.version_source.file)
@@ -89,7 +108,7 @@ def start_releases(
             },
         )
         release_ids.append(release.id)
-    return release_ids
+    return PushOutcome(release_ids=tuple(release_ids))
 
 
 class VersionNotFound(LookupError):
