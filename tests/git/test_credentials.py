@@ -192,5 +192,18 @@ def test_credentials_do_not_follow_a_redirect_to_another_origin(tmp_path, api, o
     assert other_api.requests and not any(authorization(request) for request in other_api.requests)
 
 
+def test_a_refusal_after_a_redirect_to_another_origin_says_the_credentials_stayed_behind(api, other_api):
+    for method, path in (("GET", "/gitops.git/info/refs"), ("POST", "/gitops.git/git-upload-pack")):
+        api.respond(method, path, lambda request: (307, b"", {"Location": other_api.url + request.path}))
+        other_api.route(method, path, status=401, headers={"WWW-Authenticate": 'Basic realm="git"'})
+
+    with pytest.raises(GitAuthError) as raised:
+        GitRemote(f"{api.url}/gitops.git", HttpCredentials("bot", "bot-token")).snapshot("main")
+
+    message = str(raised.value)
+    assert f"redirected to {other_api.url}/gitops.git/" in message and "not sent" in message
+    assert "credentials refused" not in message and "bot-token" not in message
+
+
 def authorization(request) -> str | None:
     return next((value for name, value in request.headers.items() if name.lower() == "authorization"), None)

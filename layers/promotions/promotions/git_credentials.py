@@ -24,11 +24,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
-from urllib3.connection import port_by_scheme
-from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
 from promotions.git import HttpCredentials
+from promotions.http import origin
 from promotions.repo_url import path_segments, refuse_userinfo
 
 _CACHE_SECONDS = 300
@@ -101,29 +100,21 @@ class GitCredentials:
 
 @dataclass(frozen=True)
 class _Location:
-    """Where a request for a URL goes: origin, and the repository path's segments."""
+    """Where a request for a URL goes: its origin, and the repository path's segments."""
 
-    scheme: str
-    host: str
-    port: int
+    origin: tuple[str, str, int]
     segments: tuple[str, ...]
 
     def within(self, prefix: _Location) -> bool:
-        same_origin = (self.scheme, self.host, self.port) == (prefix.scheme, prefix.host, prefix.port)
-        return same_origin and self.segments[: len(prefix.segments)] == prefix.segments
+        return self.origin == prefix.origin and self.segments[: len(prefix.segments)] == prefix.segments
 
 
 def _location(url: str) -> _Location | None:
-    """`url`'s location as urllib3 will request it (scheme and host lower-cased, dot segments resolved), or
-    None when it is no http(s) URL."""
+    """`url`'s location as urllib3 will request it (dot segments resolved), or None when it is no http(s) URL."""
     try:
-        parts = parse_url(url.strip())
-    except LocationParseError:
+        return _Location(origin(url), path_segments(parse_url(url.strip()).path or ""))
+    except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.host:
-        return None
-    port = parts.port or port_by_scheme[parts.scheme]
-    return _Location(parts.scheme, parts.host, port, path_segments(parts.path or ""))
 
 
 def _read_json(secret_id: str) -> Any:

@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
+from urllib3.connection import port_by_scheme
+from urllib3.util import parse_url
 
 from promotions.errors import TransientError
 
@@ -97,3 +99,12 @@ def redact(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """Scheme, host and port of an http(s) URL as urllib3 reaches it: lower-cased, the default port filled in.
+    A credential belongs to one origin. Raises ValueError when `url` is no http(s) URL."""
+    parts = parse_url(url.strip())
+    if parts.scheme not in port_by_scheme or not parts.host:
+        raise ValueError(f"{redact(url)!r} is not an http(s) URL")
+    return parts.scheme, parts.host, parts.port or port_by_scheme[parts.scheme]

@@ -32,6 +32,8 @@ from dulwich.objects import ObjectID
 from dulwich.protocol import CAPABILITY_NO_PROGRESS, Protocol, pkt_line
 from dulwich.refs import Ref
 
+from promotions.http import origin, redact
+
 from .errors import GitAuthError, GitError, GitTransientError, PushRejected, RefNotFound, RepositoryNotFound
 from .models import HttpCredentials
 
@@ -51,6 +53,8 @@ class _HttpStatusError(Exception):
     def __init__(self, status: int, url: str) -> None:
         super().__init__(f"HTTP {status} from {url}")
         self.status = status
+        # The URL that answered: after a redirect, not the one asked.
+        self.url = url
 
 
 def _raise_for_status(response: Any, url: str) -> Any:
@@ -380,7 +384,13 @@ class Transport:
     def _raise_for_http_status(self, exc: _HttpStatusError, action: str, ref: str | None) -> NoReturn:
         status = exc.status
         if status in (401, 403, 407):
-            hint = "credentials refused" if self._credentials else "the server requires credentials"
+            if self._credentials is None:
+                hint = "the server requires credentials"
+            elif origin(exc.url) != origin(self.location):
+                # urllib3 and dulwich keep credentials to the origin they were given for.
+                hint = f"redirected to {redact(exc.url)}, where the credentials are not sent"
+            else:
+                hint = "credentials refused"
             raise GitAuthError(self.describe(action, ref, f"HTTP {status}: {hint}")) from None
         if status == 404:
             raise RepositoryNotFound(self.describe(action, ref, "HTTP 404: no such repository")) from None
