@@ -11,14 +11,13 @@ import re
 import uuid
 from pathlib import Path
 
+import promotions
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from pynamodb.exceptions import PutError
-
-import promotions
 from promotions.errors import TransientError, is_transient
 from promotions.git import RefNotFound
 from promotions.release.store import ReleaseNotFound
+from pynamodb.exceptions import PutError
 
 REPO = Path(__file__).resolve().parents[1]
 # Error names AWS raises itself (the Lambda service, Step Functions): no function of ours raises them.

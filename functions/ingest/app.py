@@ -22,7 +22,6 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from promotions.aws.webhook_payloads import GitWebhook, WebhookPayloads
 from promotions.errors import failure_reason, is_transient
 from promotions.push import GitPush
@@ -43,7 +42,8 @@ payloads = WebhookPayloads(boto3.client("s3"), os.environ.get("WEBHOOK_PAYLOADS_
 def log_outcome(outcome: PushOutcome, *, replayed: bool) -> None:
     if outcome.ignored_because is not None:
         logger.info(
-            "push ignored", extra={"outcome": "ignored", "reason": outcome.ignored_because, "replayed": replayed}
+            "push ignored",
+            extra={"outcome": "ignored", "reason": outcome.ignored_because, "replayed": replayed},
         )
     else:
         logger.info(
@@ -85,9 +85,11 @@ def record_handler(record: SQSRecord) -> None:
         except Exception as error:
             reason = failure_reason(error)
             if is_transient(error):
-                logger.warning("event failed; SQS delivers it again", extra={"outcome": "retried", "reason": reason})
+                logger.warning(
+                    "event failed; SQS delivers it again", extra={"outcome": "retried", "reason": reason}
+                )
                 raise
-            dead_letter(record, reason)
+            dead_letter(record, reason, error)
 
 
 def handle(record: SQSRecord) -> None:
@@ -95,7 +97,10 @@ def handle(record: SQSRecord) -> None:
     if webhook.event != "push":
         logger.info(
             "event ignored",
-            extra={"outcome": "ignored", "reason": f"a {webhook.provider} {webhook.event} event is not a push"},
+            extra={
+                "outcome": "ignored",
+                "reason": f"a {webhook.provider} {webhook.event} event is not a push",
+            },
         )
         return
     # One Bitbucket push may update several refs; each is a push of its own.
@@ -104,9 +109,11 @@ def handle(record: SQSRecord) -> None:
             start_for_push(push=push)
 
 
-def dead_letter(record: SQSRecord, reason: str) -> None:
+def dead_letter(record: SQSRecord, reason: str, error: Exception) -> None:
     logger.error(
-        "event parked in the dead-letter queue", extra={"outcome": "dead-lettered", "reason": reason}, exc_info=True
+        "event parked in the dead-letter queue",
+        extra={"outcome": "dead-lettered", "reason": reason},
+        exc_info=error,
     )
     metrics.add_metric(name="EventsDeadLettered", unit=MetricUnit.Count, value=1)
     sqs.send_message(

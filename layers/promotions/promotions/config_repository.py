@@ -38,7 +38,7 @@ class ConfigRepository:
         """The newest valid configuration: the branch tip, or the last good revision if the tip is broken."""
         snapshot = self._remote.snapshot(self._branch, paths=[self._folder] if self._folder else None)
         try:
-            configuration = self._load(snapshot)
+            configuration = self._cached(snapshot.commit_sha) or self._load(snapshot)
         except ConfigError as error:
             last_good = self._store.last_good_config(self._key)
             logger.error(
@@ -58,14 +58,17 @@ class ConfigRepository:
         return snapshot.commit_sha, configuration
 
     def at(self, revision: str) -> Configuration:
+        return self._cached(revision) or self._load(
+            self._remote.snapshot(revision, paths=[self._folder] if self._folder else None)
+        )
+
+    def _cached(self, revision: str) -> Configuration | None:
+        """The configuration parsed at `revision` before (only a valid one is kept), if still cached."""
         with self._lock:
             if revision in self._cache:
                 self._cache.move_to_end(revision)
                 return self._cache[revision]
-        configuration = self._load(
-            self._remote.snapshot(revision, paths=[self._folder] if self._folder else None)
-        )
-        return configuration
+        return None
 
     def _load(self, snapshot: Snapshot) -> Configuration:
         prefix = f"{self._folder}/" if self._folder else ""

@@ -15,7 +15,6 @@ from typing import Any
 
 import boto3
 import pytest
-
 from promotions import runtime
 from promotions.git import Author
 from promotions_local.demo import create_demo_repository, write_demo_configuration
@@ -85,9 +84,9 @@ class Ingest:
         self._log_lines: list[str] = []
         self._log_capture = _LineCollector(self._log_lines, module.logger.registered_formatter)
         module.logger.addHandler(self._log_capture)
-        self._record_shape = json.loads((upstream_events / "sqs-wrapping-eventbridge-event.json").read_text())[
-            "Records"
-        ][0]
+        self._record_shape = json.loads(
+            (upstream_events / "sqs-wrapping-eventbridge-event.json").read_text()
+        )["Records"][0]
         self._envelope_shape = json.loads((upstream_events / "eventbridge-event.json").read_text())
         self._sqs = boto3.client("sqs")
         self._stepfunctions = boto3.client("stepfunctions")
@@ -108,7 +107,13 @@ class Ingest:
         return {**self._record_shape, "messageId": str(uuid.uuid4()), "body": body}
 
     def record_of(self, provider: str, event: str, payload: Any, **detail: Any) -> dict[str, Any]:
-        detail = {"provider": provider, "event": event, "delivery": str(uuid.uuid4()), "payload": payload, **detail}
+        detail = {
+            "provider": provider,
+            "event": event,
+            "delivery": str(uuid.uuid4()),
+            "payload": payload,
+            **detail,
+        }
         return self.record(json.dumps(self.envelope(detail)))
 
     def deliver(self, *records: dict[str, Any]) -> Delivered:
@@ -138,7 +143,9 @@ class Ingest:
             for message in messages:
                 attributes = message["MessageAttributes"]
                 found[attributes["sourceMessageId"]["StringValue"]] = attributes["reason"]["StringValue"]
-                self._sqs.delete_message(QueueUrl=self._dead_letter_queue, ReceiptHandle=message["ReceiptHandle"])
+                self._sqs.delete_message(
+                    QueueUrl=self._dead_letter_queue, ReceiptHandle=message["ReceiptHandle"]
+                )
         return found
 
     def started_executions(self) -> list[str]:
@@ -156,7 +163,8 @@ class Ingest:
 
         def bump(tip):
             return {
-                path: VERSION_LINE.sub(rf'\g<1>"{version}"', tip.read(path).decode()).encode() for path in paths
+                path: VERSION_LINE.sub(rf'\g<1>"{version}"', tip.read(path).decode()).encode()
+                for path in paths
             }
 
         return push_and_describe(self.gitops_url, "main", bump, message or f"Release {version}", DEVELOPER)

@@ -7,7 +7,6 @@ import json
 
 import boto3
 import pytest
-
 from promotions import runtime
 
 
@@ -59,7 +58,11 @@ def test_a_push_starts_its_release_once_and_its_redelivery_is_logged_but_not_cou
     [release] = ingest.started_executions()
     for batch, record, replay in ((started, first, False), (replayed, again, True)):
         outcome = outcome_of(batch, record)
-        assert (outcome["outcome"], outcome["releases"], outcome["replayed"]) == ("started", [release], replay)
+        assert (outcome["outcome"], outcome["releases"], outcome["replayed"]) == (
+            "started",
+            [release],
+            replay,
+        )
     assert releases_started_metric(started) == [1.0]
     assert releases_started_metric(replayed) == []
 
