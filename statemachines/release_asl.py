@@ -160,7 +160,10 @@ def environment_iteration() -> dict[str, Any]:
         ),
         "NotStarted": {
             "Type": "Succeed",
-            "Comment": "The release failed before this environment's dependencies were met; it is recorded as Terminated.",
+            "Comment": (
+                "The release failed before this environment's dependencies were met (recorded as Terminated), or a "
+                "dependency was superseded by a newer release (recorded as Superseded)."
+            ),
         },
         **gate_loop(
             "PreGates", "pre", "$.gates.pre", context=env, done="Promote", failed=record_failure_then_hooks

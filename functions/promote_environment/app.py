@@ -28,4 +28,8 @@ def handler(task: PromoteTask, context: LambdaContext) -> dict:
     result = services().promoter.promote(task.releaseId, task.environment)
     # Contention on the GitOps repository: many writers to one branch make each promotion push again.
     metrics.add_metric(name="PushRetries", unit=MetricUnit.Count, value=result.push_retries)
-    return {"commit": result.commit, "changedFiles": list(result.changed_files)}
+    return {
+        "commit": result.commit,
+        "changedFiles": list(result.changed_files),
+        "supersededBy": result.superseded_by,
+    }

@@ -8,6 +8,7 @@ from promotions.release.model import Release
 
 _STYLES = {
     "Successful": "green",
+    "Superseded": "cyan",
     "Succeeded": "green",
     "Running": "yellow",
     "Pending": "dim",

@@ -65,6 +65,6 @@ def test_the_promotion_s_push_retries_become_a_metric(promote_function, monkeypa
 
     answer = promote_function.handler({"releaseId": "r-1", "environment": "prod"}, Context())
 
-    assert answer == {"commit": "c" * 40, "changedFiles": ["a.yaml"]}
+    assert answer == {"commit": "c" * 40, "changedFiles": ["a.yaml"], "supersededBy": None}
     assert promoter.calls == [("r-1", "prod")]
     assert emitted_metrics(capsys.readouterr().out) == {"PushRetries": [3.0]}

@@ -223,3 +223,52 @@ def test_reopening_a_failed_release_runs_only_what_did_not_succeed(store, tokens
     assert reopened.environment("qa").status is EnvironmentStatus.SUCCESSFUL
     assert reopened.environment("qa").commit == "b" * 40
     assert engine.begin(release.id) == ["staging", "prod"]
+
+
+NEWER = "superseded by guestbook-newer: its promotion 0123456789ab on main came from bbbbbbbbbbbb"
+
+
+def supersede(store, release: Release, environment: str) -> None:
+    """What the promotion records when a newer release promoted the environment first."""
+    store.set_environment_status(
+        release.id, environment, EnvironmentStatus.SUPERSEDED, reason=NEWER, only_from=(EnvironmentStatus.RUNNING,)
+    )
+
+
+def test_the_environments_after_a_superseded_one_are_superseded_and_the_release_succeeds(
+    store, tokens, engine, release
+):
+    engine.begin(release.id)
+    for name, token in (("qa", "t-qa"), ("staging", "t-staging"), ("prod", "t-prod")):
+        engine.gate(release.id, name, token)
+    supersede(store, release, "qa")
+
+    engine.complete(release.id, "qa", succeeded=True)  # the state machine goes on to RecordSuccess
+
+    assert tokens.answer_for("t-prod") == [SKIP], "prod does not promote the old version"
+    engine.complete(release.id, "staging", succeeded=True)
+    assert engine.settle(release.id) is ReleaseStatus.SUCCEEDED
+    final = store.get(release.id)
+    assert final.environment("qa").status is EnvironmentStatus.SUPERSEDED
+    assert final.environment("qa").reason == NEWER
+    assert final.environment("prod").status is EnvironmentStatus.SUPERSEDED
+    assert final.environment("prod").reason == f"not started: qa was {NEWER}"
+    assert final.environment("staging").status is EnvironmentStatus.SUCCESSFUL
+    assert final.reason is None
+
+
+def test_a_failure_elsewhere_still_terminates_what_waits_on_a_superseded_environment(
+    store, tokens, engine, release
+):
+    engine.begin(release.id)
+    for name, token in (("qa", "t-qa"), ("staging", "t-staging")):
+        engine.gate(release.id, name, token)
+    supersede(store, release, "qa")
+    engine.complete(release.id, "staging", succeeded=False, reason="GateFailed: smoke")
+    engine.gate(release.id, "prod", "t-prod")
+
+    assert store.get(release.id).environment("prod").status is EnvironmentStatus.TERMINATED
+    assert engine.settle(release.id) is ReleaseStatus.FAILED
+    engine.close(release.id, succeeded=False)
+    engine.reopen(release.id)
+    assert engine.begin(release.id) == ["staging", "prod"], "a superseded environment is not run again"

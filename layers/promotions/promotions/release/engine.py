@@ -23,6 +23,8 @@ logger = Logger(child=True)
 
 PROCEED = "proceed"
 SKIP = "skip"
+# A dependency was superseded by a newer release: the environment must not promote this release's version.
+SUPERSEDE = "supersede"
 
 
 # The error a parked environment's task fails with when the release failed before it could start; the
@@ -59,11 +61,7 @@ class ReleaseEngine:
             "release started",
             extra={"release": release_id, "product": release.product, "version": release.version},
         )
-        return [
-            run.name
-            for run in release.promoted_environments
-            if run.status is not EnvironmentStatus.SUCCESSFUL
-        ]
+        return [run.name for run in release.promoted_environments if not run.status.is_done_well]
 
     def reopen(self, release_id: str) -> None:
         """Run a failed release again: its failed and never-started environments go back to Pending; the
@@ -93,6 +91,8 @@ class ReleaseEngine:
     def complete(
         self, release_id: str, environment: str, *, succeeded: bool, reason: str | None = None
     ) -> None:
+        """Record the environment's outcome, unless it has one already (Superseded, recorded by the promotion),
+        and answer the environments waiting on it."""
         status = EnvironmentStatus.SUCCESSFUL if succeeded else EnvironmentStatus.FAILED
         self._store.set_environment_status(
             release_id,
@@ -101,13 +101,14 @@ class ReleaseEngine:
             reason=reason,
             only_from=(EnvironmentStatus.PENDING, EnvironmentStatus.RUNNING, EnvironmentStatus.SUSPENDED),
         )
+        run = self._store.get(release_id).environment(environment)
         logger.info(
             "environment finished",
             extra={
                 "release": release_id,
                 "environment": environment,
-                "status": status.value,
-                "reason": reason,
+                "status": run.status.value,
+                "reason": run.reason,
             },
         )
         self._answer_decided_waiters(release_id)
@@ -118,9 +119,7 @@ class ReleaseEngine:
         The release stays Running (its success or failure hooks still run) until `close`.
         """
         release = self._terminate_unfinished(release_id, "the release ended before this environment finished")
-        failed = [
-            run for run in release.promoted_environments if run.status is not EnvironmentStatus.SUCCESSFUL
-        ]
+        failed = [run for run in release.promoted_environments if not run.status.is_done_well]
         if release.reason is None and not failed:
             return ReleaseStatus.SUCCEEDED
         if release.reason is None:
@@ -184,7 +183,9 @@ class ReleaseEngine:
             if decision == PROCEED:
                 self._tokens.answer(waiter.token, {})
             else:
-                self._tokens.refuse(waiter.token, NOT_STARTED_ERROR, _not_started_reason(release))
+                # The iteration ends either way; the environment's record says why.
+                reason = _not_started_reason(release, release.environment(environment), decision)
+                self._tokens.refuse(waiter.token, NOT_STARTED_ERROR, reason)
             self._store.forget_wait(release_id, environment, waiter.token)
 
     def _record_decision(self, release: Release, environment: str, decision: str) -> None:
@@ -196,20 +197,24 @@ class ReleaseEngine:
             self._store.set_environment_status(
                 release.id,
                 environment,
-                EnvironmentStatus.TERMINATED,
-                reason=_not_started_reason(release),
+                EnvironmentStatus.SUPERSEDED if decision == SUPERSEDE else EnvironmentStatus.TERMINATED,
+                reason=_not_started_reason(release, release.environment(environment), decision),
                 only_from=(EnvironmentStatus.PENDING,),
             )
 
 
 def _decide(release: Release, run: EnvironmentRun) -> str | None:
-    """Proceed once every dependency succeeded; skip once anything in the release failed; else keep waiting.
+    """Proceed once every dependency succeeded; skip once anything in the release failed; supersede once a
+    dependency was superseded; else keep waiting.
 
     A failure anywhere stops new environments from starting, even ones that do not depend on it: a release
-    is one product version moving as a unit, and a half-promoted version should not spread further.
+    is one product version moving as a unit, and a half-promoted version should not spread further. A newer
+    release holds a superseded environment, and takes its version further itself.
     """
     if any(other.status is EnvironmentStatus.FAILED for other in release.environments):
         return SKIP
+    if _superseded_dependency(release, run) is not None:
+        return SUPERSEDE
     if all(
         release.environment(dependency).status is EnvironmentStatus.SUCCESSFUL
         for dependency in run.depends_on
@@ -218,7 +223,17 @@ def _decide(release: Release, run: EnvironmentRun) -> str | None:
     return None
 
 
-def _not_started_reason(release: Release) -> str:
+def _superseded_dependency(release: Release, run: EnvironmentRun) -> EnvironmentRun | None:
+    for dependency in run.depends_on:
+        if release.environment(dependency).status is EnvironmentStatus.SUPERSEDED:
+            return release.environment(dependency)
+    return None
+
+
+def _not_started_reason(release: Release, run: EnvironmentRun, decision: str) -> str:
+    superseded = _superseded_dependency(release, run)
+    if decision == SUPERSEDE and superseded is not None:
+        return f"not started: {superseded.name} was {superseded.reason}"
     failed = [run.name for run in release.environments if run.status is EnvironmentStatus.FAILED]
     return (
         f"not started: {', '.join(failed)} failed"

@@ -99,6 +99,12 @@ class Gates:
         integration_result: Mapping[str, Any] | None = None,
     ) -> GateStep:
         release = self._store.get(release_id)
+        superseded = environment is not None and (
+            release.environment(environment).status is EnvironmentStatus.SUPERSEDED
+        )
+        if stage is Stage.POST and superseded:
+            # A newer release promoted the environment and verifies it: this one wrote nothing to check.
+            return GateStep(next="done")
         configuration = self._configs.at(release.config_revision)
         checks = _checks_for(configuration, release, environment, stage, self._git_credentials_secret)
         if not checks:

@@ -16,12 +16,24 @@ from aws_lambda_powertools import Logger
 from promotions.config import WHOLE_FILE, Application, Configuration, PolicyAction
 from promotions.config_repository import ConfigRepository
 from promotions.edits import promote_properties
-from promotions.git import Author, CommitSigner, Snapshot, with_trailers
+from promotions.git import Author, CommitSigner, GitRemote, Snapshot, with_trailers
 from promotions.pull_request_apis import ProviderChoice, PullRequestApis
 from promotions.pullrequests.rest import RestProvider
 from promotions.release.model import PullRequestRecord, Release
 from promotions.release.start import RemoteFactory
+from promotions.release.status import EnvironmentStatus
 from promotions.release.store import ReleaseStore
+from promotions.release.supersession import (
+    ENVIRONMENT_TRAILER,
+    PRODUCT_TRAILER,
+    RELEASE_TRAILER,
+    SOURCE_TRAILER,
+    PromotionRecord,
+    SourceOrder,
+    Superseded,
+    last_promotion,
+    source_trailer,
+)
 
 logger = Logger(child=True)
 
@@ -41,6 +53,8 @@ class PromotionResult:
     pull_requests: tuple[PullRequestRecord, ...] = ()
     # Pushes made again because another writer had moved the branch first, over every repository written.
     push_retries: int = 0
+    # The newer release whose promotion of the environment made this one write nothing (status Superseded).
+    superseded_by: str | None = None
 
 
 def promotion_branch(release_id: str, environment: str) -> str:
@@ -65,7 +79,12 @@ class Promoter:
         self._pull_requests = pull_requests
         self._signer = signer
 
-    def promote(self, release_id: str, environment: str) -> PromotionResult:
+    def promote(self, release_id: str, environment: str, *, forward_only: bool = True) -> PromotionResult:
+        """Promote the release into `environment`. With `forward_only`, a branch whose last promotion of the
+        product into the environment came from a newer source than the release's is left alone, checked again
+        on every attempt to push; the environment is then recorded Superseded. An explicit rollback passes
+        False. A promotion that finds its edits on the branch already takes the commit of this release's
+        that landed there (an earlier attempt whose answer was lost)."""
         release = self._store.get(release_id)
         configuration = self._configs.at(release.config_revision)
         action = configuration.policy_for(release.product, environment, release.flow).action
@@ -84,23 +103,41 @@ class Promoter:
             pr_branch = promotion_branch(release_id, environment)
         files = configuration.template_for(release.product).promotion
         sources = source_snapshots(plans, self._remotes, lambda app: release.source.commit)
+        order = SourceOrder(self._remotes, release.source) if forward_only else None
         commits, pull_requests, changed, message = [], [], [], None
         push_retries = 0
+        superseded: list[Superseded] = []
         for plan in plans:
             targets = [target for _, target in plan.pairs]
             branch_message = _commit_message(release, environment, targets)
             # Chosen before anything is pushed: a provider that cannot be used leaves no stray branch behind.
             provider = self._provider(configuration, plan.repo_url) if pr_branch else None
-            outcome = self._remotes(plan.repo_url).commit(
-                plan.branch,
-                lambda tip, plan=plan: plan.edits(files, sources, tip),
-                branch_message,
-                self._author,
-                push_to=pr_branch,
-                prefetch=plan.target_files(files, sources),
-                signer=self._signer,
-            )
+            remote = self._remotes(plan.repo_url)
+            edits = _EditsInOrder(plan, files, sources, remote, release, environment, order)
+            try:
+                outcome = remote.commit(
+                    plan.branch,
+                    edits,
+                    branch_message,
+                    self._author,
+                    push_to=pr_branch,
+                    prefetch=plan.target_files(files, sources),
+                    signer=self._signer,
+                )
+            except Superseded as newer:
+                logger.info(
+                    "a newer release promoted the environment first: nothing written",
+                    extra={"release": release_id, "environment": environment, "reason": str(newer)},
+                )
+                superseded.append(newer)
+                continue
             push_retries += outcome.attempts - 1
+            landed = edits.landed_earlier
+            if not outcome.commit_sha and not pr_branch and landed is not None:
+                # An earlier attempt's push landed though its answer was lost.
+                commits.append(landed.commit)
+                message = landed.message
+                continue
             if not outcome.commit_sha:
                 continue
             changed.extend(outcome.changed_paths)
@@ -110,6 +147,8 @@ class Promoter:
                 pull_requests.append(pull_request)
             else:
                 commits.append(outcome.commit_sha)
+        if superseded:
+            return self._record_superseded(release_id, environment, superseded[0], commits, message, push_retries)
         if pull_requests:
             self._store.record_pull_requests(release_id, environment, pull_requests, message)
             logger.info(
@@ -143,6 +182,33 @@ class Promoter:
             extra={"release": release_id, "environment": environment, "commit": commit, "files": changed},
         )
         return PromotionResult(commit=commit, changed_files=tuple(changed), push_retries=push_retries)
+
+    def _record_superseded(
+        self,
+        release_id: str,
+        environment: str,
+        newer: Superseded,
+        commits: list[str],
+        message: str | None,
+        push_retries: int,
+    ) -> PromotionResult:
+        """The environment is left to the newer release; branches of it this release did write keep their
+        commit on record."""
+        if commits:
+            self._store.record_commit(release_id, environment, commits[-1], message)
+        self._store.set_environment_status(
+            release_id,
+            environment,
+            EnvironmentStatus.SUPERSEDED,
+            reason=str(newer),
+            only_from=(EnvironmentStatus.PENDING, EnvironmentStatus.RUNNING),
+        )
+        return PromotionResult(
+            commit=commits[-1] if commits else None,
+            changed_files=(),
+            push_retries=push_retries,
+            superseded_by=newer.record.release_id,
+        )
 
     def _provider(self, configuration: Configuration, repo_url: str) -> RestProvider:
         choice = ProviderChoice.of(configuration.git_repository_for(repo_url))
@@ -225,6 +291,42 @@ class BranchPlan:
                 if updated != current:
                     result[target_path] = updated
         return result
+
+
+class _EditsInOrder:
+    """A plan's edits on a branch tip, after a look at the environment's last promotion on the branch: on every
+    attempt, so that a push that lost a race to a newer release checks against the tip that release pushed.
+    Raises Superseded when that promotion came from a newer source (with a SourceOrder to tell)."""
+
+    def __init__(
+        self,
+        plan: BranchPlan,
+        files,
+        sources: Mapping[str, Snapshot],
+        remote: GitRemote,
+        release: Release,
+        environment: str,
+        order: SourceOrder | None,
+    ) -> None:
+        self._plan = plan
+        self._files = files
+        self._sources = sources
+        self._remote = remote
+        self._release = release
+        self._environment = environment
+        self._order = order
+        self._last: PromotionRecord | None = None
+
+    @property
+    def landed_earlier(self) -> PromotionRecord | None:
+        """This release's own promotion, when it is the last one on the branch."""
+        return self._last if self._last is not None and self._last.release_id == self._release.id else None
+
+    def __call__(self, tip: Snapshot) -> dict[str, bytes]:
+        self._last = last_promotion(self._remote, self._plan.branch, self._release.product, self._environment)
+        if self._order is not None and self._last is not None and self._order.is_newer(self._last):
+            raise Superseded(self._last, f"{self._remote.url} {self._plan.branch}", self._release.source)
+        return self._plan.edits(self._files, self._sources, tip)
 
 
 def plan_promotion(
@@ -359,9 +461,9 @@ def _commit_message(release: Release, environment: str, targets: list[Applicatio
     return with_trailers(
         f"{subject}\n\n{body}",
         {
-            "Promotion-Release": release.id,
-            "Promotion-Product": release.product,
-            "Promotion-Environment": environment,
-            "Promotion-Source": f"{release.source.repo_url}@{release.source.commit}",
+            RELEASE_TRAILER: release.id,
+            PRODUCT_TRAILER: release.product,
+            ENVIRONMENT_TRAILER: environment,
+            SOURCE_TRAILER: source_trailer(release.source),
         },
     )

@@ -24,9 +24,21 @@ class EnvironmentStatus(StrEnum):
     RUNNING = "Running"
     SUSPENDED = "Suspended"
     SUCCESSFUL = "Successful"
+    # A newer release promoted the environment first: this one wrote nothing, nor did the environments after it.
+    SUPERSEDED = "Superseded"
     FAILED = "Failed"
     TERMINATED = "Terminated"
 
     @property
     def is_final(self) -> bool:
-        return self in (EnvironmentStatus.SUCCESSFUL, EnvironmentStatus.FAILED, EnvironmentStatus.TERMINATED)
+        return self in (
+            EnvironmentStatus.SUCCESSFUL,
+            EnvironmentStatus.SUPERSEDED,
+            EnvironmentStatus.FAILED,
+            EnvironmentStatus.TERMINATED,
+        )
+
+    @property
+    def is_done_well(self) -> bool:
+        """Nothing went wrong: promoted, or rightly left alone for a newer release."""
+        return self in (EnvironmentStatus.SUCCESSFUL, EnvironmentStatus.SUPERSEDED)
