@@ -5,14 +5,15 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-
 from promotions.config import ConfigError
 from promotions.sources import EventError
+from rich.console import Console
+
 from promotions_local import validate_command
 
 app = typer.Typer(
@@ -76,7 +77,9 @@ def local_run(
         ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the releases to settle.")] = 600,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the pushes to be ingested and the releases to settle.")
+    ] = 600,
 ) -> None:
     """Run the engine with your configuration on the pushes you give, until every release settles."""
     from promotions_local.session import EventRejected, LocalPromotions, release_document
@@ -89,6 +92,7 @@ def local_run(
             typer.echo(f"{path}: not JSON: {error}", err=True)
             raise typer.Exit(2) from error
     document_stream = sys.stdout
+    deadline = time.monotonic() + timeout
     try:
         # The functions write their logs and metrics to stdout, as Lambda wants; here stdout is the answer.
         with contextlib.redirect_stdout(sys.stderr), LocalPromotions(config) as local:
@@ -98,8 +102,8 @@ def local_run(
                 except EventError as error:
                     typer.echo(f"{path}: {error}", err=True)
                     raise typer.Exit(2) from error
-            local.process_events()
-            releases = local.wait_until_settled(timeout=timeout)
+            local.process_events(timeout=timeout)
+            releases = local.wait_until_settled(timeout=max(0.0, deadline - time.monotonic()))
     except ConfigError as error:
         for problem in error.problems:
             typer.echo(str(problem), err=True)
@@ -107,6 +111,9 @@ def local_run(
     except EventRejected as error:
         typer.echo(f"event rejected: {error}", err=True)
         raise typer.Exit(2) from error
+    except TimeoutError as error:
+        typer.echo(f"timed out (--timeout {timeout:g}): {error}", err=True)
+        raise typer.Exit(3) from error
     document = release_document(releases)
     if as_json:
         document_stream.write(json.dumps(document) + "\n")
