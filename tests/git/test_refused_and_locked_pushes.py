@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import pytest
-
 import promotions.git.remote as remote_module
+import pytest
 from promotions.git import Author, GitRemote, PushRaceLost, PushRejected
 from promotions_local.git_server import GitHttpBackendServer
 
@@ -34,8 +33,7 @@ def test_a_hook_s_own_message_is_in_the_refusal(git_server: GitHttpBackendServer
 def test_a_hook_s_message_is_sanitised_and_bounded(git_server: GitHttpBackendServer, bare_repo: Path, author):
     install_pre_receive_hook(
         bare_repo,
-        "printf '\\033[31mmain is protected\\033[0m\\a\\r\\n' >&2\n"
-        "head -c 5000 /dev/zero | tr '\\0' x >&2",
+        "printf '\\033[31mmain is protected\\033[0m\\a\\r\\n' >&2\nhead -c 5000 /dev/zero | tr '\\0' x >&2",
     )
 
     with pytest.raises(PushRejected) as raised:
@@ -71,7 +69,9 @@ def test_a_lock_never_released_ends_as_push_race_lost(bare_repo: Path, author, m
     monkeypatch.setattr(remote_module, "_back_off", lambda retry: None)
 
     with pytest.raises(PushRaceLost, match="3 attempts"):
-        GitRemote(str(bare_repo)).commit("main", lambda _: {"a.txt": b"a\n"}, "Locked", author, max_attempts=3)
+        GitRemote(str(bare_repo)).commit(
+            "main", lambda _: {"a.txt": b"a\n"}, "Locked", author, max_attempts=3
+        )
 
 
 def test_sibling_writers_on_a_repository_given_by_path_all_land(bare_repo: Path, author: Author):

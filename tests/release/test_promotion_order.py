@@ -12,17 +12,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 import promotions.release.promotion as promotion_module
+import pytest
 from promotions.checks import CheckServices
 from promotions.config import Configuration, load_configuration_dir
 from promotions.git import Author, GitRemote, GitTransientError
 from promotions.git_credentials import GitCredentials
 from promotions.http import HttpClient
 from promotions.pull_request_apis import PullRequestApis
-from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
 from promotions.release.gates import Gates, Stage
+from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
 from promotions.release.promotion import Promoter
 from promotions.release.status import EnvironmentStatus
 from promotions.release.store import ReleaseStore
@@ -138,7 +137,10 @@ def world(tmp_path, store) -> Iterator[World]:
         pull_requests = PullRequestApis(GitCredentials("unused", read_secret=lambda name: {}), HttpClient())
         services = CheckServices(http=HttpClient(), secrets=NoSecrets(), lambda_client=NoLambda())
         yield World(
-            url, store, Promoter(store, configs, GitRemote, BOT, pull_requests), Gates(store, configs, services, BOT.name)
+            url,
+            store,
+            Promoter(store, configs, GitRemote, BOT, pull_requests),
+            Gates(store, configs, services, BOT.name),
         )
 
 

@@ -148,7 +148,9 @@ class Promoter:
             else:
                 commits.append(outcome.commit_sha)
         if superseded:
-            return self._record_superseded(release_id, environment, superseded[0], commits, message, push_retries)
+            return self._record_superseded(
+                release_id, environment, superseded[0], commits, message, tuple(changed), push_retries
+            )
         if pull_requests:
             self._store.record_pull_requests(release_id, environment, pull_requests, message)
             logger.info(
@@ -190,6 +192,7 @@ class Promoter:
         newer: Superseded,
         commits: list[str],
         message: str | None,
+        changed: tuple[str, ...],
         push_retries: int,
     ) -> PromotionResult:
         """The environment is left to the newer release; branches of it this release did write keep their
@@ -205,7 +208,7 @@ class Promoter:
         )
         return PromotionResult(
             commit=commits[-1] if commits else None,
-            changed_files=(),
+            changed_files=changed,
             push_retries=push_retries,
             superseded_by=newer.record.release_id,
         )

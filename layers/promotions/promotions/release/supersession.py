@@ -46,7 +46,9 @@ class PromotionRecord:
         release_id = trailers.get(RELEASE_TRAILER)
         if not (release_id and at and source_commit):
             return None
-        return cls(commit.id.decode(), commit.message.decode(errors="replace"), release_id, repo_url, source_commit)
+        return cls(
+            commit.id.decode(), commit.message.decode(errors="replace"), release_id, repo_url, source_commit
+        )
 
 
 def source_trailer(source: SourceRevision) -> str:
@@ -100,7 +102,9 @@ class SourceOrder:
 
     def _decide(self, recorded: str) -> bool:
         if self._history is None or recorded not in self._history:
-            self._history = self._remotes(self._source.repo_url).history(self._source.branch, SOURCE_HISTORY_DEPTH)
+            self._history = self._remotes(self._source.repo_url).history(
+                self._source.branch, SOURCE_HISTORY_DEPTH
+            )
         if recorded not in self._history:
             return False
         reached = self._history.reaches(recorded, self._source.commit)
