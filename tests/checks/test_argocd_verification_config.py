@@ -146,7 +146,8 @@ def test_an_environment_with_verification_needs_applications_to_verify():
                   insecure: true
             """,
             [
-                "environments.yaml:23: Environment prod: spec.verification.argocd.insecure is not a known field",
+                "environments.yaml:23: Environment prod: spec.verification.argocd.insecure is not a known field "
+                "(known: pollSeconds, server, timeout, token)",
             ],
             id="unknown-field",
         ),
@@ -175,8 +176,8 @@ def test_an_environment_with_verification_needs_applications_to_verify():
                   token: {TOKEN_ARN}
             """,
             [
-                "environments.yaml:19: Environment prod: spec.verification.argocd is required",
-                "environments.yaml:20: Environment prod: spec.verification.argoCD is not a known field",
+                "environments.yaml:20: Environment prod: spec.verification.argoCD is not a known field "
+                "(did you mean argocd?)",
             ],
             id="misspelt-verifier",
         ),

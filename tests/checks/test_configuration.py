@@ -226,7 +226,8 @@ def test_a_check_defined_twice_is_reported():
             "  commitStatus:\n    provider: bitbucket\n    tokenSecret: {name: ci/token}\n    pollSeconds: 0\n",
             [
                 "bad.yaml:7: PromotionCheck gate: spec.commitStatus.provider: Input should be 'github' or 'gitlab'",
-                "bad.yaml:8: PromotionCheck gate: spec.commitStatus.tokenSecret.name is not a known field",
+                "bad.yaml:8: PromotionCheck gate: spec.commitStatus.tokenSecret.name is not a known field "
+                "(known: key, secret)",
                 "bad.yaml:8: PromotionCheck gate: spec.commitStatus.tokenSecret.secret is required",
                 "bad.yaml:9: PromotionCheck gate: spec.commitStatus.pollSeconds: Input should be greater than 0",
             ],
@@ -244,10 +245,11 @@ def test_a_check_defined_twice_is_reported():
             [
                 "bad.yaml:7: PromotionCheck gate: spec.http.url: url must be an absolute http(s) URL, not "
                 "'ftp://smoke.example/run'",
-                "bad.yaml:8: PromotionCheck gate: spec.http.methd is not a known field",
+                "bad.yaml:8: PromotionCheck gate: spec.http.methd is not a known field (did you mean method?)",
                 "bad.yaml:9: PromotionCheck gate: spec.http.method: Input should be 'GET', 'HEAD', 'POST', 'PUT', "
                 "'PATCH' or 'DELETE'",
-                "bad.yaml:10: PromotionCheck gate: spec.http.headers.Authorization.field is not a known field",
+                "bad.yaml:10: PromotionCheck gate: spec.http.headers.Authorization.field is not a known field "
+                "(known: key, secret, value)",
                 "bad.yaml:10: PromotionCheck gate: spec.http.headers['X-Key']: give a value or a secret",
                 "bad.yaml:11: PromotionCheck gate: spec.http.successWhen.jsonPath: invalid JSONPath '$status': "
                 "expected '.', '..' or a bracketed selection, found 's'",

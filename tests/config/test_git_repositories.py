@@ -86,7 +86,7 @@ def test_problems_point_at_the_field(sample_problems):
             "git-repositories.yaml:7: GitRepository broken: spec.provider: "
             "Input should be 'github', 'gitlab' or 'bitbucket'"
         ),
-        "git-repositories.yaml:8: GitRepository broken: spec.apiURL is not a known field",
+        "git-repositories.yaml:8: GitRepository broken: spec.apiURL is not a known field (did you mean apiUrl?)",
         "git-repositories.yaml:14: GitRepository no-url: spec.url is required",
         (
             "git-repositories.yaml:15: GitRepository no-url: spec.apiUrl: Input should be a valid URL, "

@@ -82,8 +82,8 @@ def test_promotion_timeout_limit_is_in_minutes_and_defaults_to_a_day(fixtures):
     assert configuration.flows["to-prod"].timeout == timedelta(hours=24)
 
 
-def test_fields_we_do_not_read_are_ignored(load_sample):
-    configuration = load_sample(
+def test_fields_no_kind_has_are_errors_even_where_codefresh_may_add_some(sample_problems):
+    problems = sample_problems(
         {
             "flows/hotfix.yaml": """\
                 apiVersion: codefresh.io/v1beta1
@@ -108,7 +108,21 @@ def test_fields_we_do_not_read_are_ignored(load_sample):
         }
     )
 
-    assert [step.environment for step in configuration.flows["hotfix"].steps] == ["prod"]
+    assert problems == [
+        (
+            "flows/hotfix.yaml:9: PromotionFlow hotfix: spec.futureField is not a known field "
+            "(known: hooks, postTrigger, promotionTimeoutLimit, steps, triggerEnvironment)"
+        ),
+        (
+            "flows/hotfix.yaml:13: PromotionFlow hotfix: spec.steps[0].retries is not a known field "
+            "(known: dependsOn, environment, hooks, policy)"
+        ),
+        (
+            "flows/hotfix.yaml:16: PromotionFlow hotfix: spec.steps[0].policy.approvers is not a known field "
+            "(known: action, postAction, preAction)"
+        ),
+        "flows/hotfix.yaml:17: PromotionFlow hotfix: status is not a known field (known: metadata, spec)",
+    ]
 
 
 def test_other_kinds_non_yaml_files_and_non_mapping_documents_are_ignored(load_sample):

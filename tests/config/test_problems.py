@@ -85,7 +85,7 @@ def test_values_yaml_cannot_construct_are_problems_at_their_line(value, message)
     assert _problems({"values.yaml": f"a: 1\nb: {value}\n".encode()}) == [f"values.yaml:2: {message}"]
 
 
-def test_a_misspelt_required_field_is_reported_missing_on_its_parent_line(sample_problems):
+def test_a_misspelt_required_field_is_reported_as_misspelt_not_also_as_missing(sample_problems):
     problems = sample_problems(
         {
             "flows/hotfix.yaml": FLOW_HEADER
@@ -97,7 +97,12 @@ def test_a_misspelt_required_field_is_reported_missing_on_its_parent_line(sample
         }
     )
 
-    assert problems == ["flows/hotfix.yaml:8: PromotionFlow hotfix: spec.steps[0].dependsOn is required"]
+    assert problems == [
+        (
+            "flows/hotfix.yaml:9: PromotionFlow hotfix: spec.steps[0].dependOn is not a known field "
+            "(did you mean dependsOn?)"
+        )
+    ]
 
 
 def test_schema_errors_point_at_the_field(sample_problems):
@@ -513,7 +518,6 @@ def test_a_template_needs_a_version_source(sample_problems):
                 spec:
                   applicationSourceSelector: {matchLabels: {codefresh.io/product: guestbook}}
                   priority: 1
-                  versionSorce: {file: Chart.yaml, jsonPath: $.version}
                 """
         }
     )

@@ -68,3 +68,23 @@ def test_a_missing_folder_is_reported(tmp_path, capsys):
     assert validate(tmp_path / "nowhere") == 1
 
     assert capsys.readouterr().err == f"{(tmp_path / 'nowhere').as_posix()}: no such directory\n"
+
+
+def test_warnings_are_printed_on_stderr_and_do_not_fail(fixtures, capsys, tmp_path):
+    for path in (fixtures / "valid").rglob("*"):
+        if path.is_file():
+            target = tmp_path / path.relative_to(fixtures / "valid")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    with (tmp_path / "flows" / "hotfix.yaml").open("a") as flow:
+        flow.write("  postTrigger: notify-slack\n")
+    lines = (tmp_path / "flows" / "hotfix.yaml").read_text().count("\n")
+
+    assert validate(tmp_path) == 0
+
+    out, err = capsys.readouterr()
+    assert out.endswith(": valid: 1 product, 4 environments, 2 flows, 8 applications, 3 policies\n")
+    assert err == (
+        f"{(tmp_path / 'flows' / 'hotfix.yaml').as_posix()}:{lines}: warning: PromotionFlow hotfix: "
+        "spec.postTrigger is ignored: Codefresh deprecated it for hooks.onStart\n"
+    )

@@ -97,7 +97,7 @@ CheckSpec = create_model(
 
 
 class PromotionCheck(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: Name = Field(validation_alias=AliasPath("metadata", "name"))
     spec: CheckSpec  # type: ignore[valid-type]

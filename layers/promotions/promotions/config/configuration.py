@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict
 
 from promotions.checks import PromotionCheck
-from promotions.config.errors import NotDefinedError, PolicyError, TemplateError
+from promotions.config.errors import ConfigProblem, NotDefinedError, PolicyError, TemplateError, in_order
 from promotions.config.models import (
     Application,
     CheckNames,
@@ -70,7 +70,9 @@ class Configuration:
         application_environments: Mapping[str, str],
         checks: Mapping[str, PromotionCheck] = MappingProxyType({}),
         git_repositories: Mapping[str, GitRepository] = MappingProxyType({}),
+        warnings: Iterable[ConfigProblem] = (),
     ) -> None:
+        self._warnings = in_order(warnings)
         self._products = _by_name(products)
         self._checks = _by_name(checks)
         self._git_repositories = _by_name(git_repositories)
@@ -87,6 +89,11 @@ class Configuration:
         for app in self._applications.values():
             placed[(app.product, application_environments[app.name])].append(app)
         self._placed = MappingProxyType({key: tuple(apps) for key, apps in placed.items()})
+
+    @property
+    def warnings(self) -> tuple[ConfigProblem, ...]:
+        """Fields set in the files that are accepted but ignored (see promotions.config.schema.Ignored)."""
+        return self._warnings
 
     @property
     def products(self) -> Mapping[str, Product]:

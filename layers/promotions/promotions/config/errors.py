@@ -22,13 +22,18 @@ class ConfigProblem:
         )
 
 
-class ConfigError(ValueError):
-    """The configuration is invalid; `problems` lists every problem found, ordered by file and line."""
+def in_order(problems: Iterable[ConfigProblem]) -> tuple[ConfigProblem, ...]:
+    """By file, then line, then message."""
+    return tuple(sorted(problems, key=lambda problem: (problem.file, problem.line or 0, problem.message)))
 
-    def __init__(self, problems: Iterable[ConfigProblem]) -> None:
-        self.problems: tuple[ConfigProblem, ...] = tuple(
-            sorted(problems, key=lambda problem: (problem.file, problem.line or 0, problem.message))
-        )
+
+class ConfigError(ValueError):
+    """The configuration is invalid; `problems` lists every problem found, ordered by file and line, and
+    `warnings` what was accepted but ignored, as a valid configuration's `warnings` does."""
+
+    def __init__(self, problems: Iterable[ConfigProblem], warnings: Iterable[ConfigProblem] = ()) -> None:
+        self.problems = in_order(problems)
+        self.warnings = in_order(warnings)
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 

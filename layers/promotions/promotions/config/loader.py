@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import errno
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -29,6 +30,7 @@ from promotions.config.models import (
     PromotionTemplateDocument,
     check_names,
 )
+from promotions.config.schema import ignored_fields, known_keys, unknown_keys
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -55,6 +57,8 @@ _KINDS: Mapping[str, _Kind] = {
 }
 # Every kind in our own group must be known; other groups hold kinds we simply do not read.
 _OWN_GROUP = "promotions.dev"
+# What chose the model; the model validates the rest of the document.
+_ENVELOPE = frozenset({"apiVersion", "kind"})
 
 
 def load_configuration_dir(root: Path) -> Configuration:
@@ -75,7 +79,8 @@ def load_configuration_dir(root: Path) -> Configuration:
 
 def load_configuration(files: Mapping[str, bytes]) -> Configuration:
     """Load a configuration from posix relative paths to file contents; files not named *.yaml / *.yml are
-    ignored, as are documents of kinds we do not read. Raises ConfigError listing every problem found."""
+    ignored, as are documents of kinds we do not read. Raises ConfigError listing every problem found. Warnings
+    (fields accepted but ignored) are the configuration's `warnings`, or the ConfigError's."""
     loading = _Loading()
     all_readable = True
     for file in sorted(files):
@@ -95,7 +100,7 @@ def load_configuration(files: Mapping[str, bytes]) -> Configuration:
     if not loading.problems:
         loading.check_products(configuration)
     if loading.problems:
-        raise ConfigError(loading.problems)
+        raise ConfigError(loading.problems, loading.warnings)
     return configuration
 
 
@@ -108,6 +113,7 @@ class _Loaded:
 @dataclass
 class _Loading:
     problems: list[ConfigProblem] = field(default_factory=list)
+    warnings: list[ConfigProblem] = field(default_factory=list)
     loaded: dict[str, dict[str, _Loaded]] = field(default_factory=lambda: defaultdict(dict))
     # Names whose documents failed validation: references to them are not reported a second time as unknown.
     broken: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -122,14 +128,27 @@ class _Loading:
             return
         name = document.value("metadata", "name")
         subject = _subject(kind, document)
+        model = _KINDS[kind].model
+        content = {key: value for key, value in document.content.items() if key not in _ENVELOPE}
+        details = [{"type": "extra_forbidden", "loc": location} for location in unknown_keys(model, content)]
         try:
-            entity = _KINDS[kind].model.model_validate(document.content)
+            entity = model.model_validate(content)
         except ValidationError as error:
+            details.extend(_root_causes(error))
+        if details:
             if isinstance(name, str):
                 self.broken[kind].add(name)
-            for detail in _root_causes(error):
-                self.report(document, detail["loc"], f"{subject}: {_describe(detail)}")
+            for detail in _unless_misspelt(details, model):
+                self.report(document, detail["loc"], f"{subject}: {_describe(detail, model)}")
             return
+        for location, reason in ignored_fields(entity):
+            self.warnings.append(
+                ConfigProblem(
+                    document.file,
+                    document.line_of(location),
+                    f"{subject}: {_path(location)} is ignored: {reason}",
+                )
+            )
         first = self.loaded[kind].get(entity.name)
         if first is not None:
             self.report(
@@ -406,6 +425,7 @@ class _Loading:
             application_environments=self.application_environments,
             checks=entities("PromotionCheck"),
             git_repositories=entities("GitRepository"),
+            warnings=self.warnings,
         )
 
     def check_products(self, configuration: Configuration) -> None:
@@ -468,15 +488,49 @@ def _root_causes(error: ValidationError) -> list[Any]:
     ]
 
 
-def _describe(detail: Any) -> str:
+def _path(location: Location) -> str:
+    """`spec.steps[0].dependsOn`, `spec.promotion['values.yaml']`: a location as the YAML is written."""
     path = "".join(
-        f"[{part}]" if isinstance(part, int) else f".{part}" if part.isidentifier() else f"[{part!r}]"
-        for part in detail["loc"]
+        f"[{part}]"
+        if isinstance(part, int)
+        else f".{part}"
+        if isinstance(part, str) and part.isidentifier()
+        else f"[{part!r}]"
+        for part in location
     )
-    path = path.lstrip(".")
+    return path.lstrip(".")
+
+
+def _meant(location: Location, model: type[BaseModel]) -> str | None:
+    """The known key an unknown one at `location` is most likely a misspelling of."""
+    close = difflib.get_close_matches(str(location[-1]), known_keys(model, location[:-1]), n=1)
+    return close[0] if close else None
+
+
+def _unless_misspelt(details: list[Any], model: type[BaseModel]) -> list[Any]:
+    """Less the required fields reported missing only because they are misspelt: the misspelling says it all."""
+    meant = {
+        (*detail["loc"][:-1], _meant(detail["loc"], model))
+        for detail in details
+        if detail["type"] == "extra_forbidden"
+    }
+    return [
+        detail for detail in details if not (detail["type"] == "missing" and tuple(detail["loc"]) in meant)
+    ]
+
+
+def _describe(detail: Any, model: type[BaseModel]) -> str:
+    location = tuple(detail["loc"])
+    # pydantic reports a mapping key's own errors at (..., key, "[key]").
+    path = _path(location[:-2]) + " key" if location[-1:] == ("[key]",) else _path(location)
     if detail["type"] == "missing":
         return f"{path} is required" if path else "required field missing"
     if detail["type"] == "extra_forbidden":
-        return f"{path} is not a known field"
+        meant = _meant(location, model)
+        known = known_keys(model, location[:-1])
+        hint = (
+            f" (did you mean {meant}?)" if meant else f" (known: {', '.join(sorted(known))})" if known else ""
+        )
+        return f"{path} is not a known field{hint}"
     message = str(detail["ctx"]["error"]) if detail["type"] == "value_error" else detail["msg"]
     return f"{path}: {message}" if path else message

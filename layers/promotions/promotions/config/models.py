@@ -1,7 +1,8 @@
 """The configuration kinds, validated straight from their YAML documents.
 
-Codefresh kinds keep Codefresh's field names and meanings, so existing files load unchanged. Fields we do not
-use are ignored (Codefresh adds fields over time); a misspelt field we rely on fails as a missing one.
+Codefresh kinds keep Codefresh's field names and meanings, so existing files load unchanged. A key a kind does
+not have is an error (a misspelt `selector` would otherwise make a policy global); the fields of Codefresh's
+CRDs that we accept without acting on them are marked Ignored, and loading warns when they are set.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from promotions.checks.argocd_health import ArgoCdVerification
+from promotions.config.schema import Ignored
 from promotions.push import GitPush
 from promotions.repo_url import canonical_repo, refuse_userinfo
 
@@ -62,8 +64,27 @@ def _valid_promoted_path(expression: str) -> str:
     return expression if expression == WHOLE_FILE else _valid_json_path(expression)
 
 
+def _inside_the_application(path: str) -> str:
+    """Template files are read and written relative to an application's folder, and must stay inside it."""
+    segments = path.split("/")
+    mistakes = (
+        (not path, "an empty path"),
+        (path.startswith("/"), "an absolute path leaves the application's folder"),
+        ("\\" in path, "use '/' between folders, not '\\'"),
+        ("" in segments, "an empty segment"),
+        (".." in segments, "a '..' segment leaves the application's folder"),
+        ("." in segments, "a '.' segment never matches a file: write the path without it"),
+    )
+    reason = next((reason for made, reason in mistakes if made), None)
+    if reason is not None:
+        raise ValueError(f"{path!r} is not a path inside the application: {reason}")
+    return path
+
+
 JsonPath = Annotated[str, AfterValidator(_valid_json_path)]
 PromotedPath = Annotated[str, AfterValidator(_valid_promoted_path)]
+# A file name or glob, relative to the application's folder.
+ApplicationFile = Annotated[str, AfterValidator(_inside_the_application)]
 
 _METADATA_NAME = AliasPath("metadata", "name")
 
@@ -73,7 +94,7 @@ def _spec(field: str) -> AliasPath:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
 
 
 # --- Environments and Argo CD Applications ------------------------------------------------------------
@@ -141,12 +162,9 @@ class EnvironmentCluster(_Model):
         return bool(same_cluster) and (not self.namespaces or destination.namespace in self.namespaces)
 
 
-class EnvironmentVerification(BaseModel):
+class EnvironmentVerification(_Model):
     """How an environment proves a promotion deployed: the engine appends the check this builds to the
     environment's post-action phase (promotions.checks.argocd_health.verification_check)."""
-
-    # Our own block: a misspelt field is an error rather than silently ignored.
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     argocd: ArgoCdVerification
 
@@ -175,6 +193,10 @@ class Environment(_Model):
 
 class Application(_Model):
     """An Argo CD Application that belongs to a product (through its `codefresh.io/product` annotation or label)."""
+
+    # Argo CD's schema, not ours, with many fields we do not read: only the parts modelled whole (destination)
+    # reject unknown keys.
+    model_config = ConfigDict(extra="ignore")
 
     name: Name = Field(validation_alias=_METADATA_NAME)
     # The Application resource's own namespace (Argo CD's appNamespace), not where it deploys to.
@@ -239,10 +261,7 @@ def _repository_web_url(url: str) -> str:
     return url
 
 
-class GitRepositorySpec(BaseModel):
-    # Our own kind: a misspelt field is an error rather than silently ignored.
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
-
+class GitRepositorySpec(_Model):
     url: Annotated[Name, AfterValidator(_repository_web_url)]
     provider: GitProvider | None = None
     api_url: HttpUrl | None = None
@@ -323,6 +342,9 @@ class PromotionFlow(_Model):
     steps: tuple[FlowStep, ...] = Field(validation_alias=_spec("steps"), min_length=1)
     hooks: Hooks = Field(default_factory=Hooks, validation_alias=_spec("hooks"))
     promotion_timeout_limit: PositiveInt | None = Field(None, validation_alias=_spec("promotionTimeoutLimit"))
+    post_trigger: Annotated[str | None, Ignored("Codefresh deprecated it for hooks.onStart")] = Field(
+        None, validation_alias=_spec("postTrigger")
+    )
 
     @property
     def timeout(self) -> timedelta:
@@ -451,6 +473,7 @@ class PromotionPolicy(_Model):
     priority: int = Field(validation_alias=_spec("priority"))
     selector: PolicySelector = Field(default_factory=PolicySelector, validation_alias=_spec("selector"))
     policy: PolicySettings = Field(validation_alias=_spec("policy"))
+    status: Annotated[Any, Ignored("the cluster writes it")] = None
 
     def applies_to(self, product: str, environment: Environment) -> bool:
         """Every selector part given must match; a part left out matches everything."""
@@ -471,13 +494,13 @@ class FilePromotion(_Model):
 
 
 class VersionSource(_Model):
-    file: Name
+    file: ApplicationFile
     json_path: JsonPath
 
 
 class InlinePromotionTemplate(_Model):
     version_source: VersionSource
-    promotion: dict[str, FilePromotion] = Field(default_factory=dict)
+    promotion: dict[ApplicationFile, FilePromotion] = Field(default_factory=dict)
 
 
 class LabelSelectorOperator(StrEnum):
@@ -534,7 +557,9 @@ class PromotionTemplate(_Model):
     name: Name = Field(validation_alias=_METADATA_NAME)
     version_source: VersionSource = Field(validation_alias=_spec("versionSource"))
     # File name (or glob) -> properties to promote; empty means Codefresh's "promote all changes".
-    promotion: dict[str, FilePromotion] = Field(default_factory=dict, validation_alias=_spec("promotion"))
+    promotion: dict[ApplicationFile, FilePromotion] = Field(
+        default_factory=dict, validation_alias=_spec("promotion")
+    )
     priority: int | None = Field(None, validation_alias=_spec("priority"))
     application_source_selector: LabelSelector | None = Field(
         None, validation_alias=_spec("applicationSourceSelector")
@@ -555,4 +580,7 @@ class Product(_Model):
     # Tried in order: the first flow the push touches and whose selectors all match runs.
     promotion_flows: tuple[ProductFlow, ...] = Field((), validation_alias=_spec("promotionFlows"))
     # codefresh.io/v1beta2: what a new release does to one already running for the product.
-    concurrency: Literal["queue", "terminate"] | None = Field(None, validation_alias=_spec("concurrency"))
+    concurrency: Annotated[
+        Literal["queue", "terminate"] | None,
+        Ignored("releases of a product run side by side here, neither queued nor terminated"),
+    ] = Field(None, validation_alias=_spec("concurrency"))
