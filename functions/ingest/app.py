@@ -95,18 +95,18 @@ def record_handler(record: SQSRecord) -> None:
 def handle(record: SQSRecord) -> None:
     webhook = GitWebhook.model_validate(EventBridgeModel.model_validate_json(record.body).detail)
     if webhook.event != "push":
-        logger.info(
-            "event ignored",
-            extra={
-                "outcome": "ignored",
-                "reason": f"a {webhook.provider} {webhook.event} event is not a push",
-            },
-        )
-        return
-    # One Bitbucket push may update several refs; each is a push of its own.
-    for push in parse_pushes(webhook.provider, payloads.payload_of(webhook), delivery_id=webhook.delivery):
+        return ignore(f"a {webhook.provider} {webhook.event} event is not a push")
+    # One Bitbucket push may update several refs, or none; each is a push of its own.
+    pushes = parse_pushes(webhook.provider, payloads.payload_of(webhook), delivery_id=webhook.delivery)
+    if not pushes:
+        return ignore("the push updates no ref")
+    for push in pushes:
         with logger.append_context_keys(repo=push.repo_url, ref=push.ref, after=push.after):
             start_for_push(push=push)
+
+
+def ignore(reason: str) -> None:
+    logger.info("event ignored", extra={"outcome": "ignored", "reason": reason})
 
 
 def dead_letter(record: SQSRecord, reason: str, error: Exception) -> None:

@@ -18,7 +18,7 @@ import pytest
 from promotions import runtime
 from promotions.git import Author
 from promotions_local.demo import create_demo_repository, write_demo_configuration
-from promotions_local.git_server import create_bare_repository
+from promotions_local.git_server import GuardedDulwichServer, create_bare_repository
 from promotions_local.github_payloads import push_and_describe
 
 REPO = Path(__file__).resolve().parents[3]
@@ -143,9 +143,13 @@ class Ingest:
             for message in messages:
                 attributes = message["MessageAttributes"]
                 found[attributes["sourceMessageId"]["StringValue"]] = attributes["reason"]["StringValue"]
-                self._sqs.delete_message(
-                    QueueUrl=self._dead_letter_queue, ReceiptHandle=message["ReceiptHandle"]
-                )
+            self._sqs.delete_message_batch(
+                QueueUrl=self._dead_letter_queue,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(messages)
+                ],
+            )
         return found
 
     def started_executions(self) -> list[str]:
@@ -171,10 +175,17 @@ class Ingest:
 
 
 @pytest.fixture
-def ingest(aws, store, monkeypatch, tmp_path, capsys, upstream_events) -> Ingest:
-    gitops = tmp_path / "gitops.git"
-    create_demo_repository(gitops)
-    config_dir = write_demo_configuration(tmp_path / "config", str(gitops))
+def gitops(tmp_path) -> str:
+    """The demo's GitOps repository served over HTTP on loopback, as a Git host serves the deployed functions."""
+    (tmp_path / "repos").mkdir()
+    create_demo_repository(tmp_path / "repos" / "gitops.git")
+    with GuardedDulwichServer(tmp_path / "repos") as server:
+        yield server.url_for("gitops.git")
+
+
+@pytest.fixture
+def ingest(aws, store, gitops, monkeypatch, tmp_path, capsys, upstream_events) -> Ingest:
+    config_dir = write_demo_configuration(tmp_path / "config", gitops)
     create_bare_repository(
         tmp_path / "config.git",
         {path.relative_to(config_dir).as_posix(): path.read_bytes() for path in config_dir.rglob("*.yaml")},
@@ -212,7 +223,7 @@ def ingest(aws, store, monkeypatch, tmp_path, capsys, upstream_events) -> Ingest
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    world = Ingest(module, str(gitops), state_machine, dead_letter_queue, capsys, upstream_events)
+    world = Ingest(module, gitops, state_machine, dead_letter_queue, capsys, upstream_events)
     yield world
     world.close()
     runtime.services.cache_clear()

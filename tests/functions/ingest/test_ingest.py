@@ -138,3 +138,15 @@ def test_a_transient_failure_is_handed_back_to_sqs_and_logged(ingest, monkeypatc
     assert not delivered.dead_letters
     outcome = outcome_of(delivered, record)
     assert outcome["outcome"] == "retried" and "GitTransientError" in outcome["reason"]
+
+
+def test_a_push_that_updates_no_ref_is_logged_as_ignored(ingest, upstream_events):
+    payload = upstream(upstream_events, "bitbucket-cloud-repo-push.json")
+    payload["push"]["changes"] = []
+    record = ingest.record_of("bitbucket", "push", payload)
+
+    delivered = ingest.deliver(record)
+
+    assert not delivered.failed and not delivered.dead_letters
+    outcome = outcome_of(delivered, record)
+    assert outcome["outcome"] == "ignored" and "no ref" in outcome["reason"]
