@@ -6,13 +6,26 @@ import os
 import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError, UnauthorizedError
+from aws_lambda_powertools.event_handler.exceptions import (
+    BadRequestError,
+    InternalServerError,
+    NotFoundError,
+    UnauthorizedError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from promotions.aws.webhook_payloads import WebhookPayloads
-from promotions.sources import verify_github_signature, verify_gitlab_token
+from promotions.sources.webhook import (
+    UnauthenticDelivery,
+    UnknownWebhookProvider,
+    UnusableDelivery,
+    WebhookNotConfigured,
+    WebhookSecrets,
+    raw_body,
+    webhook_provider,
+)
 
 logger = Logger()
 tracer = Tracer()
@@ -21,47 +34,55 @@ events = boto3.client("events")
 payloads = WebhookPayloads(boto3.client("s3"), os.environ.get("WEBHOOK_PAYLOADS_BUCKET"))
 
 SOURCE = "promotions.webhooks"
-# Each provider's header naming the event, and how it spells a push.
-EVENT_HEADERS = {"github": "x-github-event", "gitlab": "x-gitlab-event", "bitbucket": "x-event-key"}
-DELIVERY_HEADERS = {
-    "github": "x-github-delivery",
-    "gitlab": "x-gitlab-event-uuid",
-    "bitbucket": "x-request-uuid",
-}
-PUSH_EVENTS = {"push", "Push Hook", "Tag Push Hook", "repo:push"}
 
 
-def webhook_secret() -> str:
+def webhook_secret(provider: str) -> str:
     arn = os.environ.get("WEBHOOK_SECRET_ARN")
     if not arn:
-        raise UnauthorizedError("webhook secret is not configured: set the WebhookSecretArn parameter")
-    return parameters.get_secret(arn, max_age=300)
+        raise WebhookNotConfigured(
+            provider, "no secret is configured: deploy with WebhookSecretArn naming a Secrets Manager secret"
+        )
+    try:
+        secret_value = parameters.get_secret(arn, max_age=300)
+    except GetParameterError as exc:
+        raise WebhookNotConfigured(
+            provider, f"the secret WebhookSecretArn names ({arn}) cannot be read: {exc}"
+        )
+    return WebhookSecrets.parse(secret_value).for_provider(provider)
+
+
+@app.exception_handler(UnknownWebhookProvider)
+def unknown_provider(exc: UnknownWebhookProvider) -> Response:
+    raise NotFoundError(str(exc))
+
+
+@app.exception_handler(UnauthenticDelivery)
+def unauthentic(exc: UnauthenticDelivery) -> Response:
+    raise UnauthorizedError(str(exc))
+
+
+@app.exception_handler(UnusableDelivery)
+def unusable(exc: UnusableDelivery) -> Response:
+    raise BadRequestError(str(exc))
+
+
+@app.exception_handler(WebhookNotConfigured)
+def not_configured(exc: WebhookNotConfigured) -> Response:
+    logger.error(str(exc))
+    # The sender can do nothing about it, and needs no more detail than that it is the server's fault.
+    raise InternalServerError("the webhook receiver is not configured for this provider")
 
 
 @app.post("/webhooks/<provider>")
 @tracer.capture_method
 def receive(provider: str) -> Response:
-    if provider not in EVENT_HEADERS:
-        raise NotFoundError(f"unknown provider {provider!r}; expected one of {', '.join(EVENT_HEADERS)}")
-    headers = {name.lower(): value for name, value in (app.current_event.headers or {}).items()}
-    body = app.current_event.decoded_body or ""
-    secret = webhook_secret()
-    if provider == "gitlab":
-        authentic = verify_gitlab_token(secret, headers.get("x-gitlab-token"))
-    else:
-        authentic = verify_github_signature(
-            secret.encode(),
-            body.encode(),
-            headers.get("x-hub-signature-256") or headers.get("x-hub-signature"),
-        )
-    if not authentic:
-        raise UnauthorizedError("signature does not match the configured webhook secret")
-    event_name = headers.get(EVENT_HEADERS[provider], "")
+    source = webhook_provider(provider)
+    request = app.current_event
+    delivery = source.verified_delivery(
+        request.headers or {}, raw_body(request.body, request.is_base64_encoded), webhook_secret(provider)
+    )
     detail = payloads.event_detail(
-        provider,
-        "push" if event_name in PUSH_EVENTS else event_name,
-        headers.get(DELIVERY_HEADERS[provider]),
-        body,
+        delivery.provider, delivery.event, delivery.delivery_id, delivery.payload_json
     )
     result = events.put_events(
         Entries=[

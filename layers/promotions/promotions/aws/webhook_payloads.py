@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-# What a payload may take inline: EventBridge's 256 KB for the whole entry, less room for the envelope.
-MAX_INLINE_PAYLOAD_BYTES = 200 * 1024
+# What an event's detail may take with its payload inline: EventBridge's 256 KB for the whole entry, less
+# room for the envelope.
+MAX_INLINE_DETAIL_BYTES = 200 * 1024
 
 
 class PayloadLocation(BaseModel):
@@ -57,11 +58,13 @@ class WebhookPayloads:
 
     def event_detail(self, provider: str, event: str, delivery: str | None, body: str) -> dict[str, Any]:
         """The event detail for a delivery whose (verified) body is `body`, a JSON document."""
-        payload = json.loads(body)
         detail: dict[str, Any] = {"provider": provider, "event": event, "delivery": delivery}
+        inline = {**detail, "payload": json.loads(body)}
+        # Measured as the event carries it, every non-ASCII character escaped (up to six bytes for two): the
+        # body's own size can be a third of that.
+        if len(json.dumps(inline)) <= MAX_INLINE_DETAIL_BYTES:
+            return inline
         data = body.encode()
-        if len(data) <= MAX_INLINE_PAYLOAD_BYTES:
-            return {**detail, "payload": payload}
         if not self._bucket:
             raise ValueError(
                 f"a {provider} {event} payload of {len(data)} bytes is over the event size limit and "
