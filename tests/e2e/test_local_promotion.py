@@ -283,7 +283,7 @@ def test_when_git_retries_run_out_the_environment_fails_with_the_reason(gitops_w
     for name in ("qa", "staging"):
         run = release.environment(name)
         assert run.status is EnvironmentStatus.FAILED and run.commit is None
-        assert run.reason.startswith("GitTransientError") and "503" in run.reason
+        assert run.reason.startswith("TransientError: GitTransientError") and "503" in run.reason
     assert release.environment("prod").status is EnvironmentStatus.TERMINATED
 
 
