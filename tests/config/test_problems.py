@@ -79,6 +79,7 @@ def test_nesting_of_100_levels_is_read():
         ("2001-13-45", "invalid YAML: cannot read timestamp 2001-13-45: month must be in 1..12"),
         ("!!int ten", "invalid YAML: cannot read int ten: invalid literal for int() with base 10: 'ten'"),
         ("!!bool maybe", "invalid YAML: cannot read bool maybe: 'maybe'"),
+        ("{? {k: {n: 1}} : x}", "invalid YAML: cannot read map: unhashable type: 'CommentedMap'"),
     ],
 )
 def test_values_yaml_cannot_construct_are_problems_at_their_line(value, message):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.nodes import Node
+from ruamel.yaml.nodes import Node, ScalarNode
 from ruamel.yaml.reader import ReaderError
 
 from promotions.config.errors import ConfigProblem
@@ -84,16 +85,28 @@ class _BoundedComposer(Composer):
 
 
 class _MarkedConstructor(RoundTripConstructor):
-    """A value YAML cannot build (a 13th month, `!!int ten`) becomes an error at its node, like any YAML error."""
+    """A value YAML cannot build (a 13th month, `!!int ten`, a key holding a mapping of mappings) becomes an
+    error at its node, like any YAML error. Mappings are filled after construct_object returns, hence both."""
 
     def construct_object(self, node: Node, deep: bool = False) -> Any:
-        try:
+        with _marked(node):
             return super().construct_object(node, deep)
-        except (ValueError, LookupError, TypeError, ArithmeticError) as error:
-            kind = str(node.tag).rpartition(":")[2]
-            raise ConstructorError(
-                problem=f"cannot read {kind} {node.value}: {error}", problem_mark=node.start_mark
-            ) from error
+
+    def construct_mapping(self, node: Any, maptyp: Any, deep: bool = False) -> Any:
+        with _marked(node):
+            return super().construct_mapping(node, maptyp, deep)
+
+
+@contextmanager
+def _marked(node: Node) -> Iterator[None]:
+    try:
+        yield
+    except (ValueError, LookupError, TypeError, ArithmeticError) as error:
+        kind = str(node.tag).rpartition(":")[2]
+        value = f" {node.value}" if isinstance(node, ScalarNode) else ""
+        raise ConstructorError(
+            problem=f"cannot read {kind}{value}: {error}", problem_mark=node.start_mark
+        ) from error
 
 
 def read_documents(file: str, data: bytes) -> tuple[list[SourceDocument], list[ConfigProblem]]:
