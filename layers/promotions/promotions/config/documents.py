@@ -92,7 +92,8 @@ class _MarkedConstructor(RoundTripConstructor):
         with _marked(node):
             return super().construct_object(node, deep)
 
-    def construct_mapping(self, node: Any, maptyp: Any, deep: bool = False) -> Any:
+    # RoundTripConstructor's own signature, which already differs from its base class's.
+    def construct_mapping(self, node: Any, maptyp: Any, deep: bool = False) -> Any:  # type: ignore[override]
         with _marked(node):
             return super().construct_mapping(node, maptyp, deep)
 

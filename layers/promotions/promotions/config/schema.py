@@ -76,7 +76,7 @@ def unknown_keys(model: type[BaseModel], content: Mapping[str, Any]) -> list[tup
         for depth in range(1, len(path))
         if path[0] not in _OPEN_MAPPINGS
     }
-    unknown = []
+    unknown: list[tuple[str | int, ...]] = []
     for prefix in sorted(passed_through, key=str):
         mapping = _value_at(content, prefix)
         if isinstance(mapping, Mapping):
