@@ -1,5 +1,6 @@
 """http checks against a local server: templating, secrets, success conditions, polling."""
 
+import dataclasses
 import json
 import socket
 
@@ -181,3 +182,33 @@ def test_an_answer_with_promotion_context_exports_it(make_check, context, servic
     assert announce.config.evaluate(context, services) == Passed(context_update={"ticket": "OPS-7"})
     outcome = broken.config.evaluate(context, services)
     assert isinstance(outcome, Failed) and "PROMOTION_CONTEXT must be a JSON object" in outcome.reason
+
+
+def test_a_secret_outside_the_check_prefix_is_never_read_nor_sent(make_check, context, services, secrets, api):
+    """The gate function may read the Git credentials (for pullRequestMerged): a check naming them in a header
+    would send the bot's token to any URL, so checks read only the secrets under CheckResourcePrefix."""
+    git_credentials = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:promotions-git-credentials-AbCdEf"
+    secrets.secrets[git_credentials] = "ghp_bot_token"
+    smoke_token = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:promotions-check-smoke-AbCdEf"
+    secrets.secrets[smoke_token] = "s3cr3t"
+    api.route("POST", "/collect", {"status": "ok"})
+    limited = dataclasses.replace(services, secret_prefix="promotions-check-")
+
+    def check(secret: str):
+        return make_check(
+            "smoke",
+            http={
+                "url": api.url + "/collect",
+                "method": "post",
+                "headers": {"Authorization": {"secret": secret}},
+                "successWhen": {"status": [200]},
+            },
+        )
+
+    refused = check(git_credentials).config.evaluate(context, limited)
+
+    assert isinstance(refused, Failed)
+    assert "out of the checks' reach" in refused.reason and "promotions-check-*" in refused.reason
+    assert api.requests == []
+    assert check(smoke_token).config.evaluate(context, limited) == Passed()
+    assert api.requests[0].headers["Authorization"] == "s3cr3t"

@@ -275,12 +275,12 @@ def test_prod_is_successful_only_when_argo_cd_reports_it_synced_and_healthy(worl
             environments.read_text().replace(
                 "  kind: prod\n",
                 "  kind: prod\n  verification:\n    argocd:\n"
-                f"      server: {argocd.url}\n      token: promotions-argocd-token\n      timeout: 10\n      pollSeconds: 30\n",
+                f"      server: {argocd.url}\n      token: promotions-check-argocd-token\n      timeout: 10\n      pollSeconds: 30\n",
             )
         )
         with LocalPromotions(config_dir) as local:
             local.stack.client("secretsmanager").create_secret(
-                Name="promotions-argocd-token", SecretString=ARGOCD_TOKEN
+                Name="promotions-check-argocd-token", SecretString=ARGOCD_TOKEN
             )
             local.submit_github_push(push(f"11.0.{len(health)}"))
             local.process_events()

@@ -80,7 +80,7 @@ class ArgoCdHealthCheck(CheckKind, ArgoCdConnection):
 
     def evaluate(self, context: CheckContext, services: CheckServices) -> CheckOutcome:
         try:
-            token = self.token.read(services.secrets)
+            token = self.token.read(services)
         except SecretUnavailable as error:
             return Failed(reason=str(error))
         client = ArgoCdClient(str(self.server), token, services.http)

@@ -3,6 +3,7 @@ the shared HTTP client and the engine's clock."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import boto3
@@ -53,4 +54,5 @@ def aws_check_services(session: boto3.Session | None = None) -> CheckServices:
         secrets=AwsSecrets(session.client("secretsmanager"), session.client("ssm")),
         lambda_client=session.client("lambda", config=_LAMBDA_CONFIG),
         now=clock.now,
+        secret_prefix=os.environ.get("CHECK_RESOURCE_PREFIX", ""),
     )

@@ -106,7 +106,7 @@ class CommitStatusCheck(CheckKind):
         return self._verdict(subject, statuses, runs)
 
     def _token(self, services: CheckServices) -> str | None:
-        return self.token_secret.read(services.secrets) if self.token_secret is not None else None
+        return self.token_secret.read(services) if self.token_secret is not None else None
 
     def _github_reports(
         self, reader: _ReportReader, api: str, path: str, sha: str

@@ -46,7 +46,7 @@ class HeaderValue(CheckConfig):
     def resolve(self, variables: dict[str, str], services: CheckServices) -> str:
         if self.value is not None:
             return render(self.value, variables)
-        return SecretRef(secret=self.secret, key=self.key).read(services.secrets)
+        return SecretRef(secret=self.secret, key=self.key).read(services)
 
 
 class SuccessCondition(CheckConfig):

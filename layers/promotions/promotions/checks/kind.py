@@ -24,7 +24,7 @@ from pydantic.alias_generators import to_camel
 
 from promotions.checks.context import CheckContext
 from promotions.checks.outcomes import CheckOutcome, Failed, Integration, Run
-from promotions.checks.services import CheckServices, SecretResolver, SecretUnavailable
+from promotions.checks.services import CheckServices, SecretUnavailable
 from promotions.checks.templates import UndefinedVariable
 
 Name = Annotated[str, StringConstraints(min_length=1)]
@@ -97,8 +97,14 @@ class SecretRef(CheckConfig):
     def _name_alone(cls, data: Any) -> Any:
         return {"secret": data} if isinstance(data, str) else data
 
-    def read(self, secrets: SecretResolver) -> str:
-        text = secrets.secret_string(self.secret)
+    def read(self, services: CheckServices) -> str:
+        prefix = services.secret_prefix
+        if not secret_name(self.secret).startswith(prefix):
+            raise SecretUnavailable(
+                f"secret {self.secret} is out of the checks' reach: checks read only secrets named {prefix}* "
+                "(the stack's CheckResourcePrefix)"
+            )
+        text = services.secrets.secret_string(self.secret)
         if self.key is None:
             return text
         try:
@@ -109,6 +115,14 @@ class SecretRef(CheckConfig):
             raise SecretUnavailable(f"secret {self.secret} has no key {self.key}")
         value = fields[self.key]
         return value if isinstance(value, str) else json.dumps(value)
+
+
+def secret_name(secret_id: str) -> str:
+    """The name in a Secrets Manager secret's or SSM parameter's ARN, or `secret_id` when it is a name."""
+    for marker in (":secret:", ":parameter/"):
+        if secret_id.startswith("arn:") and marker in secret_id:
+            return secret_id.split(marker, 1)[1]
+    return secret_id
 
 
 def exported_context(value: Any) -> dict[str, Any]:

@@ -52,3 +52,6 @@ class CheckServices:
     secrets: SecretResolver
     lambda_client: LambdaInvoker
     now: Callable[[], datetime] = clock.now
+    # The secrets a check's configuration may name start with it (the stack's CheckResourcePrefix); the
+    # engine's own reads (the Git credentials of pullRequestMerged) go to `secrets` directly.
+    secret_prefix: str = ""
