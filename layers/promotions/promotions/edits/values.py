@@ -1,0 +1,53 @@
+"""Values compared and named as data, whatever their YAML spelling."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from jsonpath_rfc9535.serialize import canonical_string
+from ruamel.yaml.scalarbool import ScalarBoolean
+
+from .document import Location
+
+
+def same_value(left: Any, right: Any) -> bool:
+    """Equal as data: same structure and scalar types (1, 1.0 and true differ); comments, layout ignored."""
+    if isinstance(left, dict):
+        return (
+            isinstance(right, dict)
+            and left.keys() == right.keys()
+            and all(same_value(left[key], right[key]) for key in left)
+        )
+    if isinstance(left, list):
+        return isinstance(right, list) and len(left) == len(right) and all(map(same_value, left, right))
+    if _scalar_kind(left) != _scalar_kind(right):
+        return False
+    return left == right or (left != left and right != right)  # NaN equals NaN here
+
+
+def _scalar_kind(value: Any) -> str:
+    if isinstance(value, (bool, ScalarBoolean)):
+        return "bool"
+    for kind in (int, float, str, datetime.datetime, datetime.date, bytes):
+        if isinstance(value, kind):
+            return kind.__name__
+    return type(value).__name__
+
+
+def kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    if value == "":
+        return "an empty string"
+    return f"the {_scalar_kind(value)} {value!r}"
+
+
+def normalized_path(location: Location) -> str:
+    return "$" + "".join(
+        f"[{canonical_string(step)}]" if isinstance(step, str) else f"[{step}]" for step in location
+    )
