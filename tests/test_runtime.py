@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from promotions.git import Author
-from promotions.git_credentials import GitCredentials
+from promotions.git.credentials import GitCredentials
 from promotions.runtime import Services, Settings
 
 SETTINGS = Settings(

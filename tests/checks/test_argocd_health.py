@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from promotions.checks import CommitRef, Failed, Passed, Wait, evaluate_checks
-from promotions.checks.argocd_health import verification_check
+from promotions.release.builtin_checks import verification_check
 from promotions.config import Application, Environment
-from promotions_local.fake_apis import ArgoAppState, FakeArgoCd
+from promotions_local.fakes import ArgoAppState, FakeArgoCd
 
 TOKEN = "argocd-api-token"
 TOKEN_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:argocd-token"

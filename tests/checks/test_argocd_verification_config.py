@@ -6,7 +6,8 @@ from pathlib import Path
 from textwrap import dedent, indent
 
 import pytest
-from promotions.checks.argocd_health import ArgoCdApplication, ArgoCdHealthCheck, verification_check
+from promotions.checks.argocd_health import ArgoCdApplication, ArgoCdHealthCheck
+from promotions.release.builtin_checks import verification_check
 from promotions.config import ConfigError, load_configuration
 
 CONFIG = Path(__file__).parent / "config"

@@ -18,11 +18,12 @@ from promotions.checks import (
     Wait,
     evaluate_checks,
 )
-from promotions.checks.pull_request_merged import PullRequestMergedCheck, pull_request_check
+from promotions.checks.pull_request_merged import PullRequestMergedCheck
+from promotions.release.builtin_checks import pull_request_check
 from promotions.http import HttpClient
-from promotions.pull_request_apis import ProviderChoice
+from promotions.pullrequests.apis import ProviderChoice
 from promotions.pullrequests import provider_for
-from promotions_local.fake_apis import FakeGitHub
+from promotions_local.fakes import FakeGitHub
 
 TOKEN = "ghp-test-token"
 REPO_URL = "https://github.com/acme/gitops.git"

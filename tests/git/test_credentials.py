@@ -9,7 +9,7 @@ import pytest
 import urllib3
 
 from promotions.git import Author, GitAuthError, GitRemote, HttpCredentials
-from promotions.git_credentials import CredentialsSecretError, GitCredentials
+from promotions.git.credentials import CredentialsSecretError, GitCredentials
 from promotions.repo_url import RepositoryUrlError
 from promotions_local.git_server import GitHttpBackendServer, GuardedDulwichServer, create_bare_repository
 

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 
-from promotions.commit_signing import SecretsManagerCommitSigner
+from promotions.git.signing_key import SecretsManagerCommitSigner
 from promotions.git import Author, GitRemote, SigningKeyError, SshCommitSigner
 from promotions_local.git_server import GitHttpBackendServer
 

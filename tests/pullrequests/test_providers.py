@@ -6,9 +6,9 @@ import base64
 
 import pytest
 
-from promotions.git_credentials import GitCredentials
+from promotions.git.credentials import GitCredentials
 from promotions.http import HttpClient, HttpTransientError
-from promotions.pull_request_apis import ProviderChoice, PullRequestApis
+from promotions.pullrequests.apis import ProviderChoice, PullRequestApis
 from promotions.pullrequests import (
     PullRequestAuthError,
     PullRequestConfigError,
@@ -16,7 +16,7 @@ from promotions.pullrequests import (
     PullRequestStatus,
     provider_for,
 )
-from promotions_local.fake_apis import FakeBitbucket, FakeGitHub
+from promotions_local.fakes import FakeBitbucket, FakeGitHub
 
 SOURCE, TARGET = "promotions/prod/abc1234", "main"
 

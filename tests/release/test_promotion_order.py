@@ -17,9 +17,9 @@ import pytest
 from promotions.checks import CheckServices
 from promotions.config import Configuration, load_configuration_dir
 from promotions.git import Author, GitRemote, GitTransientError
-from promotions.git_credentials import GitCredentials
+from promotions.git.credentials import GitCredentials
 from promotions.http import HttpClient
-from promotions.pull_request_apis import PullRequestApis
+from promotions.pullrequests.apis import PullRequestApis
 from promotions.release.gates import Gates, Stage
 from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
 from promotions.release.promotion import Promoter

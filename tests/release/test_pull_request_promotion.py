@@ -17,9 +17,9 @@ import pytest
 from promotions.checks import CheckServices, SecretUnavailable
 from promotions.config import Configuration, load_configuration_dir
 from promotions.git import Author, GitRemote, RefNotFound
-from promotions.git_credentials import GitCredentials
+from promotions.git.credentials import GitCredentials
 from promotions.http import HttpClient
-from promotions.pull_request_apis import PullRequestApis
+from promotions.pullrequests.apis import PullRequestApis
 from promotions.pullrequests import PullRequestConfigError
 from promotions.release.gates import GateFailed, Gates, Stage
 from promotions.release.model import (
@@ -32,7 +32,7 @@ from promotions.release.model import (
 from promotions.release.promotion import BranchPlan, Promoter, promotion_branch
 from promotions.release.status import EnvironmentStatus
 from promotions.release.store import ReleaseStore
-from promotions_local.fake_apis import FakeGitHub
+from promotions_local.fakes import FakeGitHub
 from promotions_local.git_server import GitHttpBackendServer, create_bare_repository
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"

@@ -2,7 +2,7 @@
 Synced at the promoted revision and Healthy.
 
 An Environment with a `verification.argocd` block gets this check appended to its post-action phase
-(`verification_check`); it can also be written as a PromotionCheck of its own:
+(promotions.release.builtin_checks); it can also be written as a PromotionCheck of its own:
 
     spec:
       argoCdHealth:
@@ -18,7 +18,7 @@ The connection always verifies Argo CD's TLS certificate: there is no setting to
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from pydantic import Field, HttpUrl, PositiveInt
 
@@ -28,12 +28,6 @@ from promotions.checks.kind import CheckConfig, CheckKind, Name, SecretRef
 from promotions.checks.outcomes import CheckOutcome, Failed, Passed, Wait
 from promotions.checks.services import CheckServices, SecretUnavailable
 from promotions.http import HttpTransientError
-
-if TYPE_CHECKING:
-    # Annotations only: importing these at runtime would be a cycle, as promotions.config imports the checks
-    # and PromotionCheck's module imports the registry of kinds, this one among them.
-    from promotions.checks.definition import PromotionCheck
-    from promotions.config.models import Application, Environment
 
 KIND = "argoCdHealth"
 DEFAULT_POLL_SECONDS = 15
@@ -54,15 +48,6 @@ class ArgoCdConnection(CheckConfig):
     server: HttpUrl
     token: SecretRef
     poll_seconds: PositiveInt = DEFAULT_POLL_SECONDS
-
-
-_CONNECTION_FIELDS = frozenset(ArgoCdConnection.model_fields)
-
-
-class ArgoCdVerification(ArgoCdConnection):
-    """An Environment's `spec.verification.argocd` block."""
-
-    timeout: PositiveInt = DEFAULT_TIMEOUT
 
 
 class ArgoCdHealthCheck(CheckKind, ArgoCdConnection):
@@ -117,31 +102,3 @@ def _synced_revision(observation: AppObservation) -> str:
     """Any one of a multi-source application's revisions will do: verify looks for the revision among them.
     An application that reports none can never be at it, so it stays pending."""
     return observation.revisions[0] if observation.revisions else ""
-
-
-def verification_check(
-    environment: Environment, applications: Sequence[Application]
-) -> PromotionCheck | None:
-    """The check the engine appends to `environment`'s post-action phase, or None when the environment asks
-    for no verification. `applications` are the product's Argo CD Applications in that environment."""
-    verification = environment.verification
-    if verification is None:
-        return None
-    if not applications:
-        raise ValueError(f"environment {environment.name}: no Argo CD applications to verify")
-    from promotions.checks.definition import PromotionCheck  # here, not at the top: see TYPE_CHECKING above
-
-    argocd = verification.argocd
-    connection = argocd.model_dump(mode="json", by_alias=True, exclude_none=True, include=_CONNECTION_FIELDS)
-    return PromotionCheck.model_validate(
-        {
-            "metadata": {"name": f"argocd:{environment.name}"},
-            "spec": {
-                KIND: {
-                    **connection,
-                    "applications": [{"name": app.name, "namespace": app.namespace} for app in applications],
-                },
-                "timeout": argocd.timeout,
-            },
-        }
-    )

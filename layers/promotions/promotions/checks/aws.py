@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from promotions import clock
 from promotions.checks.services import CheckServices, SecretUnavailable
-from promotions.git_credentials import is_ssm_parameter_arn
+from promotions.git.credentials import is_ssm_parameter_arn
 from promotions.http import HttpClient
 
 # Errors that say the secret cannot be had, as opposed to throttling or outages worth retrying.
@@ -26,7 +26,7 @@ _LAMBDA_CONFIG = Config(read_timeout=900, connect_timeout=5, retries={"total_max
 
 class AwsSecrets:
     """Secrets Manager secrets, and SSM parameters where the id is a parameter's ARN (as the Git credentials
-    may be: promotions.git_credentials)."""
+    may be: promotions.git.credentials)."""
 
     def __init__(self, secretsmanager: Any, ssm: Any) -> None:
         self._secretsmanager = secretsmanager

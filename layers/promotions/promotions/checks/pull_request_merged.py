@@ -2,7 +2,7 @@
 the environment was promoted as.
 
 When an environment's promotion opened pull requests, the engine puts one of these at the head of its
-post-action phase per pull request (`pull_request_check`), so deploy verification and every later check see
+post-action phase per pull request (promotions.release.builtin_checks), so deploy verification and every later check see
 the merge commit as COMMIT_SHA. It can also be written as a PromotionCheck of its own:
 
     spec:
@@ -15,7 +15,7 @@ the merge commit as COMMIT_SHA. It can also be written as a PromotionCheck of it
         pollSeconds: 60
       timeout: 1440
 
-`credentials` is the Git credentials secret (URL prefix -> credentials, promotions.git_credentials); the
+`credentials` is the Git credentials secret (URL prefix -> credentials, promotions.git.credentials); the
 password it holds for `repoUrl` is the API token. The pull request's state is polled: open waits, merged
 passes with the merge commit as the promoted commit, closed without merging fails.
 """
@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from pydantic import HttpUrl, PositiveInt
 
@@ -33,15 +32,10 @@ from promotions.checks.context import CheckContext
 from promotions.checks.kind import CheckKind, Name
 from promotions.checks.outcomes import CheckOutcome, Failed, Passed, Wait
 from promotions.checks.services import CheckServices, SecretResolver, SecretUnavailable
-from promotions.git_credentials import CredentialsSecretError, GitCredentials
+from promotions.git.credentials import CredentialsSecretError, GitCredentials
 from promotions.http import HttpTransientError
-from promotions.pull_request_apis import ProviderChoice, PullRequestApis
+from promotions.pullrequests.apis import ProviderChoice, PullRequestApis
 from promotions.pullrequests import PullRequestConfigError, PullRequestError, PullRequestStatus
-from promotions.repo_url import canonical_repo
-
-if TYPE_CHECKING:
-    # Annotations only: see promotions.checks.argocd_health for the import cycle this avoids.
-    from promotions.checks.definition import PromotionCheck
 
 KIND = "pullRequestMerged"
 DEFAULT_POLL_SECONDS = 60
@@ -98,32 +92,3 @@ def _json_secret(secrets: SecretResolver, secret_id: str) -> Any:
         return json.loads(text)
     except ValueError:
         raise CredentialsSecretError(f"secret {secret_id} is not JSON") from None
-
-
-def pull_request_check(
-    repo_url: str,
-    number: int,
-    *,
-    choice: ProviderChoice,
-    credentials: str | None,
-    timeout: timedelta,
-) -> PromotionCheck:
-    """The check the engine puts at the head of a `pr` promotion's post-action phase for one of its pull
-    requests; `timeout` bounds the wait for the merge (whole minutes, at least one)."""
-    from promotions.checks.definition import PromotionCheck  # here, not at the top: see TYPE_CHECKING above
-
-    return PromotionCheck.model_validate(
-        {
-            "metadata": {"name": f"pull-request:{canonical_repo(repo_url)}#{number}"},
-            "spec": {
-                KIND: {
-                    "repoUrl": repo_url,
-                    "number": number,
-                    "provider": choice.provider,
-                    "apiUrl": choice.api_url,
-                    "credentials": credentials,
-                },
-                "timeout": max(1, int(timeout.total_seconds() // 60)),
-            },
-        }
-    )

@@ -24,6 +24,7 @@ from promotions.config.models import (
     PromotionTemplate,
     check_names,
 )
+from promotions.pullrequests.apis import ProviderChoice
 from promotions.push import GitPush
 from promotions.repo_url import canonical_repo
 
@@ -132,6 +133,18 @@ class Configuration:
         host), or None when none does."""
         covering = [repo for repo in self._git_repositories.values() if repo.covers(repo_url)]
         return max(covering, key=lambda repo: len(repo.prefix), default=None)
+
+    def provider_choice_for(self, repo_url: str) -> ProviderChoice:
+        """Which pull request API serves `repo_url`: the covering GitRepository's provider and API URL, each
+        left to the host's default when not set."""
+        repository = self.git_repository_for(repo_url)
+        if repository is None:
+            return ProviderChoice()
+        spec = repository.spec
+        return ProviderChoice(
+            provider=spec.provider.value if spec.provider else None,
+            api_url=str(spec.api_url) if spec.api_url else None,
+        )
 
     def checks_named(self, names: CheckNames | None) -> tuple[PromotionCheck, ...]:
         """The checks a preAction, postAction or hook names, in its order."""

@@ -32,7 +32,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from promotions.checks.argocd_health import ArgoCdVerification
+from promotions.checks.argocd_health import DEFAULT_TIMEOUT as DEFAULT_ARGOCD_TIMEOUT
+from promotions.checks.argocd_health import ArgoCdConnection
 from promotions.config.schema import Ignored
 from promotions.push import GitPush
 from promotions.repo_url import canonical_repo, refuse_userinfo
@@ -162,9 +163,16 @@ class EnvironmentCluster(_Model):
         return bool(same_cluster) and (not self.namespaces or destination.namespace in self.namespaces)
 
 
+class ArgoCdVerification(ArgoCdConnection):
+    """An Environment's `spec.verification.argocd` block: the argoCdHealth check's connection, and how many
+    minutes the deployment may take."""
+
+    timeout: PositiveInt = DEFAULT_ARGOCD_TIMEOUT
+
+
 class EnvironmentVerification(_Model):
     """How an environment proves a promotion deployed: the engine appends the check this builds to the
-    environment's post-action phase (promotions.checks.argocd_health.verification_check)."""
+    environment's post-action phase (promotions.release.builtin_checks.verification_check)."""
 
     argocd: ArgoCdVerification
 

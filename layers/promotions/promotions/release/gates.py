@@ -29,12 +29,10 @@ from promotions.checks import (
     Wait,
     evaluate_checks,
 )
-from promotions.checks.argocd_health import verification_check
 from promotions.checks.kind import describe_duration
-from promotions.checks.pull_request_merged import pull_request_check
 from promotions.config import Configuration
-from promotions.config_repository import ConfigRepository
-from promotions.pull_request_apis import ProviderChoice
+from promotions.config.repository import ConfigRepository
+from promotions.release.builtin_checks import pull_request_check, verification_check
 from promotions.release.model import Release
 from promotions.release.status import EnvironmentStatus
 from promotions.release.store import ReleaseStore
@@ -86,7 +84,7 @@ class Gates:
         self._configs = configs
         self._services = services
         self._commit_author = commit_author
-        # Where pullRequestMerged checks find their API token (promotions.pull_request_apis).
+        # Where pullRequestMerged checks find their API token (promotions.pullrequests.apis).
         self._git_credentials_secret = git_credentials_secret
 
     def evaluate(
@@ -258,7 +256,7 @@ def _checks_for(
         pull_request_check(
             pull.repo_url,
             pull.number,
-            choice=ProviderChoice.of(configuration.git_repository_for(pull.repo_url)),
+            choice=configuration.provider_choice_for(pull.repo_url),
             credentials=git_credentials_secret,
             timeout=flow.timeout,
         )

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from promotions.config import WHOLE_FILE, Application, Configuration, PolicyAction
-from promotions.config_repository import ConfigRepository
+from promotions.config.repository import ConfigRepository
 from promotions.edits import promote_properties
 from promotions.git import Author, CommitSigner, GitRemote, Snapshot, with_trailers
-from promotions.pull_request_apis import ProviderChoice, PullRequestApis
+from promotions.pullrequests.apis import ProviderChoice, PullRequestApis
 from promotions.pullrequests.rest import RestProvider
 from promotions.release.model import PullRequestRecord, Release
 from promotions.release.start import RemoteFactory
@@ -214,7 +214,7 @@ class Promoter:
         )
 
     def _provider(self, configuration: Configuration, repo_url: str) -> RestProvider:
-        choice = ProviderChoice.of(configuration.git_repository_for(repo_url))
+        choice = configuration.provider_choice_for(repo_url)
         return self._pull_requests.provider(repo_url, choice)
 
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
 from promotions import clock
-from promotions.config_repository import ConfigRepository
+from promotions.config.repository import ConfigRepository
 from promotions.edits import read_version
 from promotions.git import GitRemote
 from promotions.push import GitPush

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.utilities import parameters
 
-from promotions.git import SshCommitSigner
+from promotions.git.signing import SshCommitSigner
 
 _CACHE_SECONDS = 300
 

@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from urllib3.util import parse_url
 
-from promotions.git import HttpCredentials
+from promotions.git.models import HttpCredentials
 from promotions.http import origin
 from promotions.repo_url import path_segments, refuse_userinfo
 

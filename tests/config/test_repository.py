@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from promotions.config_repository import ConfigRepository, NoValidConfiguration
+from promotions.config.repository import ConfigRepository, NoValidConfiguration
 from promotions.git import Author, GitRemote
 from promotions_local.git_server import create_bare_repository
 

@@ -2,7 +2,7 @@
 
 The provider and its API URL are a GitRepository's choice where one covers the repository, else chosen from
 the host (promotions.pullrequests.provider_for). The API token is the password the Git credentials secret
-holds for the repository's URL (promotions.git_credentials): the token that pushes the promotion's branch
+holds for the repository's URL (promotions.git.credentials): the token that pushes the promotion's branch
 also opens and follows its pull request. For Bitbucket Cloud that is an access token (username
 x-token-auth, or `token` alone; sent as Bearer) or an app password with its user name (sent as Basic).
 """
@@ -10,36 +10,23 @@ x-token-auth, or `token` alone; sent as Bearer) or an app password with its user
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
-from promotions.git_credentials import GitCredentials
+from promotions.git.credentials import GitCredentials
 from promotions.http import HttpClient
-from promotions.pullrequests import PullRequestConfigError, provider_for
+from promotions.pullrequests.errors import PullRequestConfigError
 from promotions.pullrequests.rest import RestProvider
-
-if TYPE_CHECKING:
-    # Annotations only: promotions.config imports the check kinds, and pullRequestMerged imports this module.
-    from promotions.config import GitRepository
+from promotions.pullrequests.selection import provider_for
 
 
 @dataclass(frozen=True)
 class ProviderChoice:
     """Which provider's API serves a repository, and at which URL; None leaves that to provider_for (by host,
-    at the provider's default URL)."""
+    at the provider's default URL). A GitRepository document makes the choice
+    (promotions.config.Configuration.provider_choice_for)."""
 
     provider: str | None = None
     api_url: str | None = None
-
-    @classmethod
-    def of(cls, repository: GitRepository | None) -> ProviderChoice:
-        """What the GitRepository covering a repository (if any) chooses."""
-        if repository is None:
-            return cls()
-        spec = repository.spec
-        return cls(
-            provider=spec.provider.value if spec.provider else None,
-            api_url=str(spec.api_url) if spec.api_url else None,
-        )
 
 
 class PullRequestApis:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from promotions import config_repository
-from promotions.config_repository import ConfigRepository
+from promotions.config import repository as config_repository
+from promotions.config.repository import ConfigRepository
 from promotions.git import Author, GitRemote
 from promotions_local.git_server import create_bare_repository
 

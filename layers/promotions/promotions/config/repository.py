@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from promotions.config import ConfigError, Configuration, load_configuration
+from promotions.config.configuration import Configuration
+from promotions.config.errors import ConfigError
+from promotions.config.loader import load_configuration
 from promotions.git import GitRemote, Snapshot
-from promotions.release.store import ReleaseStore
 
 logger = Logger(child=True)
 
@@ -24,8 +26,16 @@ class NoValidConfiguration(RuntimeError):
     """The configuration at the branch tip is invalid and no earlier revision was ever valid."""
 
 
+class GoodRevisions(Protocol):
+    """Where the last revision that validated is remembered, per configuration source (the release store)."""
+
+    def remember_good_config(self, source: str, revision: str) -> None: ...
+
+    def last_good_config(self, source: str) -> str | None: ...
+
+
 class ConfigRepository:
-    def __init__(self, remote: GitRemote, branch: str, folder: str, store: ReleaseStore) -> None:
+    def __init__(self, remote: GitRemote, branch: str, folder: str, store: GoodRevisions) -> None:
         self._remote = remote
         self._branch = branch
         self._folder = folder.strip("/")
