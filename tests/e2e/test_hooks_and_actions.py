@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from promotions.git import GitRemote
 from promotions.release.model import Release
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
