@@ -23,7 +23,7 @@ from promotions.argocd import (
     verify,
 )
 from promotions.http import HttpClient, HttpTransientError
-from promotions_local.fake_apis import ArgoAppState, FakeArgoCd
+from promotions_local.fakes import ArgoAppState, FakeArgoCd
 
 TOKEN = "argocd-secret-token"
 OLD = "1111111111111111111111111111111111111111"

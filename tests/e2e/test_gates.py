@@ -10,7 +10,7 @@ import pytest
 from promotions import clock
 from promotions.git import GitRemote
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
-from promotions_local.fake_apis import ArgoAppState, FakeArgoCd
+from promotions_local.fakes import ArgoAppState, FakeArgoCd
 from promotions_local.git_server import GitHttpBackendServer
 from promotions_local.session import LocalPromotions
 

@@ -15,7 +15,7 @@ from promotions.git import Author, GitRemote
 from promotions.release.model import PullRequestRecord, Release
 from promotions.release.promotion import promotion_branch
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
-from promotions_local.fake_apis import FakeGitHub
+from promotions_local.fakes import FakeGitHub
 from promotions_local.git_server import GitHttpBackendServer, create_bare_repository
 from promotions_local.session import LocalPromotions
 

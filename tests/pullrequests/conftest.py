@@ -12,7 +12,7 @@ import pytest
 
 from promotions.http import HttpClient
 from promotions.pullrequests import PullRequestProvider, provider_for
-from promotions_local.fake_apis import FakeBitbucket, FakeGitHub, FakeGitLab
+from promotions_local.fakes import FakeBitbucket, FakeGitHub, FakeGitLab
 
 TOKEN = "provider-secret-token"
 
