@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 
-import promotions.argocd
 from promotions.argocd import (
     AppObservation,
     ArgoCdAppNotFound,
     ArgoCdAuthError,
     ArgoCdClient,
     ArgoCdError,
-    ArgoCdNotificationError,
     HealthStatus,
     OperationPhase,
     SyncStatus,
-    parse_notification,
     verify,
 )
 from promotions.http import HttpClient, HttpTransientError
@@ -232,71 +228,3 @@ def test_verify_compares_revisions_case_insensitively():
         revisions=(revision.upper(),),
     )
     assert verify([observation], revision).outcome == "verified"
-
-
-# --- Notifications --------------------------------------------------------------------------------------
-
-
-def test_whole_application_body_is_understood(application_fixture):
-    notification = parse_notification(json.dumps(application_fixture).encode())
-
-    assert notification.app == application_fixture["metadata"]["name"]
-    assert notification.app_namespace == application_fixture["metadata"]["namespace"]
-    assert notification.revisions == (application_fixture["status"]["sync"]["revision"],)
-    assert notification.sync_status is SyncStatus.SYNCED
-    assert notification.health_status is HealthStatus.HEALTHY
-
-
-def test_documented_template_renders_a_body_that_parses(application_fixture):
-    """Render the template from the module docstring the way Argo CD's `toJson` would, against the fixture."""
-    docstring = promotions.argocd.__doc__
-    template = docstring[docstring.index("    {") : docstring.index("    }") + len("    }")]
-
-    def to_json(match: re.Match) -> str:
-        value = application_fixture
-        for key in match[1].split("."):
-            value = value.get(key) if isinstance(value, dict) else None
-        return json.dumps(value)
-
-    body = re.sub(r"\{\{toJson \.app\.([\w.]+)\}\}", to_json, template)
-    notification = parse_notification(body.encode())
-
-    assert notification.app == application_fixture["metadata"]["name"]
-    assert notification.revisions == (application_fixture["status"]["sync"]["revision"],)
-    assert notification.health_status is HealthStatus.HEALTHY
-
-
-def test_templated_body_with_empty_statuses_and_multi_source_revisions():
-    body = {
-        "app": "platform",
-        "syncStatus": "",
-        "healthStatus": "",
-        "revision": "",
-        "revisions": ["4.2.0", NEW],
-    }
-
-    notification = parse_notification(json.dumps(body).encode())
-
-    assert notification.revisions == ("4.2.0", NEW)
-    assert notification.sync_status is SyncStatus.UNKNOWN
-    assert notification.health_status is HealthStatus.UNKNOWN
-
-
-def test_sync_result_only_body_from_the_docs_names_no_application(upstream_events):
-    published = (upstream_events / "argocd-notification-webhook-syncresult.example.txt").read_text()
-    with pytest.raises(ArgoCdNotificationError, match="not JSON"):
-        parse_notification(published.encode())
-
-    # The published example carries a comment line and an elision; without them it is the syncResult JSON.
-    kept = [
-        line for line in published.splitlines() if line.strip() != "..." and not line.strip().startswith("#")
-    ]
-    sync_result = json.loads(re.sub(r",\s*}\s*$", "}", "\n".join(kept)))
-    assert sync_result["revision"]
-    with pytest.raises(ArgoCdNotificationError, match="names no application"):
-        parse_notification(json.dumps(sync_result).encode())
-
-
-def test_notification_with_an_unknown_status_names_the_field():
-    with pytest.raises(ArgoCdNotificationError, match="healthStatus"):
-        parse_notification(json.dumps({"app": "api", "healthStatus": "Sparkling"}).encode())

@@ -2,26 +2,11 @@
 Healthy?
 
 The engine reads applications through the Argo CD API (`ArgoCdClient.application`) and judges them with
-`verify`. Argo CD can also push: a notifications webhook whose body `parse_notification` reads, so a waiting
-environment is looked at again as soon as Argo CD reports a change. Notification bodies are templated by the
-operator; configure the webhook service of argocd-notifications-cm with this body (`toJson` keeps names and
-messages valid JSON):
-
-    {
-      "app": {{toJson .app.metadata.name}},
-      "appNamespace": {{toJson .app.metadata.namespace}},
-      "syncStatus": {{toJson .app.status.sync.status}},
-      "healthStatus": {{toJson .app.status.health.status}},
-      "revision": {{toJson .app.status.sync.revision}},
-      "revisions": {{toJson .app.status.sync.revisions}}
-    }
-
-A body of the whole application (`{{toJson .app}}`) is understood as well.
+`verify`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -70,10 +55,6 @@ class ArgoCdAppNotFound(ArgoCdError):
     """404: no application of that name in that namespace."""
 
 
-class ArgoCdNotificationError(ValueError):
-    """A notifications webhook body that does not say which application it is about, or is not JSON."""
-
-
 class AppObservation(BaseModel):
     """One read of an application's status.
 
@@ -103,18 +84,6 @@ class Verification(BaseModel):
 
     outcome: Literal["verified", "pending", "failed"]
     summary: str
-
-
-class AppNotification(BaseModel):
-    """What an Argo CD notification says about one application."""
-
-    model_config = ConfigDict(frozen=True)
-
-    app: str
-    app_namespace: str | None = None
-    revisions: tuple[str, ...] = ()
-    sync_status: SyncStatus = SyncStatus.UNKNOWN
-    health_status: HealthStatus = HealthStatus.UNKNOWN
 
 
 class ArgoCdClient:
@@ -160,29 +129,6 @@ def verify(observations: Sequence[AppObservation], expected_revision: str) -> Ve
         if outcome in outcomes:
             return Verification(outcome=outcome, summary=summary)
     return Verification(outcome="verified", summary=summary)
-
-
-def parse_notification(body: bytes) -> AppNotification:
-    """A notifications webhook body: the template in this module's docstring, or the whole application."""
-    try:
-        document = json.loads(body)
-    except ValueError as error:
-        raise ArgoCdNotificationError(f"Argo CD notification body is not JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise ArgoCdNotificationError(
-            f"Argo CD notification body is a JSON {type(document).__name__}, not an object"
-        )
-    try:
-        if "metadata" in document and "status" in document:
-            return _Application.model_validate(document).notification()
-        if "app" not in document:
-            raise ArgoCdNotificationError(
-                "Argo CD notification body names no application (no 'app' key, no 'metadata'); configure the "
-                "webhook body given in promotions.argocd's docstring"
-            )
-        return _TemplatedNotification.model_validate(document).notification()
-    except ValidationError as error:
-        raise ArgoCdNotificationError(f"Argo CD notification body: {_first_problem(error)}") from None
 
 
 def _outcome(observation: AppObservation, expected: str) -> Literal["verified", "pending", "failed"]:
@@ -254,7 +200,7 @@ def _revisions(single: str | None, multiple: list[str] | None) -> tuple[str, ...
 
 
 def _unknown_when_empty(value: Any) -> Any:
-    # Templated notifications render an absent status as "" and a freshly created application may omit it.
+    # A freshly created application may report an empty status, or none.
     return value or "Unknown"
 
 
@@ -340,32 +286,4 @@ class _Application(_ArgoModel):
             operation_revisions=operation.revisions() if operation else (),
             reconciled_at=status.reconciled_at,
             message="; ".join(_one_line(message) for message in messages if message),
-        )
-
-    def notification(self) -> AppNotification:
-        observation = self.observation()
-        return AppNotification(
-            app=observation.name,
-            app_namespace=observation.namespace,
-            revisions=observation.revisions,
-            sync_status=observation.sync_status,
-            health_status=observation.health_status,
-        )
-
-
-class _TemplatedNotification(BaseModel):
-    app: str = Field(min_length=1)
-    app_namespace: str | None = Field(default=None, validation_alias="appNamespace")
-    sync_status: _ReportedSync = Field(default=SyncStatus.UNKNOWN, validation_alias="syncStatus")
-    health_status: _ReportedHealth = Field(default=HealthStatus.UNKNOWN, validation_alias="healthStatus")
-    revision: str | None = None
-    revisions: list[str] | None = None
-
-    def notification(self) -> AppNotification:
-        return AppNotification(
-            app=self.app,
-            app_namespace=self.app_namespace or None,
-            revisions=_revisions(self.revision, self.revisions),
-            sync_status=self.sync_status,
-            health_status=self.health_status,
         )
