@@ -10,7 +10,7 @@ import pytest
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
 
-import promotions.git.remote as remote_module
+import promotions.git.push as push_module
 from promotions.git import Author, GitRemote, RefNotFound, Snapshot, with_trailers
 from promotions_local.git_server import GitHttpBackendServer
 
@@ -100,13 +100,13 @@ def test_only_the_objects_the_commit_adds_are_pushed(
     remote: GitRemote, author: Author, bare_repo: Path, monkeypatch: pytest.MonkeyPatch
 ):
     pushed: list[set[bytes]] = []
-    real_pack = remote_module.pack_objects_to_data
+    real_pack = push_module.pack_objects_to_data
 
     def spy(objects):
         pushed.append({obj.id for obj in objects})
         return real_pack(objects)
 
-    monkeypatch.setattr(remote_module, "pack_objects_to_data", spy)
+    monkeypatch.setattr(push_module, "pack_objects_to_data", spy)
 
     outcome = remote.commit("main", lambda _: {"envs/dev/values.yaml": b"image: app:2.0.0\n"}, "Bump", author)
 

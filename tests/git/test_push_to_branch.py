@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from dulwich.repo import Repo
 
-import promotions.git.remote as remote_module
+import promotions.git.push as push_module
 from promotions.git import Author, GitRemote, Snapshot
+from promotions.git.push import Pusher
 from promotions_local.git_server import GitHttpBackendServer, GuardedDulwichServer
 
 REPO = "app.git"
@@ -54,13 +55,13 @@ def test_a_repeated_call_reuses_the_branch_that_already_holds_the_edits(
 ):
     first = remote.commit("main", bump_prod("1.0.0"), "Promote 1.0.0", author, push_to=PR_BRANCH)
     pushes: list[bytes] = []
-    real_push = GitRemote._push
+    real_push = Pusher.push
 
     def counted_push(self, ref, *args):
         pushes.append(ref)
         return real_push(self, ref, *args)
 
-    monkeypatch.setattr(GitRemote, "_push", counted_push)
+    monkeypatch.setattr(Pusher, "push", counted_push)
 
     again = remote.commit("main", bump_prod("1.0.0"), "Promote 1.0.0, retried", author, push_to=PR_BRANCH)
 
@@ -103,7 +104,7 @@ def test_a_branch_created_by_another_writer_meanwhile_is_compared_and_swapped_no
     url = server.url_for(REPO)
     other: list[str] = []
     interfered = threading.Event()
-    real_pack = remote_module.pack_objects_to_data
+    real_pack = push_module.pack_objects_to_data
 
     def pack_after_another_push(objects):
         if not interfered.is_set():
@@ -112,7 +113,7 @@ def test_a_branch_created_by_another_writer_meanwhile_is_compared_and_swapped_no
             other.append(outcome.commit_sha)
         return real_pack(objects)
 
-    monkeypatch.setattr(remote_module, "pack_objects_to_data", pack_after_another_push)
+    monkeypatch.setattr(push_module, "pack_objects_to_data", pack_after_another_push)
 
     outcome = GitRemote(url).commit("main", bump_prod("1.0.0"), "Ours", author, push_to=PR_BRANCH)
 

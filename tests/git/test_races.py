@@ -10,7 +10,7 @@ import pytest
 from dulwich.objects import Commit
 from ruamel.yaml import YAML
 
-import promotions.git.remote as remote_module
+import promotions.git.push as push_module
 from promotions.git import Author, GitRemote, GitTransientError, PushRaceLost, Snapshot
 from promotions_local.git_server import GitHttpBackendServer, GuardedDulwichServer
 
@@ -73,7 +73,7 @@ def test_a_ref_update_the_server_refuses_is_reapplied_not_reported_as_pushed(
     url = server.url_for(REPO)
     other: list[str] = []
     interfered = threading.Event()
-    real_pack = remote_module.pack_objects_to_data
+    real_pack = push_module.pack_objects_to_data
 
     def pack_after_another_push(objects):
         if not interfered.is_set():
@@ -81,7 +81,7 @@ def test_a_ref_update_the_server_refuses_is_reapplied_not_reported_as_pushed(
             other.append(other_writer_bumps_prod(url, author, "3.0.0"))
         return real_pack(objects)
 
-    monkeypatch.setattr(remote_module, "pack_objects_to_data", pack_after_another_push)
+    monkeypatch.setattr(push_module, "pack_objects_to_data", pack_after_another_push)
 
     outcome = GitRemote(url).commit(
         "main", lambda _: {"envs/dev/values.yaml": b"image: app:1.2.0\n"}, "Dev", author

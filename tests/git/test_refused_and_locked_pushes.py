@@ -56,7 +56,7 @@ def test_a_ref_locked_by_another_writer_is_retried_as_a_lost_race(bare_repo: Pat
         back_offs.append(retry)
         lock.unlink(missing_ok=True)
 
-    monkeypatch.setattr(remote_module, "_back_off", back_off_then_release)
+    monkeypatch.setattr(remote_module, "back_off", back_off_then_release)
 
     outcome = GitRemote(str(bare_repo)).commit("main", lambda _: {"a.txt": b"a\n"}, "After the lock", author)
 
@@ -66,7 +66,7 @@ def test_a_ref_locked_by_another_writer_is_retried_as_a_lost_race(bare_repo: Pat
 
 def test_a_lock_never_released_ends_as_push_race_lost(bare_repo: Path, author, monkeypatch):
     (bare_repo / "refs" / "heads" / "main.lock").write_bytes(b"")
-    monkeypatch.setattr(remote_module, "_back_off", lambda retry: None)
+    monkeypatch.setattr(remote_module, "back_off", lambda retry: None)
 
     with pytest.raises(PushRaceLost, match="3 attempts"):
         GitRemote(str(bare_repo)).commit(

@@ -36,7 +36,7 @@ class Reach(enum.Enum):
 
 FetchObjects = Callable[[Sequence[ObjectID], Reach], Iterable[ShaFile]]
 # Trees by id with every tree and file down to a number of directory levels below them, or None where the remote
-# declines (see GitRemote._fetch_subtrees).
+# declines (see Fetcher._fetch_subtrees).
 FetchSubtrees = Callable[[Sequence[ObjectID], int], Iterable[ShaFile] | None]
 
 # A directory is fetched whole down to the files on a path (one round trip instead of one per level) only when its
