@@ -39,6 +39,11 @@ from .models import HttpCredentials
 
 logger = logging.getLogger("promotions.git")
 
+# The dulwich release whose private methods _HttpGitClient overrides and calls (_discover_references,
+# _smart_request, _fetch_capabilities, the protocol v2 request builders): pinned in pyproject.toml, and
+# tests/git/test_dulwich_overrides_canary.py checks each of them against the installed dulwich.
+DULWICH_VERSION = "1.2.21"
+
 _URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _CONNECT_TIMEOUT_SECONDS = 10.0
 # Connections kept per host: remotes are shared by threads that each hold one during a call.
