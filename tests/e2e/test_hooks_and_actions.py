@@ -233,6 +233,27 @@ def test_a_failing_step_runs_its_on_fail_hook_never_its_on_success_and_then_the_
     assert "staging" in calls.one("release-failed").error
 
 
+def test_a_failing_step_on_start_hook_fails_its_environment_before_anything_is_written(world):
+    world.configure()
+    world.recorder.refuse("step-started", 409)
+
+    release, pushed = world.release("24.0.0")
+
+    calls = world.recorder
+    assert release.status is ReleaseStatus.FAILED
+    assert world.remote.snapshot("main").commit_sha == pushed["after"]
+    for env in ("qa", "staging"):
+        run = release.environment(env)
+        assert run.status is EnvironmentStatus.FAILED and run.commit is None
+        assert "step-started" in run.reason and "409" in run.reason
+        assert calls.of(env) == ["step-started", "step-failed"]
+        failed = calls.one("step-failed", env)
+        assert failed.error == run.reason and env in failed.failed
+        assert (failed.tag_then, failed.commit) == (DEMO_VERSION, pushed["after"])
+    assert calls.of("prod") == []
+    assert calls.of("") == ["release-failed"]
+
+
 def test_action_none_succeeds_every_environment_and_writes_nothing_to_git(world):
     world.configure(policy("hands-off", 1, {"action": "none"}))
 
