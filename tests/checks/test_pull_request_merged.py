@@ -19,10 +19,10 @@ from promotions.checks import (
     evaluate_checks,
 )
 from promotions.checks.pull_request_merged import PullRequestMergedCheck
-from promotions.release.builtin_checks import pull_request_check
+from promotions.gitproviders import provider_for
+from promotions.gitproviders.apis import ProviderChoice
 from promotions.http import HttpClient
-from promotions.pullrequests.apis import ProviderChoice
-from promotions.pullrequests import provider_for
+from promotions.release.builtin_checks import pull_request_check
 from promotions_local.fakes import FakeGitHub
 
 TOKEN = "ghp-test-token"

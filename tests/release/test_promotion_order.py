@@ -18,8 +18,8 @@ from promotions.checks import CheckServices
 from promotions.config import Configuration, load_configuration_dir
 from promotions.git import Author, GitRemote, GitTransientError
 from promotions.git.credentials import GitCredentials
+from promotions.gitproviders.apis import PullRequestApis
 from promotions.http import HttpClient
-from promotions.pullrequests.apis import PullRequestApis
 from promotions.release.gates import Gates, Stage
 from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
 from promotions.release.promotion import Promoter

@@ -13,14 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from promotions.checks import CheckServices, SecretUnavailable
 from promotions.config import Configuration, load_configuration_dir
 from promotions.git import Author, GitRemote, RefNotFound
 from promotions.git.credentials import GitCredentials
+from promotions.gitproviders import GitProviderConfigError
+from promotions.gitproviders.apis import PullRequestApis
 from promotions.http import HttpClient
-from promotions.pullrequests.apis import PullRequestApis
-from promotions.pullrequests import PullRequestConfigError
 from promotions.release.gates import GateFailed, Gates, Stage
 from promotions.release.model import (
     EnvironmentRun,
@@ -290,7 +289,7 @@ def test_without_an_api_token_nothing_is_pushed(world: World):
     world.secrets.secrets[CREDENTIALS_SECRET] = json.dumps({"https://elsewhere.example/": {"token": "x"}})
     release = world.release("2.5.0")
 
-    with pytest.raises(PullRequestConfigError, match=f"no API token for {re.escape(world.url)}"):
+    with pytest.raises(GitProviderConfigError, match=f"no API token for {re.escape(world.url)}"):
         world.promoter.promote(release.id, "prod")
 
     with pytest.raises(RefNotFound):

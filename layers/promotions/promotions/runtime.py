@@ -10,12 +10,12 @@ import boto3
 
 from promotions.aws.stepfunctions import ReleaseExecutions, StepFunctionsTaskTokens
 from promotions.checks.aws import aws_check_services
-from promotions.git.signing_key import SecretsManagerCommitSigner
 from promotions.config.repository import ConfigRepository
 from promotions.git import Author, GitRemote, HttpCredentials
 from promotions.git.credentials import GitCredentials
+from promotions.git.signing_key import SecretsManagerCommitSigner
+from promotions.gitproviders.apis import PullRequestApis
 from promotions.http import HttpClient
-from promotions.pullrequests.apis import PullRequestApis
 from promotions.release.engine import ReleaseEngine
 from promotions.release.gates import Gates
 from promotions.release.promotion import Promoter

@@ -33,9 +33,9 @@ from promotions.checks.kind import CheckKind, Name
 from promotions.checks.outcomes import CheckOutcome, Failed, Passed, Wait
 from promotions.checks.services import CheckServices, SecretResolver, SecretUnavailable
 from promotions.git.credentials import CredentialsSecretError, GitCredentials
+from promotions.gitproviders import GitProviderConfigError, GitProviderError, PullRequestStatus
+from promotions.gitproviders.apis import ProviderChoice, PullRequestApis
 from promotions.http import HttpTransientError
-from promotions.pullrequests.apis import ProviderChoice, PullRequestApis
-from promotions.pullrequests import PullRequestConfigError, PullRequestError, PullRequestStatus
 
 KIND = "pullRequestMerged"
 DEFAULT_POLL_SECONDS = 60
@@ -64,7 +64,7 @@ class PullRequestMergedCheck(CheckKind):
         except HttpTransientError as error:
             # The provider rate limiting or briefly down: ask again, within the check's timeout.
             return Wait(seconds=self.poll_seconds, reason=f"the pull request API did not answer: {error}")
-        except (SecretUnavailable, CredentialsSecretError, PullRequestConfigError, PullRequestError) as error:
+        except (SecretUnavailable, CredentialsSecretError, GitProviderConfigError, GitProviderError) as error:
             return Failed(reason=str(error))
         match state.status:
             case PullRequestStatus.OPEN:

@@ -24,7 +24,7 @@ from promotions.config.models import (
     PromotionTemplate,
     check_names,
 )
-from promotions.pullrequests.apis import ProviderChoice
+from promotions.gitproviders.apis import ProviderChoice
 from promotions.push import GitPush
 from promotions.repo_url import canonical_repo
 

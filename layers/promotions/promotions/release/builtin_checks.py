@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from promotions.checks import PromotionCheck
-from promotions.checks import argocd_health, pull_request_merged
+from promotions.checks import PromotionCheck, argocd_health, pull_request_merged
 from promotions.config import Application, Environment
-from promotions.pullrequests.apis import ProviderChoice
+from promotions.gitproviders.apis import ProviderChoice
 from promotions.repo_url import canonical_repo
 
 _ARGOCD_CONNECTION_FIELDS = frozenset(argocd_health.ArgoCdConnection.model_fields)

@@ -84,7 +84,7 @@ class Gates:
         self._configs = configs
         self._services = services
         self._commit_author = commit_author
-        # Where pullRequestMerged checks find their API token (promotions.pullrequests.apis).
+        # Where pullRequestMerged checks find their API token (promotions.gitproviders.apis).
         self._git_credentials_secret = git_credentials_secret
 
     def evaluate(

@@ -17,8 +17,8 @@ from promotions.config import WHOLE_FILE, Application, Configuration, PolicyActi
 from promotions.config.repository import ConfigRepository
 from promotions.edits import promote_properties
 from promotions.git import Author, CommitSigner, GitRemote, Snapshot, with_trailers
-from promotions.pullrequests.apis import ProviderChoice, PullRequestApis
-from promotions.pullrequests.rest import RestProvider
+from promotions.gitproviders.apis import ProviderChoice, PullRequestApis
+from promotions.gitproviders.rest import RestProvider
 from promotions.release.model import PullRequestRecord, Release
 from promotions.release.start import RemoteFactory
 from promotions.release.status import EnvironmentStatus

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
+from promotions.gitproviders import GitProviderConfigError, provider_for
+from promotions.gitproviders.bitbucket import BitbucketProvider
+from promotions.gitproviders.github import GitHubProvider
+from promotions.gitproviders.gitlab import GitLabProvider
 from promotions.http import HttpClient
-from promotions.pullrequests import PullRequestConfigError, provider_for
-from promotions.pullrequests.bitbucket import BitbucketProvider
-from promotions.pullrequests.github import GitHubProvider
-from promotions.pullrequests.gitlab import GitLabProvider
 
 
 def chosen(repo_url: str, provider: str | None = None, api_url: str | None = None):
@@ -61,18 +60,18 @@ def test_configured_provider_wins_over_the_host():
 
 def test_unknown_host_without_provider_asks_for_it():
     with pytest.raises(
-        PullRequestConfigError, match=r"git\.example\.com.*set provider to one of github, gitlab"
+        GitProviderConfigError, match=r"git\.example\.com.*set provider to one of github, gitlab"
     ):
         chosen("https://git.example.com/acme/gitops.git")
 
 
 def test_unknown_provider_is_named():
-    with pytest.raises(PullRequestConfigError, match="provider 'gitea'"):
+    with pytest.raises(GitProviderConfigError, match="provider 'gitea'"):
         chosen("https://github.com/acme/gitops.git", "gitea")
 
 
 def test_bitbucket_elsewhere_needs_an_api_url():
-    with pytest.raises(PullRequestConfigError, match="apiUrl"):
+    with pytest.raises(GitProviderConfigError, match="apiUrl"):
         chosen("https://bitbucket.example.com/acme/gitops.git", "bitbucket")
     assert chosen(
         "https://bitbucket.example.com/acme/gitops.git", "bitbucket", "https://bb.example/2.0"

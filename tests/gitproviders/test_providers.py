@@ -5,17 +5,16 @@ from __future__ import annotations
 import base64
 
 import pytest
-
 from promotions.git.credentials import GitCredentials
-from promotions.http import HttpClient, HttpTransientError
-from promotions.pullrequests.apis import ProviderChoice, PullRequestApis
-from promotions.pullrequests import (
-    PullRequestAuthError,
-    PullRequestConfigError,
-    PullRequestRejected,
+from promotions.gitproviders import (
+    GitProviderAuthError,
+    GitProviderConfigError,
+    GitProviderRejected,
     PullRequestStatus,
     provider_for,
 )
+from promotions.gitproviders.apis import ProviderChoice, PullRequestApis
+from promotions.http import HttpClient, HttpTransientError
 from promotions_local.fakes import FakeBitbucket, FakeGitHub
 
 SOURCE, TARGET = "promotions/prod/abc1234", "main"
@@ -47,14 +46,14 @@ def test_github_duplicate_pull_request_is_rejected_with_githubs_reason(github):
     provider.open(github.repo_url, SOURCE, TARGET, "title", "body")
 
     with pytest.raises(
-        PullRequestRejected,
+        GitProviderRejected,
         match=f"HTTP 422: Validation Failed: A pull request already exists for acme:{SOURCE}",
     ):
         provider.open(github.repo_url, SOURCE, TARGET, "title", "body")
 
 
 def test_github_missing_field_names_it(github):
-    with pytest.raises(PullRequestRejected, match="PullRequest head missing_field"):
+    with pytest.raises(GitProviderRejected, match="PullRequest head missing_field"):
         github.provider().open(github.repo_url, "", TARGET, "title", "body")
 
 
@@ -89,12 +88,12 @@ def test_github_rate_limit_403_is_transient_but_a_plain_403_is_auth(github):
         provider.state(github.repo_url, 1)
 
     github.fake.fail_next(403)
-    with pytest.raises(PullRequestAuthError, match="HTTP 403"):
+    with pytest.raises(GitProviderAuthError, match="HTTP 403"):
         provider.state(github.repo_url, 1)
 
 
 def test_github_repository_url_must_be_owner_and_name(github):
-    with pytest.raises(PullRequestConfigError, match="OWNER/NAME"):
+    with pytest.raises(GitProviderConfigError, match="OWNER/NAME"):
         github.provider().open("https://github.com/acme/group/gitops.git", SOURCE, TARGET, "title", "body")
     assert github.fake.requests == []
 
@@ -131,12 +130,12 @@ def test_gitlab_duplicate_merge_request_is_rejected_with_gitlabs_reason(gitlab):
     provider = gitlab.provider()
     provider.open(gitlab.repo_url, SOURCE, TARGET, "title", "body")
 
-    with pytest.raises(PullRequestRejected, match=r"HTTP 409: Another open merge request already exists.*!1"):
+    with pytest.raises(GitProviderRejected, match=r"HTTP 409: Another open merge request already exists.*!1"):
         provider.open(gitlab.repo_url, SOURCE, TARGET, "title", "body")
 
 
 def test_gitlab_validation_error_names_the_field(gitlab):
-    with pytest.raises(PullRequestRejected, match="HTTP 400: title is missing"):
+    with pytest.raises(GitProviderRejected, match="HTTP 400: title is missing"):
         gitlab.provider().open(gitlab.repo_url, SOURCE, TARGET, "", "body")
 
 
@@ -212,7 +211,7 @@ def test_bitbucket_user_and_app_password_go_as_basic_auth():
 
 
 def test_bitbucket_validation_error_carries_the_fields(bitbucket):
-    with pytest.raises(PullRequestRejected, match=r"HTTP 400: title: This field is required\. \(title: "):
+    with pytest.raises(GitProviderRejected, match=r"HTTP 400: title: This field is required\. \(title: "):
         bitbucket.provider().open(bitbucket.repo_url, SOURCE, TARGET, "", "body")
 
 
@@ -227,11 +226,15 @@ def test_bitbucket_validation_error_carries_the_fields(bitbucket):
         ({"token": "access-token-value"}, "Bearer access-token-value"),
     ],
 )
-def test_bitbucket_credentials_from_the_git_secret_are_an_app_password_or_an_access_token(entry, authorization):
+def test_bitbucket_credentials_from_the_git_secret_are_an_app_password_or_an_access_token(
+    entry, authorization
+):
     """The entry that pushes to bitbucket.org over HTTPS also opens the pull request: with a user name of its
     own it is an app password, with x-token-auth or none an access token."""
     repo_url = "https://bitbucket.org/acme/gitops.git"
-    credentials = GitCredentials("git-credentials", read_secret=lambda name: {"https://bitbucket.org/": entry})
+    credentials = GitCredentials(
+        "git-credentials", read_secret=lambda name: {"https://bitbucket.org/": entry}
+    )
     accepted = authorization.removeprefix("Bearer ") if authorization.startswith("Bearer ") else None
     with FakeBitbucket(
         token=accepted or f"{entry['username']}:{entry['password']}", repositories=["acme/gitops"]

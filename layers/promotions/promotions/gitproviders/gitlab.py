@@ -1,13 +1,22 @@
-"""GitLab (gitlab.com and self-managed) merge requests over the REST API v4."""
+"""GitLab (gitlab.com and self-managed) over the REST API v4: merge requests and commit statuses."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import AliasChoices, AliasPath, BaseModel, Field, RootModel
 
-from .models import PullRequest, PullRequestState, PullRequestStatus
+from .models import (
+    CommitState,
+    CommitStatus,
+    CommitStatusUpdate,
+    PullRequest,
+    PullRequestState,
+    PullRequestStatus,
+    StatusKind,
+)
 from .rest import RestProvider, repository_path
 
 GITLAB_API_URL = "https://gitlab.com/api/v4"
@@ -18,6 +27,13 @@ _STATUS = {
     "merged": PullRequestStatus.MERGED,
     "closed": PullRequestStatus.CLOSED,
 }
+_COMMIT_STATES = {
+    "success": CommitState.SUCCESS,
+    "skipped": CommitState.SUCCESS,
+}  # and the unfinished: pending
+_FAILED = frozenset({"failed", "canceled"})
+# A release in progress shows as running, as a pipeline job does.
+_STATES_SET = {CommitState.PENDING: "running", CommitState.SUCCESS: "success", CommitState.FAILURE: "failed"}
 
 
 class GitLabMergeRequest(BaseModel):
@@ -53,11 +69,44 @@ class GitLabMergeRequest(BaseModel):
         )
 
 
+class _GitLabStatus(BaseModel):
+    """A commit status as GitLab lists it; a pipeline job is one too."""
+
+    id: int
+    name: str
+    status: str
+    description: str | None = None
+    allow_failure: bool = False
+
+    def commit_status(self) -> CommitStatus:
+        if self.status in _FAILED:
+            state = CommitState.SUCCESS if self.allow_failure else CommitState.FAILURE
+        else:
+            state = _COMMIT_STATES.get(self.status, CommitState.PENDING)
+        return CommitStatus(
+            kind=StatusKind.STATUS,
+            name=self.name,
+            state=state,
+            detail=f"{self.status}: {self.description or 'no description'}",
+        )
+
+
+class _GitLabStatuses(RootModel[list[_GitLabStatus]]):
+    pass
+
+
 class GitLabProvider(RestProvider):
     name = "GitLab"
+    cloud_host = "gitlab.com"
+    cloud_api_url = GITLAB_API_URL
+    self_hosted_api_path = "/api/v4"
 
-    def _auth_headers(self) -> dict[str, str]:
-        return {"PRIVATE-TOKEN": self._token}
+    @classmethod
+    def recognises(cls, host: str) -> bool:
+        return host == cls.cloud_host or host.startswith("gitlab.")
+
+    def _auth_headers(self, token: str) -> dict[str, str]:
+        return {"PRIVATE-TOKEN": token}
 
     def _error_message(self, document: Any) -> str | None:
         if not isinstance(document, dict):
@@ -101,6 +150,41 @@ class GitLabProvider(RestProvider):
         merge_requests = self._parse(_GitLabMergeRequests, document, what).root
         # GitLab allows one open merge request per source and target branch.
         return merge_requests[0].pull_request() if merge_requests else None
+
+    def commit_statuses(self, repo_url: str, sha: str, kinds: frozenset[StatusKind]) -> list[CommitStatus]:
+        if StatusKind.STATUS not in kinds:
+            return []
+        project = _project(repo_url)
+        what = f"statuses of commit {sha[:12]} in {project}"
+        path = f"{_path(project)}/repository/commits/{quote(sha, safe='')}/statuses"
+        latest: dict[str, _GitLabStatus] = {}
+        for page in self._pages(path, what, {"per_page": "100"}):
+            for status in self._parse(_GitLabStatuses, page, what).root:
+                if status.name not in latest or status.id > latest[status.name].id:
+                    latest[status.name] = status
+        return [status.commit_status() for status in latest.values()]
+
+    def set_commit_status(self, repo_url: str, sha: str, status: CommitStatusUpdate) -> None:
+        project = _project(repo_url)
+        what = f"setting status {status.name} on commit {sha[:12]} in {project}"
+        state = _STATES_SET[status.state]
+        response = self._send(
+            "POST",
+            self._url(f"{_path(project)}/statuses/{quote(sha, safe='')}", None),
+            what,
+            json_body={
+                "state": state,
+                "name": status.name,
+                "target_url": status.url,
+                "description": status.description,
+            },
+        )
+        # An unfinished status cannot move to the state it is in (a retried call): it already says so.
+        if response.status == 400 and re.search(
+            rf"Cannot transition status via :\w+ from :{state}\b", self._reason(response)
+        ):
+            return
+        self._document(response, what)
 
 
 def _project(repo_url: str) -> str:

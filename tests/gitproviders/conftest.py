@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
+from promotions.gitproviders import GitProvider, provider_for
 from promotions.http import HttpClient
-from promotions.pullrequests import PullRequestProvider, provider_for
 from promotions_local.fakes import FakeBitbucket, FakeGitHub, FakeGitLab
 
 TOKEN = "provider-secret-token"
@@ -28,7 +27,7 @@ class Hosted:
     close: Callable[[int], None]
     token: str = TOKEN
 
-    def provider(self, token: str | None = None) -> PullRequestProvider:
+    def provider(self, token: str | None = None) -> GitProvider:
         return provider_for(
             self.repo_url,
             provider=None,
@@ -40,7 +39,9 @@ class Hosted:
 
 @pytest.fixture(scope="session")
 def github_pull_shape(upstream_events: Path) -> dict:
-    return json.loads((upstream_events / "github-pull-request-closed-merged.json").read_text())["pull_request"]
+    return json.loads((upstream_events / "github-pull-request-closed-merged.json").read_text())[
+        "pull_request"
+    ]
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Bitbucket Cloud pull requests over the REST API 2.0."""
+"""Bitbucket Cloud over the REST API 2.0: pull requests and commit (build) statuses."""
 
 from __future__ import annotations
 
@@ -8,10 +8,29 @@ from urllib.parse import quote
 
 from pydantic import AliasPath, BaseModel, Field
 
-from .models import PullRequest, PullRequestState, PullRequestStatus
+from promotions.http import HttpResponse
+
+from .models import (
+    CommitState,
+    CommitStatus,
+    CommitStatusUpdate,
+    PullRequest,
+    PullRequestState,
+    PullRequestStatus,
+    StatusKind,
+)
 from .rest import RestProvider, repository_path
 
 BITBUCKET_API_URL = "https://api.bitbucket.org/2.0"
+# The user names that go with Bitbucket access tokens over Git HTTPS. Any other comes with an app password
+# (or an Atlassian API token), which Bitbucket's API takes only as Basic credentials with that user name.
+_TOKEN_USERNAMES = frozenset({"x-token-auth", "x-access-token"})
+_COMMIT_STATES = {"SUCCESSFUL": CommitState.SUCCESS, "INPROGRESS": CommitState.PENDING}  # FAILED, STOPPED
+_STATES_SET = {
+    CommitState.PENDING: "INPROGRESS",
+    CommitState.SUCCESS: "SUCCESSFUL",
+    CommitState.FAILURE: "FAILED",
+}
 
 _STATUS = {
     "OPEN": PullRequestStatus.OPEN,
@@ -40,15 +59,44 @@ class _BitbucketCommit(BaseModel):
     hash: str
 
 
+class _BitbucketStatus(BaseModel):
+    key: str
+    state: str
+    description: str | None = None
+
+    def commit_status(self) -> CommitStatus:
+        return CommitStatus(
+            kind=StatusKind.STATUS,
+            name=self.key,
+            state=_COMMIT_STATES.get(self.state, CommitState.FAILURE),
+            detail=f"{self.state}: {self.description or 'no description'}",
+        )
+
+
+class _BitbucketStatuses(BaseModel):
+    values: list[_BitbucketStatus]
+
+
 class BitbucketProvider(RestProvider):
     """`token`: an access token (sent as Bearer), or `username:app-password` / `email:api-token` (Basic)."""
 
     name = "Bitbucket"
+    cloud_host = "bitbucket.org"
+    cloud_api_url = BITBUCKET_API_URL
 
-    def _auth_headers(self) -> dict[str, str]:
-        if ":" in self._token:
-            return {"Authorization": f"Basic {base64.b64encode(self._token.encode()).decode()}"}
-        return {"Authorization": f"Bearer {self._token}"}
+    @classmethod
+    def api_token(cls, password: str, username: str | None) -> str:
+        return f"{username}:{password}" if username and username not in _TOKEN_USERNAMES else password
+
+    def _auth_headers(self, token: str) -> dict[str, str]:
+        if ":" in token:
+            return {"Authorization": f"Basic {base64.b64encode(token.encode()).decode()}"}
+        return {"Authorization": f"Bearer {token}"}
+
+    def _next_page(self, response: HttpResponse, document: Any, what: str) -> str | None:
+        """Bitbucket's pages name the next one in the body."""
+        next_page = document.get("next") if isinstance(document, dict) else None
+        return self._on_this_api(next_page, what) if isinstance(next_page, str) else None
 
     def _error_message(self, document: Any) -> str | None:
         error = document.get("error") if isinstance(document, dict) else None
@@ -106,6 +154,35 @@ class BitbucketProvider(RestProvider):
         document = self._call("GET", f"{_repo(workspace, slug)}/pullrequests", what, query=query)
         pulls = self._parse(_BitbucketPage, document, what).values
         return pulls[0].pull_request() if pulls else None
+
+    def commit_statuses(self, repo_url: str, sha: str, kinds: frozenset[StatusKind]) -> list[CommitStatus]:
+        if StatusKind.STATUS not in kinds:
+            return []
+        workspace, slug = repository_path(repo_url, self.name)
+        what = f"statuses of commit {sha[:12]} in {workspace}/{slug}"
+        path = f"{_repo(workspace, slug)}/commit/{quote(sha, safe='')}/statuses"
+        # A key has one status: setting it again replaces it.
+        return [
+            status.commit_status()
+            for page in self._pages(path, what, {"pagelen": "100"})
+            for status in self._parse(_BitbucketStatuses, page, what).values
+        ]
+
+    def set_commit_status(self, repo_url: str, sha: str, status: CommitStatusUpdate) -> None:
+        workspace, slug = repository_path(repo_url, self.name)
+        what = f"setting status {status.name} on commit {sha[:12]} in {workspace}/{slug}"
+        self._call(
+            "POST",
+            f"{_repo(workspace, slug)}/commit/{quote(sha, safe='')}/statuses/build",
+            what,
+            json_body={
+                "key": status.name,
+                "state": _STATES_SET[status.state],
+                "name": status.name,
+                "url": status.url,
+                "description": status.description,
+            },
+        )
 
 
 def _repo(workspace: str, slug: str) -> str:

@@ -6,13 +6,12 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from promotions.http import HttpTransientError
-from promotions.pullrequests import (
-    PullRequestAuthError,
-    PullRequestNotFound,
+from promotions.gitproviders import (
+    GitProviderAuthError,
+    GitProviderNotFound,
     PullRequestStatus,
 )
+from promotions.http import HttpTransientError
 
 SOURCE, TARGET = "promotions/prod/abc1234", "main"
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -89,7 +88,7 @@ def test_wrong_token_is_an_auth_error_that_hides_the_token(hosted):
         lambda: provider.state(hosted.repo_url, 1),
         lambda: provider.find_open(hosted.repo_url, SOURCE, TARGET),
     ):
-        with pytest.raises(PullRequestAuthError, match="HTTP 401") as caught:
+        with pytest.raises(GitProviderAuthError, match="HTTP 401") as caught:
             call()
         assert "wrong-token-value" not in str(caught.value) and hosted.token not in str(caught.value)
 
@@ -112,14 +111,14 @@ def test_429_is_transient(hosted):
 
 
 def test_unknown_pull_request_is_not_found(hosted):
-    with pytest.raises(PullRequestNotFound, match=r"#41|!41"):
+    with pytest.raises(GitProviderNotFound, match=r"#41|!41"):
         hosted.provider().state(hosted.repo_url, 41)
 
 
 def test_unknown_repository_is_not_found(hosted):
     other = hosted.repo_url.replace("gitops", "elsewhere")
 
-    with pytest.raises(PullRequestNotFound, match="elsewhere"):
+    with pytest.raises(GitProviderNotFound, match="elsewhere"):
         hosted.provider().open(other, SOURCE, TARGET, "title", "body")
 
 
