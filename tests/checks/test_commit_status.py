@@ -10,6 +10,7 @@ REPO = "octokit-fixture-org/tmp-scenario-create-status-20220719043722592-yp32a"
 SHA = "2a6c97f6f5dc9166cc2e5d0d95415a386805ca07"
 COMMIT = f"/repos/{REPO}/commits/{SHA}"
 SUBJECT = f"commit 2a6c97f6f5dc of {REPO}"
+STATUSES = f"GitHub statuses of commit 2a6c97f6f5dc in {REPO}"
 
 
 @pytest.fixture
@@ -211,15 +212,15 @@ def test_an_unknown_commit_fails(make_check, context, services, api):
     outcome = commit_status(make_check, api, contexts=["example/2"]).config.evaluate(context, services)
 
     assert outcome == Failed(
-        reason=f"{SUBJECT}: {api.url}{COMMIT}/status answered 404: no such commit, or the token cannot see it"
+        reason=f"{STATUSES}: not found (or not visible to the token), HTTP 404: Not Found"
     )
 
 
 @pytest.mark.parametrize(
     ("status", "headers", "reason"),
     [
-        (429, {}, "rate limited by {url}"),
-        (403, {"X-RateLimit-Remaining": "0"}, "rate limited by {url}"),
+        (429, {}, "rate limited, HTTP 429: slow down"),
+        (403, {"X-RateLimit-Remaining": "0"}, "rate limited, HTTP 403: slow down"),
         (502, {}, "GET {url}: HTTP 502"),
     ],
 )
@@ -230,7 +231,9 @@ def test_rate_limits_and_outages_wait_for_the_next_poll(
 
     outcome = commit_status(make_check, api, contexts=["example/2"]).config.evaluate(context, services)
 
-    assert outcome == Wait(seconds=60, reason=f"{SUBJECT}: " + reason.format(url=f"{api.url}{COMMIT}/status"))
+    assert outcome == Wait(
+        seconds=60, reason=f"{STATUSES}: " + reason.format(url=f"{api.url}{COMMIT}/status")
+    )
 
 
 def test_a_missing_token_secret_fails(make_check, context, services, github):
@@ -256,4 +259,39 @@ def test_an_api_url_that_is_not_the_providers_fails(make_check, context, service
 
     outcome = commit_status(make_check, api, contexts=["example/2"]).config.evaluate(context, services)
 
-    assert outcome == Failed(reason=f"{SUBJECT}: {api.url} answered in an unexpected shape (no 'statuses')")
+    assert outcome == Failed(
+        reason=f"{STATUSES}: {api.url} answered in another shape than GitHub's API, statuses: Field required"
+    )
+
+
+def test_a_gitlab_host_is_recognised_by_its_name_and_the_token_goes_as_gitlab_takes_it(
+    make_check, context, services, secrets, api
+):
+    secrets.secrets["ci/gitlab"] = "glpat-example"
+    statuses = [{"id": 21, "status": "running", "name": "build", "description": None, "allow_failure": False}]
+    api.route("GET", f"/projects/team%2Fguestbook/repository/commits/{SHA}/statuses", statuses)
+    self_managed = context.model_copy(
+        update={"source_repo_url": "https://gitlab.example.com/team/guestbook.git"}
+    )
+    check = make_check("ci", commitStatus={"apiUrl": api.url, "tokenSecret": "ci/gitlab"})
+
+    outcome = check.config.evaluate(self_managed, services)
+
+    assert outcome == Wait(
+        seconds=60,
+        reason="commit 2a6c97f6f5dc of team/guestbook: waiting for status build (running: no description)",
+    )
+    assert api.requests[0].headers["PRIVATE-TOKEN"] == "glpat-example"
+
+
+def test_check_runs_on_a_host_recognised_as_gitlab_fail_without_asking_it(make_check, context, services, api):
+    on_gitlab = context.model_copy(update={"source_repo_url": "https://gitlab.com/group/guestbook.git"})
+
+    outcome = make_check("ci", commitStatus={"apiUrl": api.url, "checkRuns": ["build"]}).config.evaluate(
+        on_gitlab, services
+    )
+
+    assert outcome == Failed(
+        reason="checkRuns are GitHub's; GitLab reports pipeline jobs as commit statuses: list them in contexts"
+    )
+    assert api.requests == []

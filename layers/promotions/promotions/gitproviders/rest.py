@@ -21,7 +21,7 @@ from .errors import (
     GitProviderNotFound,
     GitProviderRejected,
 )
-from .models import StatusKind
+from .models import GitProvider, StatusKind
 
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
@@ -40,9 +40,9 @@ def repository_path(
     return segments
 
 
-class RestProvider(ABC):
-    """A host's REST API (promotions.gitproviders.GitProvider). Each host's module subclasses it with the whole
-    of that host's API, and says here how its repositories are recognised and where its API is."""
+class RestProvider(GitProvider, ABC):
+    """A host's REST API. Each host's module subclasses it with the whole of that host's API (GitProvider), and
+    says here how its repositories are recognised and where its API is."""
 
     name: ClassVar[str]
     status_kinds: ClassVar[frozenset[StatusKind]] = frozenset({StatusKind.STATUS})
@@ -147,7 +147,8 @@ class RestProvider(ABC):
             problem = error.errors()[0]
             location = ".".join(str(part) for part in problem["loc"]) or "body"
             raise GitProviderError(
-                f"{self.name} {what}: unexpected response, {location}: {problem['msg']}"
+                f"{self.name} {what}: {redact(self.api_url)} answered in another shape than {self.name}'s "
+                f"API, {location}: {problem['msg']}"
             ) from None
 
     def _reason(self, response: HttpResponse) -> str:
