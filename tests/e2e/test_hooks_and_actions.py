@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,7 +144,7 @@ class World:
     url: str
     remote: GitRemote
     recorder: HookRecorder
-    push_version: object
+    push_version: Callable[[str, str], dict]
 
     def configure(self, *extra: dict) -> None:
         """Hooks on every step and on the flow; `extra` documents (policies, checks) beside them."""
@@ -176,25 +176,25 @@ def test_step_hooks_run_around_each_promotion_and_the_flows_on_success_after_eve
 
     release, pushed = world.release("20.0.0")
 
-    calls = world.recorder
+    hooks = world.recorder
     assert release.status is ReleaseStatus.SUCCEEDED, release.reason
     for env in PROMOTED:
         run = release.environment(env)
         assert run.status is EnvironmentStatus.SUCCESSFUL and run.commit
-        assert calls.of(env) == ["step-started", "step-succeeded"]
-        started, succeeded = calls.one("step-started", env), calls.one("step-succeeded", env)
+        assert hooks.of(env) == ["step-started", "step-succeeded"]
+        started, succeeded = hooks.one("step-started", env), hooks.one("step-succeeded", env)
         # onStart ran before the promotion wrote the environment, with the pushed commit; onSuccess after it,
         # with the environment's own commit
         assert (started.tag_then, started.commit) == (DEMO_VERSION, pushed["after"])
         assert (succeeded.tag_then, succeeded.commit) == ("20.0.0", run.commit)
         assert {started.release, succeeded.release} == {release.id}
     # prod starts once both of its dependencies succeeded, hooks included
-    prod_started = calls.position("step-started", "prod")
-    assert prod_started > max(calls.position("step-succeeded", env) for env in ("qa", "staging"))
+    prod_started = hooks.position("step-started", "prod")
+    assert prod_started > max(hooks.position("step-succeeded", env) for env in ("qa", "staging"))
     # the flow's onSuccess ran once, last, and nothing ran an onFail hook
-    assert calls.of("") == ["release-succeeded"]
-    assert calls.calls[-1] == calls.one("release-succeeded")
-    assert calls.one("release-succeeded").release == release.id
+    assert hooks.of("") == ["release-succeeded"]
+    assert hooks.calls[-1] == hooks.one("release-succeeded")
+    assert hooks.one("release-succeeded").release == release.id
 
 
 def test_a_failing_step_runs_its_on_fail_hook_never_its_on_success_and_then_the_flows_on_fail(world, api):
@@ -215,22 +215,22 @@ def test_a_failing_step_runs_its_on_fail_hook_never_its_on_success_and_then_the_
 
     release, _ = world.release("21.0.0")
 
-    calls = world.recorder
+    hooks = world.recorder
     staging = release.environment("staging")
     assert release.status is ReleaseStatus.FAILED
     assert staging.status is EnvironmentStatus.FAILED and staging.commit
-    assert calls.of("qa") == ["step-started", "step-succeeded"]
+    assert hooks.of("qa") == ["step-started", "step-succeeded"]
     # staging's promotion landed, then its postAction said no: onFail instead of onSuccess, told why
-    assert calls.of("staging") == ["step-started", "step-failed"]
-    failed = calls.one("step-failed", "staging")
+    assert hooks.of("staging") == ["step-started", "step-failed"]
+    failed = hooks.one("step-failed", "staging")
     assert failed.commit == staging.commit and failed.tag_then == "21.0.0"
     assert "smoke" in failed.error and failed.error == staging.reason
     assert failed.failed == ["staging"]
     # prod never started, so none of its hooks ran; the flow ran onFail, not onSuccess
     assert release.environment("prod").status is EnvironmentStatus.TERMINATED
-    assert calls.of("prod") == []
-    assert calls.of("") == ["release-failed"]
-    assert "staging" in calls.one("release-failed").error
+    assert hooks.of("prod") == []
+    assert hooks.of("") == ["release-failed"]
+    assert "staging" in hooks.one("release-failed").error
 
 
 def test_a_failing_step_on_start_hook_fails_its_environment_before_anything_is_written(world):
@@ -239,19 +239,19 @@ def test_a_failing_step_on_start_hook_fails_its_environment_before_anything_is_w
 
     release, pushed = world.release("24.0.0")
 
-    calls = world.recorder
+    hooks = world.recorder
     assert release.status is ReleaseStatus.FAILED
     assert world.remote.snapshot("main").commit_sha == pushed["after"]
     for env in ("qa", "staging"):
         run = release.environment(env)
         assert run.status is EnvironmentStatus.FAILED and run.commit is None
         assert "step-started" in run.reason and "409" in run.reason
-        assert calls.of(env) == ["step-started", "step-failed"]
-        failed = calls.one("step-failed", env)
+        assert hooks.of(env) == ["step-started", "step-failed"]
+        failed = hooks.one("step-failed", env)
         assert failed.error == run.reason and env in failed.failed
         assert (failed.tag_then, failed.commit) == (DEMO_VERSION, pushed["after"])
-    assert calls.of("prod") == []
-    assert calls.of("") == ["release-failed"]
+    assert hooks.of("prod") == []
+    assert hooks.of("") == ["release-failed"]
 
 
 def test_action_none_succeeds_every_environment_and_writes_nothing_to_git(world):
@@ -275,11 +275,11 @@ def test_a_failing_flow_on_success_hook_fails_the_release_and_runs_the_flows_on_
 
     release, _ = world.release("23.0.0")
 
-    calls = world.recorder
+    hooks = world.recorder
     assert release.status is ReleaseStatus.FAILED
     assert "release-succeeded" in release.reason and "409" in release.reason
     # every environment was promoted; the release failed on its last hook
     assert {release.environment(env).status for env in PROMOTED} == {EnvironmentStatus.SUCCESSFUL}
-    assert calls.of("") == ["release-succeeded", "release-failed"]
-    told = calls.one("release-failed")
+    assert hooks.of("") == ["release-succeeded", "release-failed"]
+    told = hooks.one("release-failed")
     assert told.error == release.reason and told.failed == []
