@@ -11,8 +11,9 @@ Promoted values are copied as the source writes them (comments, quoting and bloc
 the target's indentation. JSON files (`.json`) get JSON rendered with the target's indentation instead.
 
 The package's parts, by job: `document` (parsing, and where each value's text sits), `rendering` (a value as
-YAML text for its place in the target), `planning` (which values travel and the text edits writing them),
-`verification` (the edited file read back), `promote` and `version` (the two entry points).
+YAML or JSON text for its place in the target), `planning` (which values travel, and the text edits writing
+them, of the kinds in `writes`), `verification` (the edited file read back), `promote` and `version` (the two
+entry points).
 """
 
 from .errors import EditError

@@ -3,18 +3,13 @@ only the characters of a replaced value or an inserted key."""
 
 from __future__ import annotations
 
-import functools
-import json
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from ruamel.yaml.comments import merge_attrib
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from ruamel.yaml.nodes import MappingNode, Node
 
 from .document import (
-    BLOCK_SCALAR_STYLES,
     SKIP_BLANKS,
     Document,
     Location,
@@ -29,50 +24,9 @@ from .document import (
     walk,
 )
 from .errors import EditError
-from .rendering import (
-    Rendered,
-    Slot,
-    copied_rendering,
-    dumped_rendering,
-    placed,
-    requoted,
-    slot_of,
-    yaml_indent_of,
-)
+from .rendering import Slot, TargetText, requoted, slot_of
 from .values import kind_of, normalized_path, same_value
-
-_DEFAULT_INDENT = 2
-_JSON_INDENT = re.compile(r"\n([ \t]+)\S")
-_TRAILING_COMMENT = re.compile(r"[ \t]+#[^\r\n]*")
-
-
-@dataclass(frozen=True, slots=True)
-class Write:
-    """One value to promote: where it sits in the source, and the template path that selected it."""
-
-    json_path: str
-    location: Location
-    source: tuple[Place, ...]
-
-    @property
-    def path(self) -> str:
-        return normalized_path(self.location)
-
-    @property
-    def value(self) -> Any:
-        return self.source[-1].value
-
-
-class NewKeys(dict):
-    """Keys to create under one target mapping: step -> (key text from the source, Write | NewKeys)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Edit:
-    start: int
-    end: int
-    order: tuple[int, int]
-    text: str
+from .writes import Edit, NewKeys, Write
 
 
 def selected_writes(doc: Document, json_paths: Sequence[str], file: str) -> list[Write]:
@@ -99,6 +53,7 @@ class Planner:
         self.source = source
         self.target = target
         self.file = file
+        self._text = TargetText(source, target)
 
     def edits(self, writes: list[Write]) -> list[Edit]:
         edits: list[Edit] = []
@@ -187,14 +142,19 @@ class Planner:
             # A container the target writes on one line stays on one line.
             one_line = bool(place.value) and "\n" not in self.target.text[place.start : end]
             return Edit(
-                place.start, end, order, self._json_value(write, self._line_indent(place.start), one_line)
+                place.start,
+                end,
+                order,
+                self._text.json_value(write, self._text.line_indent(place.start), one_line),
             )
         slot = slot_of(self.target, place)
         if not place.is_alias:
             self._check_anchors_kept(write, place.node, slot)
         if slot.flow:
-            return Edit(slot.value, slot.end, order, self._flow_separator(slot) + self._flow_value(write))
-        return self._yaml_edit(requoted(write.value, place) or self._rendered(write), slot, order)
+            return Edit(
+                slot.value, slot.end, order, self._text.flow_separator(slot) + self._text.flow_value(write)
+            )
+        return self._text.yaml_edit(requoted(write.value, place) or self._text.rendered(write), slot, order)
 
     def _check_anchors_kept(self, write: Write, node: Node, slot: Slot) -> None:
         text = self.target.text
@@ -214,7 +174,9 @@ class Planner:
         text = self.target.text
         if container is None:  # an empty target document
             body = (
-                self._json_dumps(self._plain(tree), "") if self.target.is_json else self._block_pairs(tree, 0)
+                self._text.json_dumps(self._text.plain(tree), "")
+                if self.target.is_json
+                else self._text.block_pairs(tree, 0)
             )
             separator = "\n" if text and not text.endswith("\n") else ""
             return Edit(len(text), len(text), order, separator + body + "\n")
@@ -224,11 +186,11 @@ class Planner:
         ):
             return self._fill(container, tree, order)
         if self.target.is_json:
-            return self._json_insert(container, tree, order)
+            return self._text.json_insert(container, tree, order)
         if node.flow_style:
             position = trimmed_end(text, node.start_mark.index, node.end_mark.index - 1)
             separator = " " if text[position - 1] == "," else ", "
-            return Edit(position, position, order, separator + self._flow_pairs(tree)[1:-1])
+            return Edit(position, position, order, separator + self._text.flow_pairs(tree)[1:-1])
         first_key = (
             node.value[0][0].start_mark.index
             if node.value
@@ -236,7 +198,7 @@ class Planner:
         )
         column = column_of(text, first_key)
         position = content_end(text, node)
-        return Edit(position, position, order, "\n" + " " * column + self._block_pairs(tree, column))
+        return Edit(position, position, order, "\n" + " " * column + self._text.block_pairs(tree, column))
 
     def _fill(self, container: Place, tree: NewKeys, order: tuple[int, int]) -> Edit:
         """Replace a null or empty mapping with the new keys."""
@@ -246,116 +208,14 @@ class Planner:
                 container.start,
                 end,
                 order,
-                self._json_dumps(self._plain(tree), self._line_indent(container.start)),
+                self._text.json_dumps(self._text.plain(tree), self._text.line_indent(container.start)),
             )
         slot = slot_of(self.target, container)
         if slot.flow:
-            return Edit(slot.value, slot.end, order, self._flow_separator(slot) + self._flow_pairs(tree))
-        return self._yaml_edit(self._tree_rendered(tree), slot, order)
-
-    # -- YAML text
-
-    def _yaml_edit(self, rendered: Rendered, slot: Slot, order: tuple[int, int]) -> Edit:
-        start, text = placed(rendered, slot)
-        end = slot.end
-        comment = _TRAILING_COMMENT.match(self.target.text, end)
-        if comment and rendered.spans_block_lines:
-            # A comment after the old value would end up inside the new block (as content, after a block
-            # scalar): keep it on the first line instead.
-            first_break = text.index("\n")
-            text = text[:first_break] + comment.group() + text[first_break:]
-            end = comment.end()
-        return Edit(start, end, order, text)
-
-    def _rendered(self, write: Write) -> Rendered:
-        flow = bool(getattr(write.value, "fa", None) and write.value.fa.flow_style())
-        return copied_rendering(self.source, write.source[-1]) or dumped_rendering(
-            write.value, self.yaml_indent, flow=flow
-        )
-
-    def _block_pairs(self, tree: NewKeys, column: int) -> str:
-        pairs = []
-        for key_text, child in tree.values():
-            rendered = self._tree_rendered(child) if isinstance(child, NewKeys) else self._rendered(child)
-            pairs.append(key_text + ":" + placed(rendered, Slot.new_key(column))[1])
-        return ("\n" + " " * column).join(pairs)
-
-    def _tree_rendered(self, tree: NewKeys) -> Rendered:
-        lines = self._block_pairs(tree, self.yaml_indent).split("\n")
-        return Rendered(lines[0].lstrip(" "), tuple(lines[1:]), True, self.yaml_indent)
-
-    def _flow_value(self, write: Write) -> str:
-        place = write.source[-1]
-        block_scalar = isinstance(place.node, ScalarNode) and place.node.style in BLOCK_SCALAR_STYLES
-        copied = None if block_scalar else copied_rendering(self.source, place)
-        if copied is not None and copied.first and not copied.rest and not copied.block:
-            return copied.first
-        return dumped_rendering(write.value, self.yaml_indent, flow=True).first
-
-    def _flow_pairs(self, tree: NewKeys) -> str:
-        pairs = (
-            key_text
-            + ": "
-            + (self._flow_pairs(child) if isinstance(child, NewKeys) else self._flow_value(child))
-            for key_text, child in tree.values()
-        )
-        return "{" + ", ".join(pairs) + "}"
-
-    @staticmethod
-    def _flow_separator(slot: Slot) -> str:
-        return " " if slot.value == slot.lead else ""
-
-    @functools.cached_property
-    def yaml_indent(self) -> int:
-        """Spaces per nesting level for new keys: the target's, else the source's, else two."""
-        return yaml_indent_of(self.target) or yaml_indent_of(self.source) or _DEFAULT_INDENT
-
-    # -- JSON text
-
-    @functools.cached_property
-    def json_indent(self) -> str | None:
-        """The indentation unit of the target (None when it is written on one line); an empty target takes the
-        source's."""
-        doc = self.target if self.target.text.strip() else self.source
-        match = _JSON_INDENT.search(doc.text)
-        return match.group(1) if match else None
-
-    def _line_indent(self, index: int) -> str:
-        text = self.target.text
-        line_start = text.rfind("\n", 0, index) + 1
-        line = text[line_start:index]
-        return line[: len(line) - len(line.lstrip())]
-
-    def _json_dumps(self, value: Any, line_indent: str, *, one_line: bool = False) -> str:
-        indent = None if one_line else self.json_indent
-        return json.dumps(value, indent=indent, ensure_ascii=False).replace("\n", "\n" + line_indent)
-
-    def _json_value(self, write: Write, line_indent: str, one_line: bool) -> str:
-        place = write.source[-1]
-        if isinstance(place.node, ScalarNode):
-            return self.source.text[place.start : place.node.end_mark.index]
-        return self._json_dumps(write.value, line_indent, one_line=one_line)
-
-    def _json_insert(self, container: Place, tree: NewKeys, order: tuple[int, int]) -> Edit:
-        text = self.target.text
-        last_key, last_value = container.node.value[-1]
-        position = content_end(text, last_value)
-        line_indent = self._line_indent(last_key.start_mark.index)
-        multiline = "\n" in text[container.start : container.node.end_mark.index]
-        separator = "\n" + line_indent if multiline else " "
-        members = []
-        for step, (_, child) in tree.items():
-            value = self._plain(child) if isinstance(child, NewKeys) else child.value
-            members.append(
-                separator + json.dumps(step, ensure_ascii=False) + ": " + self._json_dumps(value, line_indent)
+            return Edit(
+                slot.value, slot.end, order, self._text.flow_separator(slot) + self._text.flow_pairs(tree)
             )
-        return Edit(position, position, order, "," + ",".join(members))
-
-    def _plain(self, tree: NewKeys) -> dict[Any, Any]:
-        return {
-            step: self._plain(child) if isinstance(child, NewKeys) else child.value
-            for step, (_, child) in tree.items()
-        }
+        return self._text.yaml_edit(self._text.tree_rendered(tree), slot, order)
 
 
 def apply_edits(text: str, edits: list[Edit], eol: str) -> str:

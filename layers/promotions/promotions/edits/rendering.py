@@ -1,17 +1,19 @@
-"""YAML rendering: a promoted value as text ready to hang from a key or dash in the target, copied from the
-source's own text where it can travel as text, else dumped by ruamel.yaml; and where in the target that text
-goes."""
+"""Rendering: a promoted value as YAML text ready to hang from a key or dash in the target, copied from the
+source's own text where it can travel as text, else dumped by ruamel.yaml; where in the target that text goes;
+and (`TargetText`) the YAML or JSON text of replaced values and new keys in the target's own layout."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import merge_attrib
-from ruamel.yaml.nodes import MappingNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.scalarstring import ScalarString
 
@@ -24,9 +26,13 @@ from .document import (
     column_of,
     content_end,
 )
+from .writes import Edit, NewKeys, Write
 
 _QUOTE_STYLES = ("'", '"')
 _NO_WRAP = 1 << 16
+_DEFAULT_INDENT = 2
+_JSON_INDENT = re.compile(r"\n([ \t]+)\S")
+_TRAILING_COMMENT = re.compile(r"[ \t]+#[^\r\n]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,3 +281,116 @@ def yaml_indent_of(doc: Document) -> int | None:
                     )
                 pending.append(value_node)
     return None
+
+
+class TargetText:
+    """The text that writes promoted values and new keys into the target: YAML in the target's indentation and
+    styles (block or flow), or JSON in the target's indentation."""
+
+    def __init__(self, source: Document, target: Document) -> None:
+        self.source = source
+        self.target = target
+
+    # -- YAML text
+
+    def yaml_edit(self, rendered: Rendered, slot: Slot, order: tuple[int, int]) -> Edit:
+        start, text = placed(rendered, slot)
+        end = slot.end
+        comment = _TRAILING_COMMENT.match(self.target.text, end)
+        if comment and rendered.spans_block_lines:
+            # A comment after the old value would end up inside the new block (as content, after a block
+            # scalar): keep it on the first line instead.
+            first_break = text.index("\n")
+            text = text[:first_break] + comment.group() + text[first_break:]
+            end = comment.end()
+        return Edit(start, end, order, text)
+
+    def rendered(self, write: Write) -> Rendered:
+        flow = bool(getattr(write.value, "fa", None) and write.value.fa.flow_style())
+        return copied_rendering(self.source, write.source[-1]) or dumped_rendering(
+            write.value, self.yaml_indent, flow=flow
+        )
+
+    def block_pairs(self, tree: NewKeys, column: int) -> str:
+        pairs = []
+        for key_text, child in tree.values():
+            rendered = self.tree_rendered(child) if isinstance(child, NewKeys) else self.rendered(child)
+            pairs.append(key_text + ":" + placed(rendered, Slot.new_key(column))[1])
+        return ("\n" + " " * column).join(pairs)
+
+    def tree_rendered(self, tree: NewKeys) -> Rendered:
+        lines = self.block_pairs(tree, self.yaml_indent).split("\n")
+        return Rendered(lines[0].lstrip(" "), tuple(lines[1:]), True, self.yaml_indent)
+
+    def flow_value(self, write: Write) -> str:
+        place = write.source[-1]
+        block_scalar = isinstance(place.node, ScalarNode) and place.node.style in BLOCK_SCALAR_STYLES
+        copied = None if block_scalar else copied_rendering(self.source, place)
+        if copied is not None and copied.first and not copied.rest and not copied.block:
+            return copied.first
+        return dumped_rendering(write.value, self.yaml_indent, flow=True).first
+
+    def flow_pairs(self, tree: NewKeys) -> str:
+        pairs = (
+            key_text
+            + ": "
+            + (self.flow_pairs(child) if isinstance(child, NewKeys) else self.flow_value(child))
+            for key_text, child in tree.values()
+        )
+        return "{" + ", ".join(pairs) + "}"
+
+    @staticmethod
+    def flow_separator(slot: Slot) -> str:
+        return " " if slot.value == slot.lead else ""
+
+    @functools.cached_property
+    def yaml_indent(self) -> int:
+        """Spaces per nesting level for new keys: the target's, else the source's, else two."""
+        return yaml_indent_of(self.target) or yaml_indent_of(self.source) or _DEFAULT_INDENT
+
+    # -- JSON text
+
+    @functools.cached_property
+    def json_indent(self) -> str | None:
+        """The indentation unit of the target (None when it is written on one line); an empty target takes the
+        source's."""
+        doc = self.target if self.target.text.strip() else self.source
+        match = _JSON_INDENT.search(doc.text)
+        return match.group(1) if match else None
+
+    def line_indent(self, index: int) -> str:
+        text = self.target.text
+        line_start = text.rfind("\n", 0, index) + 1
+        line = text[line_start:index]
+        return line[: len(line) - len(line.lstrip())]
+
+    def json_dumps(self, value: Any, line_indent: str, *, one_line: bool = False) -> str:
+        indent = None if one_line else self.json_indent
+        return json.dumps(value, indent=indent, ensure_ascii=False).replace("\n", "\n" + line_indent)
+
+    def json_value(self, write: Write, line_indent: str, one_line: bool) -> str:
+        place = write.source[-1]
+        if isinstance(place.node, ScalarNode):
+            return self.source.text[place.start : place.node.end_mark.index]
+        return self.json_dumps(write.value, line_indent, one_line=one_line)
+
+    def json_insert(self, container: Place, tree: NewKeys, order: tuple[int, int]) -> Edit:
+        text = self.target.text
+        last_key, last_value = container.node.value[-1]
+        position = content_end(text, last_value)
+        line_indent = self.line_indent(last_key.start_mark.index)
+        multiline = "\n" in text[container.start : container.node.end_mark.index]
+        separator = "\n" + line_indent if multiline else " "
+        members = []
+        for step, (_, child) in tree.items():
+            value = self.plain(child) if isinstance(child, NewKeys) else child.value
+            members.append(
+                separator + json.dumps(step, ensure_ascii=False) + ": " + self.json_dumps(value, line_indent)
+            )
+        return Edit(position, position, order, "," + ",".join(members))
+
+    def plain(self, tree: NewKeys) -> dict[Any, Any]:
+        return {
+            step: self.plain(child) if isinstance(child, NewKeys) else child.value
+            for step, (_, child) in tree.items()
+        }

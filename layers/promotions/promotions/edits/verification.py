@@ -11,8 +11,8 @@ from ruamel.yaml.error import YAMLError
 
 from .document import parse
 from .errors import EditError
-from .planning import Write
 from .values import same_value
+from .writes import Write
 
 
 def verify(text: str, writes: list[Write], is_json: bool, file: str) -> None:
