@@ -3,6 +3,10 @@
 dulwich signs commits only through programs (gpg, gpgsm, ssh-keygen) or bindings of native libraries
 (gpgme, sequoia), none of which the Lambda runtime has, so the SSHSIG format (OpenSSH's PROTOCOL.sshsig) is
 written here with `cryptography`. Git hosts verify it against the key registered as a signing key.
+
+`cryptography` is imported by the signer alone, when a key is given: as large as every other dependency
+together, it ships in a Lambda layer of its own that only the promote function gets, and only when commits
+are signed (template.yaml's CommitSigningLayer).
 """
 
 from __future__ import annotations
@@ -10,12 +14,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 _MAGIC = b"SSHSIG"
 _VERSION = 1
@@ -23,7 +25,8 @@ _VERSION = 1
 _NAMESPACE = b"git"
 _MESSAGE_HASH = b"sha512"
 _ARMOR_WIDTH = 70
-_ECDSA_HASHES = {"secp256r1": hashes.SHA256(), "secp384r1": hashes.SHA384(), "secp521r1": hashes.SHA512()}
+# The hash each curve signs with (names in cryptography.hazmat.primitives.hashes).
+_ECDSA_HASHES = {"secp256r1": "SHA256", "secp384r1": "SHA384", "secp521r1": "SHA512"}
 
 
 class CommitSigner(Protocol):
@@ -42,6 +45,10 @@ class SshCommitSigner:
     def __init__(self, private_key: bytes | str, *, source: str = "the signing key") -> None:
         """`private_key`: the key file's text (`-----BEGIN OPENSSH PRIVATE KEY-----`, or PEM), without a
         passphrase. `source` names where it came from in error messages."""
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
         data = private_key.encode() if isinstance(private_key, str) else private_key
         try:
             key = (
@@ -59,7 +66,7 @@ class SshCommitSigner:
             raise SigningKeyError(f"{source}: {type(key).__name__} keys cannot sign SSH signatures")
         if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name not in _ECDSA_HASHES:
             raise SigningKeyError(f"{source}: ECDSA on {key.curve.name} is not an SSH key type")
-        self._key = key
+        self._key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey = key
         openssh_public = key.public_key().public_bytes(
             serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
         )
@@ -70,7 +77,9 @@ class SshCommitSigner:
 
     def sign(self, payload: bytes) -> bytes:
         digest = hashlib.sha512(payload).digest()
-        signed = b"".join([_MAGIC, _string(_NAMESPACE), _string(b""), _string(_MESSAGE_HASH), _string(digest)])
+        signed = b"".join(
+            [_MAGIC, _string(_NAMESPACE), _string(b""), _string(_MESSAGE_HASH), _string(digest)]
+        )
         blob = b"".join(
             [
                 _MAGIC,
@@ -88,12 +97,18 @@ class SshCommitSigner:
 
     def _signature(self, data: bytes) -> bytes:
         """The SSH signature blob: algorithm name, then the signature in that algorithm's encoding."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
         key = self._key
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return _string(b"ssh-ed25519") + _string(key.sign(data))
         if isinstance(key, rsa.RSAPrivateKey):
             return _string(b"rsa-sha2-512") + _string(key.sign(data, padding.PKCS1v15(), hashes.SHA512()))
-        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(_ECDSA_HASHES[key.curve.name])))
+        r, s = decode_dss_signature(
+            key.sign(data, ec.ECDSA(getattr(hashes, _ECDSA_HASHES[key.curve.name])()))
+        )
         return _string(self._key_type) + _string(_mpint(r) + _mpint(s))
 
 
