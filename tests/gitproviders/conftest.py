@@ -1,4 +1,4 @@
-"""The three fake providers, each with what a test needs to play the reviewer on it."""
+"""The three fake hosts, each with what a test needs to play the reviewer or CI on it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from promotions.gitproviders import GitProvider, provider_for
+from promotions.gitproviders import CommitState, GitProvider, provider_for
 from promotions.http import HttpClient
 from promotions_local.fakes import FakeBitbucket, FakeGitHub, FakeGitLab
 
@@ -25,6 +25,10 @@ class Hosted:
     repo_url: str
     merge: Callable[[int], str]
     close: Callable[[int], None]
+    # CI reporting on a commit: (sha, name, state in the host's words, description)
+    report: Callable[[str, str, str, str | None], None]
+    # The host's words for each state, as its CI reports them
+    words: dict[CommitState, list[str]]
     token: str = TOKEN
 
     def provider(self, token: str | None = None) -> GitProvider:
@@ -53,6 +57,14 @@ def github(github_pull_shape) -> Iterator[Hosted]:
             "https://github.com/acme/gitops.git",
             merge=lambda number: fake.merge("acme/gitops", number),
             close=lambda number: fake.close("acme/gitops", number),
+            report=lambda sha, name, state, description: fake.report_status(
+                "acme/gitops", sha, name, state, description
+            ),
+            words={
+                CommitState.PENDING: ["pending"],
+                CommitState.SUCCESS: ["success"],
+                CommitState.FAILURE: ["failure", "error"],
+            },
         )
 
 
@@ -65,6 +77,14 @@ def gitlab() -> Iterator[Hosted]:
             "git@gitlab.com:acme/platform/gitops.git",
             merge=lambda iid: fake.merge("acme/platform/gitops", iid),
             close=lambda iid: fake.close("acme/platform/gitops", iid),
+            report=lambda sha, name, state, description: fake.report_status(
+                "acme/platform/gitops", sha, name, state, description
+            ),
+            words={
+                CommitState.PENDING: ["created", "pending", "running", "manual"],
+                CommitState.SUCCESS: ["success", "skipped"],
+                CommitState.FAILURE: ["failed", "canceled"],
+            },
         )
 
 
@@ -77,6 +97,14 @@ def bitbucket() -> Iterator[Hosted]:
             "https://bitbucket.org/acme/gitops.git",
             merge=lambda pull_id: fake.merge("acme/gitops", pull_id),
             close=lambda pull_id: fake.decline("acme/gitops", pull_id),
+            report=lambda sha, name, state, description: fake.report_status(
+                "acme/gitops", sha, name, state, description
+            ),
+            words={
+                CommitState.PENDING: ["INPROGRESS"],
+                CommitState.SUCCESS: ["SUCCESSFUL"],
+                CommitState.FAILURE: ["FAILED", "STOPPED"],
+            },
         )
 
 

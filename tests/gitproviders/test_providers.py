@@ -7,10 +7,16 @@ import base64
 import pytest
 from promotions.git.credentials import GitCredentials
 from promotions.gitproviders import (
+    CommitState,
+    CommitStatus,
+    CommitStatusUpdate,
     GitProviderAuthError,
     GitProviderConfigError,
+    GitProviderError,
+    GitProviderNotFound,
     GitProviderRejected,
     PullRequestStatus,
+    StatusKind,
     provider_for,
 )
 from promotions.gitproviders.apis import ProviderChoice, PullRequestApis
@@ -244,3 +250,142 @@ def test_bitbucket_credentials_from_the_git_secret_are_an_app_password_or_an_acc
         )
         provider.open(repo_url, SOURCE, TARGET, "title", "body")
     assert fake.requests[0].headers["authorization"] == authorization
+
+
+# --- Commit statuses, as each host takes them --------------------------------------------------------------
+
+SHA = "9fceb02d0ae598e95dc970b74767f19372d61af8"
+RUNNING = CommitStatusUpdate(
+    name="promotions/prod",
+    state=CommitState.PENDING,
+    description="Promoting api 1.2.3",
+    url="https://promotions.example/releases/r-1",
+)
+
+
+def test_github_status_request_shape(github):
+    github.provider().set_commit_status(github.repo_url, SHA, RUNNING)
+
+    (request,) = github.fake.requests
+    assert (request.method, request.path) == ("POST", f"/repos/acme/gitops/statuses/{SHA}")
+    assert request.body == {
+        "state": "pending",
+        "target_url": "https://promotions.example/releases/r-1",
+        "description": "Promoting api 1.2.3",
+        "context": "promotions/prod",
+    }
+    assert request.headers["authorization"] == f"Bearer {github.token}"
+
+
+def test_github_description_is_cut_to_the_140_characters_github_takes(github):
+    reason = "Failed: " + "the deploy verification of every application in prod did not report healthy " * 3
+
+    github.provider().set_commit_status(
+        github.repo_url, SHA, RUNNING.model_copy(update={"state": CommitState.FAILURE, "description": reason})
+    )
+
+    sent = github.fake.requests[0].body["description"]
+    assert len(sent) == 140 and sent == reason[:139] + "…"
+
+
+def test_github_refuses_a_description_over_140_characters(github):
+    """The fake's rule the test above relies on, as GitHub words it."""
+    response = HttpClient().request(
+        "POST",
+        f"{github.fake.api_url}/repos/acme/gitops/statuses/{SHA}",
+        headers={"Authorization": f"Bearer {github.token}"},
+        json_body={"state": "failure", "description": "x" * 141, "context": "ci"},
+    )
+
+    assert response.status == 422
+    assert "description is too long (maximum is 140 characters)" in response.body.decode()
+
+
+def test_github_status_on_an_unknown_commit_is_rejected_naming_it(github):
+    with pytest.raises(GitProviderRejected, match="HTTP 422: No commit found for SHA: main"):
+        github.provider().set_commit_status(github.repo_url, "main", RUNNING)
+
+
+def test_github_check_runs_are_read_the_latest_run_of_a_name_deciding(github):
+    github.fake.report_check_run("acme/gitops", SHA, "lint", "completed", "failure")
+    github.fake.report_check_run("acme/gitops", SHA, "lint", "completed", "neutral")
+    github.fake.report_check_run("acme/gitops", SHA, "e2e", "in_progress")
+    github.fake.report_status("acme/gitops", SHA, "deploy", "success", "deployed")
+
+    read = github.provider().commit_statuses(github.repo_url, SHA, frozenset({StatusKind.CHECK_RUN}))
+
+    assert read == [
+        CommitStatus(
+            kind=StatusKind.CHECK_RUN, name="lint", state=CommitState.SUCCESS, detail="completed: neutral"
+        ),
+        CommitStatus(kind=StatusKind.CHECK_RUN, name="e2e", state=CommitState.PENDING, detail="in_progress"),
+    ]
+    assert [request.path for request in github.fake.requests] == [
+        f"/repos/acme/gitops/commits/{SHA}/check-runs"
+    ]
+
+
+def test_a_next_page_on_another_origin_is_not_followed_with_the_token(api, other_api):
+    commit = f"/repos/acme/gitops/commits/{SHA}/status"
+    api.route(
+        "GET",
+        commit,
+        {"statuses": []},
+        headers={"Link": f'<{other_api.url}{commit}?page=2>; rel="next"'},
+    )
+    provider = provider_for(
+        "https://github.com/acme/gitops.git", provider=None, api_url=api.url, token="t", http=HttpClient()
+    )
+
+    with pytest.raises(
+        GitProviderError, match=f"the next page, {other_api.url}{commit}, is not on {api.url}"
+    ):
+        provider.commit_statuses("https://github.com/acme/gitops.git", SHA, frozenset({StatusKind.STATUS}))
+    assert other_api.requests == []
+
+
+def test_gitlab_status_request_shape_a_release_in_progress_is_running(gitlab):
+    gitlab.provider().set_commit_status(gitlab.repo_url, SHA, RUNNING)
+
+    (request,) = gitlab.fake.requests
+    assert (request.method, request.path) == (
+        "POST",
+        f"/api/v4/projects/acme%2Fplatform%2Fgitops/statuses/{SHA}",
+    )
+    assert request.body == {
+        "state": "running",
+        "name": "promotions/prod",
+        "target_url": "https://promotions.example/releases/r-1",
+        "description": "Promoting api 1.2.3",
+    }
+    assert request.headers["private-token"] == gitlab.token
+
+
+def test_gitlab_failed_job_allowed_to_fail_counts_as_success(gitlab):
+    gitlab.fake.report_status("acme/platform/gitops", SHA, "lint", "failed", "warnings", allow_failure=True)
+
+    (read,) = gitlab.provider().commit_statuses(gitlab.repo_url, SHA, frozenset({StatusKind.STATUS}))
+
+    assert (read.state, read.detail) == (CommitState.SUCCESS, "failed: warnings")
+
+
+def test_gitlab_other_refusals_of_a_status_are_errors(gitlab):
+    with pytest.raises(GitProviderNotFound, match="404 Commit Not Found"):
+        gitlab.provider().set_commit_status(gitlab.repo_url, "main", RUNNING)
+
+
+def test_bitbucket_status_request_shape(bitbucket):
+    bitbucket.provider().set_commit_status(bitbucket.repo_url, SHA, RUNNING)
+
+    (request,) = bitbucket.fake.requests
+    assert (request.method, request.path) == (
+        "POST",
+        f"/2.0/repositories/acme/gitops/commit/{SHA}/statuses/build",
+    )
+    assert request.body == {
+        "key": "promotions/prod",
+        "state": "INPROGRESS",
+        "name": "promotions/prod",
+        "url": "https://promotions.example/releases/r-1",
+        "description": "Promoting api 1.2.3",
+    }

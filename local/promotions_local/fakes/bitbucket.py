@@ -1,14 +1,15 @@
-"""A fake Bitbucket Cloud: the pullrequests and commit endpoints of the REST API 2.0."""
+"""A fake Bitbucket Cloud: the pullrequests, commit and commit status endpoints of the REST API 2.0."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import re
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .server import Answer, FakeApi, RecordedRequest, Route, random_sha, timestamp_now
+from .server import Answer, FakeApi, RecordedRequest, Route, is_full_sha, random_sha, timestamp_now
 
 _BBQL_TERM = re.compile(r'^\s*(?P<field>[\w.]+)\s*=\s*"(?P<value>(?:[^"\\]|\\.)*)"\s*$')
 _BITBUCKET_FILTERABLE = {
@@ -17,17 +18,23 @@ _BITBUCKET_FILTERABLE = {
     "state": lambda pull: pull["state"],
 }
 _BITBUCKET_SHORT_HASH = 12
+_STATUS_STATES = ("INPROGRESS", "SUCCESSFUL", "FAILED", "STOPPED")
+_REQUIRED = ["This field is required."]
 
 
 class FakeBitbucket(FakeApi):
     """Bitbucket Cloud's pullrequests endpoints (create, get, list with `state` and a `q` filter of `=` terms
     joined by AND) and the commit endpoint, under /2.0. Tokens go as Bearer, or as Basic `user:secret` when
-    the token itself has that form. Pull requests carry 12-character hashes, as Bitbucket's do."""
+    the token itself has that form. Pull requests carry 12-character hashes, as Bitbucket's do. Commit (build)
+    statuses: set one (its key replaces any status of that key) and list a commit's, page by page with `next`;
+    `report_status` acts as CI."""
 
     def __init__(self, *, token: str, repositories: Iterable[str], path_prefix: str = "/2.0") -> None:
         super().__init__(token, path_prefix)
         self._pulls: dict[str, list[dict[str, Any]]] = {name: [] for name in repositories}
         self._commits: dict[str, set[str]] = {name: set() for name in self._pulls}
+        # (repository, sha) -> key -> status
+        self._statuses: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
 
     def merge(self, repository: str, pull_id: int, merge_commit_sha: str | None = None) -> str:
         """Merge as a reviewer would; returns the full merge commit hash."""
@@ -48,6 +55,13 @@ class FakeBitbucket(FakeApi):
         with self._lock:
             self._pull(repository, pull_id).update(state="DECLINED", updated_on=timestamp_now())
 
+    def report_status(
+        self, repository: str, sha: str, key: str, state: str, description: str | None = None
+    ) -> None:
+        """A build status as CI sets it."""
+        with self._lock:
+            self._put_status(repository, sha, {"key": key, "state": state, "description": description})
+
     def _pull(self, repository: str, pull_id: int) -> dict[str, Any]:
         return next(pull for pull in self._pulls[repository] if pull["id"] == pull_id)
 
@@ -58,6 +72,8 @@ class FakeBitbucket(FakeApi):
             self._route("GET", f"{repo}/pullrequests", self._list),
             self._route("GET", rf"{repo}/pullrequests/(?P<id>\d+)", self._get),
             self._route("GET", rf"{repo}/commit/(?P<hash>[0-9a-f]+)", self._commit),
+            self._route("POST", f"{repo}/commit/(?P<hash>[^/]+)/statuses/build", self._set_status),
+            self._route("GET", f"{repo}/commit/(?P<hash>[^/]+)/statuses", self._list_statuses),
         ]
 
     def _authorized(self, headers: Mapping[str, str]) -> bool:
@@ -133,6 +149,57 @@ class FakeBitbucket(FakeApi):
         return Answer(
             200, {"type": "commit", "hash": matches[0], "links": self._commit_links(repository, matches[0])}
         )
+
+    def _set_status(self, captured: dict[str, str], request: RecordedRequest) -> Answer:
+        repository = self._repository(captured)
+        if repository is None:
+            return _bitbucket_error(404, f"Repository {captured['workspace']}/{captured['slug']} not found")
+        if not is_full_sha(captured["hash"]):
+            return _bitbucket_error(404, f"Commit not found: {captured['hash']}")
+        body = request.body if isinstance(request.body, dict) else {}
+        fields = {name: _REQUIRED for name in ("key", "state", "url") if not body.get(name)}
+        if body.get("state") and body["state"] not in _STATUS_STATES:
+            fields["state"] = [f'"{body["state"]}" is not a valid choice.']
+        if fields:
+            return _bitbucket_error(
+                400, f"{next(iter(fields))}: {fields[next(iter(fields))][0]}", fields=fields
+            )
+        status = {name: body.get(name) for name in ("key", "state", "name", "description", "url")}
+        return Answer(201, self._put_status(repository, captured["hash"], status))
+
+    def _put_status(self, repository: str, sha: str, fields: dict[str, Any]) -> dict[str, Any]:
+        statuses = self._statuses.setdefault((repository, sha), {})
+        now = timestamp_now()
+        previous = statuses.get(fields["key"])
+        status = {
+            "type": "build",
+            "uuid": previous["uuid"] if previous else f"{{{uuid.uuid4()}}}",
+            "refname": None,
+            "name": None,
+            "url": None,
+            **fields,
+            "created_on": previous["created_on"] if previous else now,
+            "updated_on": now,
+            "links": {
+                "self": {
+                    "href": f"{self.api_url}/repositories/{repository}/commit/{sha}/statuses/build/{fields['key']}"
+                },
+                "commit": {"href": f"{self.api_url}/repositories/{repository}/commit/{sha}"},
+            },
+        }
+        statuses[fields["key"]] = status
+        return status
+
+    def _list_statuses(self, captured: dict[str, str], request: RecordedRequest) -> Answer:
+        repository = self._repository(captured)
+        if repository is None:
+            return _bitbucket_error(404, f"Repository {captured['workspace']}/{captured['slug']} not found")
+        if not is_full_sha(captured["hash"]):
+            return _bitbucket_error(404, f"Commit not found: {captured['hash']}")
+        statuses = list(self._statuses.get((repository, captured["hash"]), {}).values())
+        page = self._page(request, statuses, size_param="pagelen", default_size=10)
+        body = {"pagelen": page.size, "size": len(statuses), "page": page.number, "values": page.items}
+        return Answer(200, body | ({"next": page.next_url} if page.next_url else {}))
 
     def _commit_links(self, repository: str | None, sha: str) -> dict[str, Any]:
         return {

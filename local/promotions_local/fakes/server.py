@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from promotions_local.loopback import LoopbackServer
 
@@ -49,6 +49,24 @@ class Route:
     method: str
     pattern: re.Pattern[str]
     respond: Callable[[dict[str, str], RecordedRequest], Answer]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing, and the URL of the next when there is one."""
+
+    items: list[Any]
+    number: int
+    size: int
+    next_url: str | None
+
+
+_FULL_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+def is_full_sha(ref: str) -> bool:
+    """Whether `ref` is a whole commit hash. The fakes know no commits: any whole hash names one."""
+    return _FULL_SHA.fullmatch(ref) is not None
 
 
 def timestamp_now() -> str:
@@ -143,10 +161,31 @@ class FakeApi(LoopbackServer, ABC):
                 return route.respond(captured, request)
         return self._not_found(request.path)
 
+    def _page(
+        self, request: RecordedRequest, items: list[Any], *, size_param: str, default_size: int
+    ) -> Page:
+        """The page `request` asks for (`page`, from 1, and `size_param`, at most 100 items)."""
+        size = min(_number(request.param(size_param), default_size), 100)
+        number = _number(request.param("page"), 1)
+        next_url = None
+        if number * size < len(items):
+            query = {name: values[0] for name, values in request.query.items()} | {"page": str(number + 1)}
+            next_url = f"{self.url}{request.path}?{urlencode(query)}"
+        return Page(items[(number - 1) * size : number * size], number, size, next_url)
+
     def _route(
         self, method: str, pattern: str, respond: Callable[[dict[str, str], RecordedRequest], Answer]
     ) -> Route:
         return Route(method, re.compile(f"^{re.escape(self._path_prefix)}{pattern}$"), respond)
+
+
+def _number(text: str | None, default: int) -> int:
+    return int(text) if text and text.isdigit() and int(text) > 0 else default
+
+
+def link_header(page: Page) -> dict[str, str]:
+    """The Link header GitHub and GitLab page with."""
+    return {"Link": f'<{page.next_url}>; rel="next"'} if page.next_url else {}
 
 
 class _Handler(BaseHTTPRequestHandler):
