@@ -253,7 +253,7 @@ class Application(_Model):
 
 
 class GitProvider(StrEnum):
-    """The Git hosts whose pull request APIs the `pr` action speaks (promotions.pullrequests)."""
+    """The Git hosts whose pull request APIs the `pr` action speaks (promotions.gitproviders)."""
 
     GITHUB = "github"
     GITLAB = "gitlab"
@@ -279,7 +279,7 @@ class GitRepository(_Model):
     """How the `pr` action reaches the Git host of the repositories under `spec.url` (one repository, or a
     prefix of whole path segments: a host, a group): which provider's API (else chosen from the host:
     github.com, gitlab.com, bitbucket.org) and at which URL (else the host's default, see
-    promotions.pullrequests.provider_for). The API token is the password the Git credentials secret holds
+    promotions.gitproviders.provider_for). The API token is the password the Git credentials secret holds
     for the repository's URL.
 
         apiVersion: promotions.dev/v1alpha1
