@@ -1,4 +1,4 @@
-"""SQS batch of Git events (EventBridge envelopes): normalise each push and start the releases it triggers.
+"""SQS batch of events (EventBridge envelopes): each source parses its pushes; start the releases they trigger.
 
 Every event comes to one logged outcome (`outcome` in the log line, with the SQS message id): its pushes
 started releases, or were ignored and why; or it failed. A failure that may pass (promotions.errors) is
@@ -9,7 +9,7 @@ the event goes to the dead-letter queue at once with its reason.
 import os
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -26,11 +26,10 @@ from promotions.aws.webhook_payloads import GitWebhook, WebhookPayloads
 from promotions.errors import failure_reason, is_transient
 from promotions.push import GitPush
 from promotions.release.start import PushOutcome, start_releases
-from promotions.runtime import services
-from promotions.sources import parse_pushes
+from promotions.runtime import services, traced
+from promotions.sources.registry import WEBHOOK_BUS_SOURCE, bus_source, event_source
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 # A batch whose every record failed is answered like any other: only the transient failures go back to SQS.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -93,11 +92,21 @@ def record_handler(record: SQSRecord) -> None:
 
 
 def handle(record: SQSRecord) -> None:
-    webhook = GitWebhook.model_validate(EventBridgeModel.model_validate_json(record.body).detail)
-    if webhook.event != "push":
-        return ignore(f"a {webhook.provider} {webhook.event} event is not a push")
-    # One Bitbucket push may update several refs, or none; each is a push of its own.
-    pushes = parse_pushes(webhook.provider, payloads.payload_of(webhook), delivery_id=webhook.delivery)
+    """Hands the event to the source it came from: a webhook's (promotions.webhooks) by the provider the
+    detail names, any other by its EventBridge source."""
+    envelope = EventBridgeModel.model_validate_json(record.body)
+    if envelope.source == WEBHOOK_BUS_SOURCE:
+        webhook = GitWebhook.model_validate(envelope.detail)
+        source = event_source(webhook.provider)
+        if webhook.event != "push":
+            return ignore(f"a {source.name} {webhook.event} event is not a push")
+        pushes = source.parse(payloads.payload_of(webhook), delivery_id=webhook.delivery)
+    else:
+        source, rule = bus_source(envelope.source)
+        if envelope.detail_type not in rule.detail_types:
+            return ignore(f"a {source.name} {envelope.detail_type} event is not one it reads")
+        pushes = source.parse(envelope.detail, delivery_id=envelope.id)
+    # An event may describe several pushes (a Bitbucket push updating several refs), or none.
     if not pushes:
         return ignore("the push updates no ref")
     for push in pushes:
@@ -128,7 +137,7 @@ def dead_letter(record: SQSRecord, reason: str, error: Exception) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     idempotency.register_lambda_context(context)

@@ -1,10 +1,10 @@
-"""HTTP API: verify a Git provider's webhook and put it on the event bus."""
+"""HTTP API: verify a webhook with its source's route (promotions.sources) and put it on the event bus."""
 
 import json
 import os
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import (
     BadRequestError,
@@ -17,26 +17,24 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from promotions.aws.webhook_payloads import WebhookPayloads
+from promotions.sources.registry import WEBHOOK_BUS_SOURCE, UnknownEventSource, webhook_source
 from promotions.sources.webhook import (
     UnauthenticDelivery,
-    UnknownWebhookProvider,
     UnusableDelivery,
     WebhookNotConfigured,
     WebhookSecrets,
     raw_body,
-    webhook_provider,
+    verified_delivery,
 )
+from promotions.runtime import traced
 
 logger = Logger()
-tracer = Tracer()
 app = APIGatewayHttpResolver()
 events = boto3.client("events")
 payloads = WebhookPayloads(boto3.client("s3"), os.environ.get("WEBHOOK_PAYLOADS_BUCKET"))
 
-SOURCE = "promotions.webhooks"
 
-
-def webhook_secret(provider: str) -> str:
+def webhook_secrets(provider: str) -> WebhookSecrets:
     arn = os.environ.get("WEBHOOK_SECRET_ARN")
     if not arn:
         raise WebhookNotConfigured(
@@ -48,11 +46,11 @@ def webhook_secret(provider: str) -> str:
         raise WebhookNotConfigured(
             provider, f"the secret WebhookSecretArn names ({arn}) cannot be read: {exc}"
         )
-    return WebhookSecrets.parse(secret_value).for_provider(provider)
+    return WebhookSecrets.parse(secret_value)
 
 
-@app.exception_handler(UnknownWebhookProvider)
-def unknown_provider(exc: UnknownWebhookProvider) -> Response:
+@app.exception_handler(UnknownEventSource)
+def unknown_provider(exc: UnknownEventSource) -> Response:
     raise NotFoundError(str(exc))
 
 
@@ -74,13 +72,11 @@ def not_configured(exc: WebhookNotConfigured) -> Response:
 
 
 @app.post("/webhooks/<provider>")
-@tracer.capture_method
 def receive(provider: str) -> Response:
-    source = webhook_provider(provider)
+    source, route = webhook_source(provider)
     request = app.current_event
-    delivery = source.verified_delivery(
-        request.headers or {}, raw_body(request.body, request.is_base64_encoded), webhook_secret(provider)
-    )
+    body = raw_body(request.body, request.is_base64_encoded)
+    delivery = verified_delivery(source.name, route, request.headers or {}, body, webhook_secrets(provider))
     detail = payloads.event_detail(
         delivery.provider, delivery.event, delivery.delivery_id, delivery.payload_json
     )
@@ -88,7 +84,7 @@ def receive(provider: str) -> Response:
         Entries=[
             {
                 "EventBusName": os.environ["EVENT_BUS_NAME"],
-                "Source": SOURCE,
+                "Source": WEBHOOK_BUS_SOURCE,
                 "DetailType": f"{provider} {detail['event']}",
                 "Detail": json.dumps(detail),
             }
@@ -103,6 +99,6 @@ def receive(provider: str) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -24,11 +24,10 @@ from promotions.git import Author, GitRemote
 from promotions.release.model import Release
 from promotions.release.status import ReleaseStatus
 from promotions.release.store import ReleaseNotFound
-from promotions.sources import parse_push
+from promotions.sources import github
+from promotions.sources.registry import WEBHOOK_BUS_SOURCE
 from promotions_local.git_server import create_bare_repository
 from promotions_local.stack import LocalStack
-
-WEBHOOK_SOURCE = "promotions.webhooks"
 
 # Moto cannot run CodeBuild's .sync integration and says so each time it reads a definition that names it;
 # the release definition always does (for codebuild checks), so the warning would bury everything else.
@@ -105,17 +104,18 @@ class LocalPromotions:
     def submit_github_push(self, payload: Mapping[str, Any]) -> None:
         """Put a GitHub push on the event bus, as the webhook function does after checking its signature (a
         payload too large for an event goes by way of the payload bucket)."""
-        parse_push("github", dict(payload))  # an invalid payload is refused here, with the field named
+        # An invalid payload is refused here, with the field named.
+        github.SOURCE.parse(dict(payload), delivery_id=None)
         payloads = WebhookPayloads(
             self._stack.client("s3"), self._stack.resources["WebhookPayloadsBucket"].physical_id
         )
-        detail = payloads.event_detail("github", "push", str(uuid.uuid4()), json.dumps(payload))
+        detail = payloads.event_detail(github.SOURCE.name, "push", str(uuid.uuid4()), json.dumps(payload))
         self._stack.put_events(
             [
                 {
                     "EventBusName": self._stack.resources["EventBus"].physical_id,
-                    "Source": WEBHOOK_SOURCE,
-                    "DetailType": "github push",
+                    "Source": WEBHOOK_BUS_SOURCE,
+                    "DetailType": f"{github.SOURCE.name} push",
                     "Detail": json.dumps(detail),
                 }
             ]

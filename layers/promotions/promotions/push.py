@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 ZERO_SHA = "0" * 40
+# An event source's name, as promotions.sources registers it: it appears in the webhook's URL path, the bus
+# event's detail-type and the payload bucket's keys.
+SOURCE_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
+SourceName = Annotated[str, StringConstraints(pattern=f"^{SOURCE_NAME.pattern}$")]
 
 
 class GitPush(BaseModel):
@@ -14,7 +19,7 @@ class GitPush(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    provider: Literal["github", "gitlab", "bitbucket", "generic"]
+    provider: SourceName
     repo_url: str
     ref: str
     before: str

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from promotions.push import SourceName
 
 # What an event's detail may take with its payload inline: EventBridge's 256 KB for the whole entry, less
 # room for the envelope.
@@ -32,7 +34,7 @@ class GitWebhook(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    provider: Literal["github", "gitlab", "bitbucket"]
+    provider: SourceName  # the event source that received it (promotions.sources knows which there are)
     event: str
     delivery: str | None = None
     payload: dict[str, Any] | None = None

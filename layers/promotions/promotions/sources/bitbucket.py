@@ -1,7 +1,8 @@
-"""Bitbucket Cloud `repo:push` webhooks (X-Event-Key: repo:push)."""
+"""Bitbucket Cloud `repo:push` webhooks (X-Event-Key: repo:push), signed as GitHub signs (X-Hub-Signature)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from email.utils import parseaddr
 from typing import Literal
 
@@ -10,6 +11,8 @@ from pydantic_core import PydanticCustomError
 
 from promotions.push import ZERO_SHA, GitPush
 from promotions.sources._payload import AbbreviatedSha, EventError, Payload, PayloadModel, validated
+from promotions.sources.event_source import EventSource, WebhookRoute
+from promotions.sources.github import verify_github_signature
 
 PROVIDER = "bitbucket"
 _REF_PREFIXES = {"branch": "refs/heads/", "tag": "refs/tags/"}
@@ -109,3 +112,21 @@ def _git_push(change: _Change, repo_url: str, delivery_id: str | None) -> GitPus
         author_email=email,
         delivery_id=delivery_id,
     )
+
+
+def _signed(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
+    # Bitbucket Cloud signs as GitHub does, under the older header's name.
+    return verify_github_signature(secret.encode(), body, headers.get("x-hub-signature"))
+
+
+SOURCE = EventSource(
+    name=PROVIDER,
+    arrival=WebhookRoute(
+        event_header="X-Event-Key",
+        delivery_header="X-Request-UUID",
+        push_events=frozenset({"repo:push"}),
+        verify=_signed,
+        secret_entry=PROVIDER,
+    ),
+    parse=parse_bitbucket_pushes,
+)

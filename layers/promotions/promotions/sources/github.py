@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 
 from pydantic import Field
 
@@ -17,6 +18,7 @@ from promotions.sources._payload import (
     touched_paths,
     validated,
 )
+from promotions.sources.event_source import EventSource, WebhookRoute
 
 PROVIDER = "github"
 _SIGNATURE_PREFIX = "sha256="
@@ -84,3 +86,24 @@ def verify_github_signature(secret: bytes, body: bytes, signature_header: str | 
         return False
     expected = _SIGNATURE_PREFIX + hmac.new(secret, body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), signature_header.encode())
+
+
+def _signed(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
+    return verify_github_signature(secret.encode(), body, headers.get("x-hub-signature-256"))
+
+
+def _pushes(payload: Payload, *, delivery_id: str | None) -> list[GitPush]:
+    return [parse_github_push(payload, delivery_id=delivery_id)]
+
+
+SOURCE = EventSource(
+    name=PROVIDER,
+    arrival=WebhookRoute(
+        event_header="X-GitHub-Event",
+        delivery_header="X-GitHub-Delivery",
+        push_events=frozenset({"push"}),
+        verify=_signed,
+        secret_entry=PROVIDER,
+    ),
+    parse=_pushes,
+)

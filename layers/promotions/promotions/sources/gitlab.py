@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field
@@ -18,6 +19,7 @@ from promotions.sources._payload import (
     touched_paths,
     validated,
 )
+from promotions.sources.event_source import EventSource, WebhookRoute
 
 PROVIDER = "gitlab"
 
@@ -86,3 +88,24 @@ def verify_gitlab_token(expected: str, header: str | None) -> bool:
     if not expected:
         raise ValueError("the GitLab webhook token is empty")
     return header is not None and hmac.compare_digest(expected.encode(), header.encode())
+
+
+def _carries_token(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
+    return verify_gitlab_token(secret, headers.get("x-gitlab-token"))
+
+
+def _pushes(payload: Payload, *, delivery_id: str | None) -> list[GitPush]:
+    return [parse_gitlab_push(payload, delivery_id=delivery_id)]
+
+
+SOURCE = EventSource(
+    name=PROVIDER,
+    arrival=WebhookRoute(
+        event_header="X-Gitlab-Event",
+        delivery_header="X-Gitlab-Event-UUID",
+        push_events=frozenset({"Push Hook", "Tag Push Hook"}),
+        verify=_carries_token,
+        secret_entry=PROVIDER,
+    ),
+    parse=_pushes,
+)

@@ -1,9 +1,9 @@
-"""A webhook delivery as a Git provider sends it: authenticated over its raw bytes first, then read.
+"""A webhook delivery as a source sends it: authenticated over its raw bytes first, then read.
 
-Nothing in a request is interpreted before its signature (GitHub, Bitbucket Cloud) or token (GitLab) is
-checked, except undoing API Gateway's base64 transport encoding, which the signature is not over. A request
+Nothing in a request is interpreted before the source's route has verified it (a signature over the body, or
+a token), except undoing API Gateway's base64 transport encoding, which the signature is not over. A request
 that is not authentic is refused whatever it carries; an authentic one that is unusable is refused naming
-what is wrong; a server without a secret for the provider is a configuration error, never the sender's.
+what is wrong; a server without a secret for the source is a configuration error, never the sender's.
 """
 
 from __future__ import annotations
@@ -13,27 +13,20 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from promotions.sources.github import verify_github_signature
-from promotions.sources.gitlab import verify_gitlab_token
+from promotions.sources.event_source import WebhookRoute
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 FORM_PAYLOAD_FIELD = "payload"
 # Far deeper than any provider's payload, and shallow enough that the event wrapping it serialises.
 MAX_JSON_DEPTH = 100
-# What each provider calls a push; the bus calls them all "push".
-PUSH_EVENTS = frozenset({"push", "Push Hook", "Tag Push Hook", "repo:push"})
 # Event names as providers spell them ("push", "Tag Push Hook", "repo:push"), short enough for an
 # EventBridge detail-type (128 characters) that prefixes the provider's name.
 _EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_:. -]{0,99}")
-
-
-class UnknownWebhookProvider(LookupError):
-    pass
 
 
 class WebhookNotConfigured(Exception):
@@ -67,10 +60,10 @@ class UnusableDelivery(ValueError):
 
 @dataclass(frozen=True)
 class WebhookSecrets:
-    """The secret each provider's webhooks are verified with, read from the secret's value: either one string
-    for every provider, or a JSON object with one entry per provider ({"github": ..., "gitlab": ...,
-    "bitbucket": ...}). GitLab sends its token in clear with every request, so it should not be the key that
-    signs the others' deliveries."""
+    """The secret each source's webhooks are verified with, read from the secret's value: either one string
+    for every source, or a JSON object with one entry per source (under its route's `secret_entry`:
+    {"github": ..., "gitlab": ..., "bitbucket": ...}). GitLab sends its token in clear with every request, so
+    it should not be the key that signs the others' deliveries."""
 
     shared: str | None = None
     per_provider: Mapping[str, Any] = field(default_factory=dict)
@@ -85,16 +78,17 @@ class WebhookSecrets:
             return cls(per_provider=entries)
         return cls(shared=secret_value)
 
-    def for_provider(self, provider: str) -> str:
+    def for_source(self, source: str, entry: str) -> str:
+        """The secret of the source named `source`, whose entry in a JSON object of secrets is `entry`."""
         if self.shared is not None:
             if not self.shared:
-                raise WebhookNotConfigured(provider, "the webhook secret (WebhookSecretArn) is empty")
+                raise WebhookNotConfigured(source, "the webhook secret (WebhookSecretArn) is empty")
             return self.shared
-        secret = self.per_provider.get(provider)
+        secret = self.per_provider.get(entry)
         if not isinstance(secret, str) or not secret:
             raise WebhookNotConfigured(
-                provider,
-                f'the webhook secret (WebhookSecretArn) is a JSON object without a "{provider}" entry: add '
+                source,
+                f'the webhook secret (WebhookSecretArn) is a JSON object without a "{entry}" entry: add '
                 "one (a non-empty string), or make the secret one string for every provider",
             )
         return secret
@@ -120,76 +114,39 @@ def raw_body(body: str | None, base64_encoded: bool | None) -> bytes:
         raise UnusableDelivery("body", f"not valid base64 although isBase64Encoded is true ({exc})") from None
 
 
-def _signature_checker(header: str) -> Callable[[str, Mapping[str, str], bytes], bool]:
-    def signed(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
-        return verify_github_signature(secret.encode(), body, headers.get(header))
+def verified_delivery(
+    source: str, route: WebhookRoute, headers: Mapping[str, str], body: bytes, secrets: WebhookSecrets
+) -> Delivery:
+    """The delivery a request to the `source`'s `route` makes of its headers and raw body, once verified.
 
-    return signed
-
-
-def _gitlab_token(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
-    return verify_gitlab_token(secret, headers.get("x-gitlab-token"))
-
-
-@dataclass(frozen=True)
-class WebhookProvider:
-    name: str
-    event_header: str
-    delivery_header: str
-    authentic: Callable[[str, Mapping[str, str], bytes], bool]
-
-    def verified_delivery(self, headers: Mapping[str, str], body: bytes, secret: str) -> Delivery:
-        """The delivery a request's headers and raw body make, once its signature is checked.
-
-        Raises UnauthenticDelivery before anything is read, then UnusableDelivery for a body that is not a
-        JSON object (or a form whose `payload` field is one) or a missing or malformed event header.
-        """
-        headers = {name.lower(): value for name, value in headers.items()}
-        if not self.authentic(secret, headers, body):
-            raise UnauthenticDelivery(
-                f"{self.name}: the signature does not match the configured webhook secret"
-            )
-        event = self._event_name(headers.get(self.event_header.lower()))
-        payload_json = _payload_json(body, headers.get("content-type"))
-        return Delivery(
-            provider=self.name,
-            event="push" if event in PUSH_EVENTS else event,
-            delivery_id=headers.get(self.delivery_header.lower()),
-            payload_json=payload_json,
-        )
-
-    def _event_name(self, value: str | None) -> str:
-        if value is None:
-            raise UnusableDelivery(f"header {self.event_header}", "missing")
-        if not _EVENT_NAME.fullmatch(value):
-            raise UnusableDelivery(
-                f"header {self.event_header}",
-                "expected an event name (a letter, then letters, digits, '_', ':', '.', '-' or spaces; at most "
-                "100 characters)",
-            )
-        return value
-
-
-WEBHOOK_PROVIDERS = {
-    provider.name: provider
-    for provider in (
-        WebhookProvider(
-            "github", "X-GitHub-Event", "X-GitHub-Delivery", _signature_checker("x-hub-signature-256")
-        ),
-        WebhookProvider("gitlab", "X-Gitlab-Event", "X-Gitlab-Event-UUID", _gitlab_token),
-        # Bitbucket Cloud signs as GitHub does, under the older header's name.
-        WebhookProvider("bitbucket", "X-Event-Key", "X-Request-UUID", _signature_checker("x-hub-signature")),
+    Raises WebhookNotConfigured when the source has no usable secret, UnauthenticDelivery before anything is
+    read, then UnusableDelivery for a body that is not a JSON object (or a form whose `payload` field is one)
+    or a missing or malformed event header.
+    """
+    secret = secrets.for_source(source, route.secret_entry)
+    headers = {name.lower(): value for name, value in headers.items()}
+    if not route.verify(secret, headers, body):
+        raise UnauthenticDelivery(f"{source}: the signature does not match the configured webhook secret")
+    event = _event_name(route.event_header, headers.get(route.event_header.lower()))
+    payload_json = _payload_json(body, headers.get("content-type"))
+    return Delivery(
+        provider=source,
+        event="push" if event in route.push_events else event,
+        delivery_id=headers.get(route.delivery_header.lower()),
+        payload_json=payload_json,
     )
-}
 
 
-def webhook_provider(name: str) -> WebhookProvider:
-    try:
-        return WEBHOOK_PROVIDERS[name]
-    except KeyError:
-        raise UnknownWebhookProvider(
-            f"unknown provider {name!r}; expected one of {', '.join(WEBHOOK_PROVIDERS)}"
-        ) from None
+def _event_name(header: str, value: str | None) -> str:
+    if value is None:
+        raise UnusableDelivery(f"header {header}", "missing")
+    if not _EVENT_NAME.fullmatch(value):
+        raise UnusableDelivery(
+            f"header {header}",
+            "expected an event name (a letter, then letters, digits, '_', ':', '.', '-' or spaces; at most "
+            "100 characters)",
+        )
+    return value
 
 
 def _payload_json(body: bytes, content_type: str | None) -> str:
