@@ -4,7 +4,7 @@ import json
 import os
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import (
     BadRequestError,
@@ -26,9 +26,9 @@ from promotions.sources.webhook import (
     raw_body,
     verified_delivery,
 )
-from promotions.runtime import traced
 
 logger = Logger()
+tracer = Tracer()
 app = APIGatewayHttpResolver()
 events = boto3.client("events")
 payloads = WebhookPayloads(boto3.client("s3"), os.environ.get("WEBHOOK_PAYLOADS_BUCKET"))
@@ -72,6 +72,7 @@ def not_configured(exc: WebhookNotConfigured) -> Response:
 
 
 @app.post("/webhooks/<provider>")
+@tracer.capture_method
 def receive(provider: str) -> Response:
     source, route = webhook_source(provider)
     request = app.current_event
@@ -99,6 +100,6 @@ def receive(provider: str) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@traced
+@tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
