@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
+
 from promotions.checks import CommitRef, Failed, Passed, PhaseProgress, Wait, evaluate_checks
 
 REPO = "octokit-fixture-org/tmp-scenario-create-status-20220719043722592-yp32a"

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from promotions.checks import (
     CheckContext,
     CommitRef,

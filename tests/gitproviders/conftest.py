@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from promotions.gitproviders import CommitState, GitProvider, provider_for
 from promotions.http import HttpClient
 from promotions_local.fakes import FakeBitbucket, FakeGitHub, FakeGitLab

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 
 import pytest
+
 from promotions.gitproviders import (
     CommitState,
     CommitStatus,

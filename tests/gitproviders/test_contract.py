@@ -6,6 +6,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from promotions.gitproviders import (
     GitProviderAuthError,
     GitProviderNotFound,

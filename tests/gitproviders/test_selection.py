@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from promotions.gitproviders import GitProviderConfigError, provider_for
 from promotions.gitproviders.bitbucket import BitbucketProvider
 from promotions.gitproviders.github import GitHubProvider

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import promotions.release.promotion as promotion_module
 import pytest
+
+import promotions.release.promotion as promotion_module
 from promotions.checks import CheckServices
 from promotions.config import Configuration, load_configuration_dir
 from promotions.git import Author, GitRemote, GitTransientError

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from promotions.checks import CheckServices, SecretUnavailable
 from promotions.config import Configuration, load_configuration_dir
 from promotions.git import Author, GitRemote, RefNotFound
