@@ -41,6 +41,8 @@ def test_without_a_list_every_status_and_check_run_counts_and_a_failure_fails_na
     outcome = commit_status(make_check, github).config.evaluate(context, services)
 
     assert outcome == Failed(reason=f"{SUBJECT}: status example/1 (failure: create-status failure test)")
+    # No tokenSecret: a public repository's statuses are read anonymously.
+    assert all("Authorization" not in request.headers for request in github.requests)
 
 
 def test_listed_contexts_that_succeeded_pass_and_the_token_is_sent(

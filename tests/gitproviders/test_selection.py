@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from promotions.gitproviders import GitProviderConfigError, provider_for
+from promotions.gitproviders import PROVIDERS, GitProviderConfigError, provider_for, provider_name_for
 from promotions.gitproviders.bitbucket import BitbucketProvider
 from promotions.gitproviders.github import GitHubProvider
 from promotions.gitproviders.gitlab import GitLabProvider
@@ -77,3 +77,23 @@ def test_bitbucket_elsewhere_needs_an_api_url():
     assert chosen(
         "https://bitbucket.example.com/acme/gitops.git", "bitbucket", "https://bb.example/2.0"
     ).api_url == ("https://bb.example/2.0")
+
+
+@pytest.mark.parametrize(
+    ("repo_url", "api_url"),
+    [
+        ("https://gitlab.example.com/acme/gitops.git", "https://gitlab.example.com/api/v4"),
+        ("ssh://git@gitlab.internal:2222/acme/gitops.git", "https://gitlab.internal/api/v4"),
+    ],
+)
+def test_a_host_named_gitlab_dot_something_is_taken_for_self_managed_gitlab(repo_url, api_url):
+    provider = chosen(repo_url)
+
+    assert type(provider) is GitLabProvider
+    assert provider.api_url == api_url
+
+
+def test_every_host_in_the_table_is_recognised_by_its_cloud_host_alone():
+    for name, kind in PROVIDERS.items():
+        assert provider_name_for(f"https://{kind.cloud_host}/acme/gitops.git") == name
+        assert chosen(f"https://{kind.cloud_host}/acme/gitops.git").api_url == kind.cloud_api_url
