@@ -7,8 +7,9 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from promotions.aws.webhook_payloads import GitWebhook, WebhookPayloads
 from pydantic import ValidationError
+
+from promotions.aws.webhook_payloads import GitWebhook, WebhookPayloads
 
 # EventBridge's limit on one entry.
 MAX_EVENT_BYTES = 256 * 1024

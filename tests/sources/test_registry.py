@@ -1,6 +1,7 @@
 from types import MappingProxyType
 
 import pytest
+
 from promotions.sources import (
     BusRule,
     EventError,

@@ -1,6 +1,7 @@
 """The webhook secret's value: one string for every provider, or a JSON object with one per provider."""
 
 import pytest
+
 from promotions.sources.webhook import WebhookNotConfigured, WebhookSecrets
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+
 from promotions import runtime
 from promotions.git import Author
 from promotions_local.demo import create_demo_repository, write_demo_configuration

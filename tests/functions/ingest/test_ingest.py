@@ -7,6 +7,7 @@ import json
 
 import boto3
 import pytest
+
 from promotions import runtime
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from promotions import runtime
 from promotions.repo_url import canonical_repo
 

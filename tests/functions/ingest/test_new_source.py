@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 import pytest
+from pydantic import BaseModel
+
 from promotions.push import GitPush
 from promotions.sources import registry
 from promotions.sources.event_source import BusRule, EventSource, WebhookRoute
-from pydantic import BaseModel
 
 
 class _Commit(BaseModel):
