@@ -47,8 +47,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from dulwich import porcelain
-from dulwich.objects import Blob, Commit, ShaFile, Tree
+from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
+from dulwich.refs import HEADREF, local_branch_name
 from dulwich.repo import Repo
+
 from promotions.git import Author, CommitOutcome, GitRemote, Snapshot
 from promotions.git.spilling_store import IN_MEMORY_PACK_LIMIT
 from promotions_local.git_server import GitHttpBackendServer, create_bare_repository
@@ -188,7 +190,7 @@ class _FixtureBuilder:
         self.root[b"apps"] = (DIRECTORY_MODE, self.apps_tree.id)
         self.objects.extend(tree.copy() for tree in (env_tree, app_tree, self.apps_tree, self.root))
 
-    def commit(self, parent: bytes | None, message: str, when: int) -> Commit:
+    def commit(self, parent: ObjectID | None, message: str, when: int) -> Commit:
         commit = Commit()
         commit.tree = self.root.id
         commit.parents = [parent] if parent else []
@@ -218,8 +220,9 @@ def build_fixture(root: Path, fixture: Fixture) -> None:
     repo = Repo.init_bare(str(path), mkdir=True)
     with repo:
         repo.object_store.add_objects([(obj, None) for obj in builder.objects])
-        repo.refs[f"refs/heads/{BRANCH}".encode()] = tip.id
-        repo.refs.set_symbolic_ref(b"HEAD", f"refs/heads/{BRANCH}".encode())
+        branch_ref = local_branch_name(BRANCH.encode())
+        repo.refs[branch_ref] = tip.id
+        repo.refs.set_symbolic_ref(HEADREF, branch_ref)
     subprocess.run(
         ["git", "-C", str(path), "repack", "-a", "-d", "-q"], check=True, env=git_environment(root)
     )

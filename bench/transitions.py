@@ -17,13 +17,14 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from promotions.git import Author
+from promotions.git import Author, Snapshot
 from promotions_local.demo import create_demo_repository, write_demo_configuration
 from promotions_local.git_server import serve_repositories
 from promotions_local.github_payloads import push_and_describe
 from promotions_local.session import LocalPromotions
 
 TARGET = 10
+DEV_VALUES = "apps/api/dev/values.yaml"
 ONE_STEP_FLOW = """apiVersion: codefresh.io/v1beta1
 kind: PromotionFlow
 metadata:
@@ -104,11 +105,17 @@ def measure(workspace: Path, version: str, extra_config: str | None) -> tuple[in
         (config / "promotion-flow.yaml").write_text(ONE_STEP_FLOW)
         if extra_config:
             (config / "gates.yaml").write_text(extra_config)
-        paths = ["apps/api/dev/values.yaml"]
+
+        def bump_dev(tip: Snapshot) -> dict[str, bytes]:
+            values = tip.read(DEV_VALUES)
+            if values is None:
+                raise RuntimeError(f"the demo repository has no {DEV_VALUES}")
+            return {DEV_VALUES: values.replace(b'"1.4.0"', f'"{version}"'.encode())}
+
         push = push_and_describe(
             url,
             "main",
-            lambda tip: {paths[0]: tip.read(paths[0]).replace(b'"1.4.0"', f'"{version}"'.encode())},
+            bump_dev,
             "bump",
             Author("Bench", "bench@localhost"),
         )

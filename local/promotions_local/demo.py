@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from dulwich.refs import local_branch_name
 from dulwich.repo import Repo
 from rich.console import Console, Group
 from rich.live import Live
@@ -116,7 +117,7 @@ def _history(bare_repo: Path) -> Table:
     table.add_column("author")
     table.add_column("message")
     with Repo(str(bare_repo)) as repo:
-        for entry in repo.get_walker(include=[repo.refs[b"refs/heads/main"]]):
+        for entry in repo.get_walker(include=[repo.refs[local_branch_name(b"main")]]):
             commit = entry.commit
             table.add_row(
                 commit.id.decode()[:12],

@@ -35,11 +35,12 @@ from dulwich.errors import GitProtocolError, NotGitRepository
 from dulwich.index import commit_tree
 from dulwich.objects import Blob, Commit
 from dulwich.protocol import CAPABILITY_ATOMIC, ZERO_SHA
+from dulwich.refs import HEADREF, local_branch_name
 from dulwich.repo import Repo
 from dulwich.server import BackendRepo, FileSystemBackend, ReceivePackHandler
 from dulwich.web import make_wsgi_chain
-from promotions.git import Author, HttpCredentials, checked_path
 
+from promotions.git import Author, HttpCredentials, checked_path
 from promotions_local.loopback import LoopbackServer
 
 logger = logging.getLogger(__name__)
@@ -78,9 +79,9 @@ def create_bare_repository(
         commit.author_timezone = commit.commit_timezone = 0
         commit.message = message.encode() if message.endswith("\n") else f"{message}\n".encode()
         repo.object_store.add_object(commit)
-        branch_ref = f"refs/heads/{branch}".encode()
+        branch_ref = local_branch_name(branch.encode())
         repo.refs[branch_ref] = commit.id
-        repo.refs.set_symbolic_ref(b"HEAD", branch_ref)
+        repo.refs.set_symbolic_ref(HEADREF, branch_ref)
     return commit.id.decode("ascii")
 
 
@@ -180,6 +181,9 @@ class _GitRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Small responses on kept-alive connections otherwise wait out the peer's delayed ACK (~40 ms each).
     disable_nagle_algorithm = True
+    # Where send_response and send_header queue the status line and headers until end_headers: http.server
+    # keeps it out of its documented interface (and typeshed out of its stubs), _send counts it.
+    _headers_buffer: list[bytes]
 
     def __init__(self, server_impl: _RepositoryServer, *args: Any) -> None:
         self._impl = server_impl
@@ -356,7 +360,9 @@ def _parse_cgi_output(output: bytes) -> GitServerResponse:
         (index for index in (output.find(b"\r\n\r\n"), output.find(b"\n\n")) if index >= 0), default=-1
     )
     if header_end < 0:
-        return GitServerResponse(502, [("Content-Type", "text/plain")], b"git http-backend sent no CGI headers\n")
+        return GitServerResponse(
+            502, [("Content-Type", "text/plain")], b"git http-backend sent no CGI headers\n"
+        )
     separator = 4 if output[header_end : header_end + 4] == b"\r\n\r\n" else 2
     status = 200
     headers = []

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from promotions.http import HttpClient, HttpError, HttpResponse, redact
+from promotions.http import HttpError, HttpRequester, HttpResponse, redact
 
 
 class SyncStatus(StrEnum):
@@ -87,7 +87,7 @@ class Verification(BaseModel):
 
 
 class ArgoCdClient:
-    def __init__(self, server_url: str, token: str, http: HttpClient) -> None:
+    def __init__(self, server_url: str, token: str, http: HttpRequester) -> None:
         self._server_url = server_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"}
         self._http = http

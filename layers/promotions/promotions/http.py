@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
@@ -55,6 +55,20 @@ class HttpResponse:
             return json.loads(self.body or b"null")
         except ValueError as error:
             raise HttpError(f"expected JSON, got {self.body[:200]!r}") from error
+
+
+class HttpRequester(Protocol):
+    """HttpClient's shape, for the clients and checks that tests give a fake or a local server."""
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        body: bytes | str | None = None,
+    ) -> HttpResponse: ...
 
 
 class HttpClient:

@@ -18,7 +18,7 @@ def canonical_repo(url: str) -> str:
     """
     text = url.strip()
     if text.startswith("file://"):
-        return _strip(text[len("file://"):]) or "/"
+        return _strip(text[len("file://") :]) or "/"
     if text.startswith("/"):
         return _strip(text) or "/"
     scp = _SCP_LIKE.match(text)
@@ -57,7 +57,4 @@ def path_segments(path: str) -> tuple[str, ...]:
 
 
 def _strip(path: str) -> str:
-    path = path.strip("/")
-    if path.endswith(".git"):
-        path = path[: -len(".git")]
-    return path
+    return path.strip("/").removesuffix(".git")

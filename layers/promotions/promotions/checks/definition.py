@@ -89,18 +89,18 @@ class _CheckSpec(BaseModel):
         return getattr(self, _field(self.kind))
 
 
-CheckSpec = create_model(
-    "CheckSpec",
-    __base__=_CheckSpec,
-    **{_field(kind): (model | None, Field(None, alias=kind)) for kind, model in CHECK_KINDS.items()},
-)
+# One optional field per check kind, built from the registry at import time: types as values, hence Any.
+_KIND_FIELDS: dict[str, Any] = {
+    _field(kind): (model | None, Field(None, alias=kind)) for kind, model in CHECK_KINDS.items()
+}
+CheckSpec = create_model("CheckSpec", __base__=_CheckSpec, **_KIND_FIELDS)
 
 
 class PromotionCheck(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: Name = Field(validation_alias=AliasPath("metadata", "name"))
-    spec: CheckSpec  # type: ignore[valid-type]
+    spec: CheckSpec
 
     @property
     def kind(self) -> str:

@@ -46,6 +46,7 @@ class HeaderValue(CheckConfig):
     def resolve(self, variables: dict[str, str], services: CheckServices) -> str:
         if self.value is not None:
             return render(self.value, variables)
+        assert self.secret is not None, "_one_source lets through no header without a value or a secret"
         return SecretRef(secret=self.secret, key=self.key).read(services)
 
 

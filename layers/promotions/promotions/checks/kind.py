@@ -125,6 +125,11 @@ def secret_name(secret_id: str) -> str:
     return secret_id
 
 
+class UnusableContextExport(ValueError):
+    """An integration exported a PROMOTION_CONTEXT that is not a JSON object: its answer, not the code, is
+    wrong, which is why this is a ValueError whatever the export's type."""
+
+
 def exported_context(value: Any) -> dict[str, Any]:
     """A PROMOTION_CONTEXT export: a JSON object, or a string holding one (as a Codefresh workflow writes)."""
     if value is None:
@@ -133,9 +138,9 @@ def exported_context(value: Any) -> dict[str, Any]:
         try:
             value = json.loads(value)
         except ValueError:
-            raise ValueError(f"PROMOTION_CONTEXT is not JSON: {value[:200]!r}") from None
+            raise UnusableContextExport(f"PROMOTION_CONTEXT is not JSON: {value[:200]!r}") from None
     if not isinstance(value, dict):
-        raise ValueError(f"PROMOTION_CONTEXT must be a JSON object, not {type(value).__name__}")
+        raise UnusableContextExport(f"PROMOTION_CONTEXT must be a JSON object, not {type(value).__name__}")
     return value
 
 

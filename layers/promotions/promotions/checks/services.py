@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from promotions import clock
-from promotions.http import HttpResponse
+from promotions.http import HttpRequester
 
 
 class SecretUnavailable(LookupError):
@@ -16,20 +16,6 @@ class SecretUnavailable(LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0])
-
-
-class HttpRequester(Protocol):
-    """promotions.http.HttpClient's shape."""
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        json_body: Any = None,
-        body: bytes | str | None = None,
-    ) -> HttpResponse: ...
 
 
 class SecretResolver(Protocol):

@@ -23,7 +23,7 @@ class History:
         return None if self._tip is None else self._commit(self._tip)
 
     def __contains__(self, commit_sha: str) -> bool:
-        return self._tip is not None and commit_sha.encode() in self._repo.object_store
+        return self._tip is not None and ObjectID(commit_sha.encode()) in self._repo.object_store
 
     def commits(self) -> Iterator[Commit]:
         """Newest first, as `git log` lists them, down to the depth fetched."""
@@ -39,7 +39,7 @@ class History:
             return None
         shallow = self._repo.get_shallow()
         cut_short = False
-        for entry in self._repo.get_walker(include=[descendant.encode()]):
+        for entry in self._repo.get_walker(include=[ObjectID(descendant.encode())]):
             if entry.commit.id == ancestor.encode():
                 return True
             cut_short = cut_short or entry.commit.id in shallow

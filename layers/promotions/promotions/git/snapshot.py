@@ -141,12 +141,17 @@ class Snapshot:
             deeper: dict[str, _Walk] = {}
             for path, (tree_id, (name, *rest), _fan_out) in walking.items():
                 tree = self._tree(tree_id)
-                entry = tree[name] if name in tree else None
-                if entry is not None and rest and stat.S_ISDIR(entry[0]):
-                    fan_out = sum(1 for item in tree.iteritems() if stat.S_ISDIR(item.mode)) if with_files else 0
-                    deeper[path] = _Walk(entry[1], rest, fan_out)
+                if name not in tree:
+                    found[path] = None
+                    continue
+                mode, entry_id = tree[name]
+                if rest and stat.S_ISDIR(mode):
+                    fan_out = (
+                        sum(1 for item in tree.iteritems() if stat.S_ISDIR(item.mode)) if with_files else 0
+                    )
+                    deeper[path] = _Walk(entry_id, rest, fan_out)
                 else:
-                    found[path] = None if rest else entry
+                    found[path] = None if rest else (mode, entry_id)
             walking = deeper
         return found
 
