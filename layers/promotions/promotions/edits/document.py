@@ -9,18 +9,19 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from jsonpath_rfc9535 import JSONPathError, JSONPathNode, JSONPathQuery
 from jsonpath_rfc9535 import compile as compile_json_path
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import EditError
 
 BLOCK_SCALAR_STYLES = ("|", ">")
-SKIP_BLANKS = re.compile(r"(?:[ \t]+|#[^\n]*|\r?\n)*")
+_BLANKS = re.compile(r"(?:[ \t]+|#[^\n]*|\r?\n)*")
 _MISSING_DOT = re.compile(r"\$[A-Za-z_]")
 
 Location = tuple[str | int, ...]
@@ -131,7 +132,7 @@ def walk(doc: Document, location: Location) -> list[Place]:
 
 def _child(doc: Document, place: Place, step: str | int) -> Place | None:
     node, value = place.node, place.value
-    if isinstance(node, MappingNode) and isinstance(value, dict):
+    if isinstance(node, MappingNode) and isinstance(value, CommentedMap):
         position = (value.lc.data or {}).get(step)  # keys written in this mapping, not inherited, have one
         if position is None:
             return None
@@ -139,8 +140,13 @@ def _child(doc: Document, place: Place, step: str | int) -> Place | None:
             if (key_node.start_mark.line, key_node.start_mark.column) == (position[0], position[1]):
                 if value_node.start_mark.index >= key_node.end_mark.index:
                     return Place(value_node, value[step], node, key_node, value_node.start_mark.index, None)
-                start, end = _alias_token(doc.text, key_node.end_mark.index, value_node)
-                return Place(value_node, value[step], node, key_node, start, end)
+                return Place(
+                    value_node,
+                    value[step],
+                    node,
+                    key_node,
+                    *_alias_token(doc.text, key_node.end_mark.index, value_node),
+                )
         return None
     if isinstance(node, SequenceNode) and isinstance(value, list) and isinstance(step, int):
         if not 0 <= step < len(node.value):
@@ -148,6 +154,7 @@ def _child(doc: Document, place: Place, step: str | int) -> Place | None:
         # An alias item's node lies before the alias token; the token comes after the previous item.
         cursor = node.start_mark.index
         for index, item in enumerate(node.value[: step + 1]):
+            end: int | None
             if item.start_mark.index >= cursor:
                 start, end = item.start_mark.index, None
                 cursor = item.end_mark.index
@@ -161,6 +168,7 @@ def _child(doc: Document, place: Place, step: str | int) -> Place | None:
 
 def _alias_token(text: str, search_from: int, anchored: Node) -> tuple[int, int]:
     match = alias_pattern(anchored.anchor).search(text, search_from)
+    assert match is not None, "an alias node comes from an alias token after `search_from`"
     return match.start(), match.end()
 
 
@@ -187,6 +195,10 @@ def anchors_defined(node: Node, start: int, end: int) -> set[str]:
     return found
 
 
+@overload
+def content_end(text: str, node: CollectionNode) -> int: ...
+@overload
+def content_end(text: str, node: Node) -> int | None: ...
 def content_end(text: str, node: Node) -> int | None:
     """Where `node`'s own text ends, leaving out the blank lines and comments that follow it (they belong to
     what comes next); None for an empty (implicit null) scalar, which has no text."""
@@ -196,7 +208,7 @@ def content_end(text: str, node: Node) -> int | None:
         if node.style in BLOCK_SCALAR_STYLES:
             return trimmed_end(text, node.start_mark.index, node.end_mark.index)
         return node.end_mark.index
-    if node.flow_style:
+    if isinstance(node, CollectionNode) and node.flow_style:
         return node.end_mark.index
     end = node.end_mark.index
     while True:
@@ -212,6 +224,17 @@ def content_end(text: str, node: Node) -> int | None:
     if last is not None and node.start_mark.index <= last.start_mark.index < node.end_mark.index:
         end = max(end, content_end(text, last) or end)
     return end
+
+
+def json_value_end(node: Node) -> int:
+    """Where a JSON value's text ends: JSON has no empty values and no comments, so where its node does."""
+    return node.end_mark.index
+
+
+def past_blanks(text: str, start: int) -> int:
+    """Where the text from `start` goes on after blanks, line breaks and comments."""
+    blanks = _BLANKS.match(text, start)
+    return blanks.end() if blanks else start
 
 
 def trimmed_end(text: str, start: int, end: int) -> int:

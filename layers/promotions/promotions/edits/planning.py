@@ -10,7 +10,6 @@ from ruamel.yaml.comments import merge_attrib
 from ruamel.yaml.nodes import MappingNode, Node
 
 from .document import (
-    SKIP_BLANKS,
     Document,
     Location,
     Place,
@@ -19,6 +18,8 @@ from .document import (
     anchors_defined,
     column_of,
     content_end,
+    json_value_end,
+    past_blanks,
     query,
     trimmed_end,
     walk,
@@ -127,6 +128,7 @@ class Planner:
         for index in range(depth, len(write.location)):
             step = write.location[index]
             key_node = write.source[index + 1].key_node
+            assert key_node is not None, "only keys are created, never list items (_check_creatable)"
             key_text = self.source.text[key_node.start_mark.index : key_node.end_mark.index]
             if index == len(write.location) - 1:
                 tree[step] = (key_text, write)
@@ -138,7 +140,7 @@ class Planner:
     def _replace(self, place: Place, write: Write) -> Edit:
         order = (-len(write.location), 0)
         if self.target.is_json:
-            end = content_end(self.target.text, place.node)
+            end = json_value_end(place.node)
             # A container the target writes on one line stays on one line.
             one_line = bool(place.value) and "\n" not in self.target.text[place.start : end]
             return Edit(
@@ -194,7 +196,7 @@ class Planner:
         first_key = (
             node.value[0][0].start_mark.index
             if node.value
-            else SKIP_BLANKS.match(text, after_anchor(text, container)).end()
+            else past_blanks(text, after_anchor(text, container))
         )
         column = column_of(text, first_key)
         position = content_end(text, node)
@@ -203,7 +205,7 @@ class Planner:
     def _fill(self, container: Place, tree: NewKeys, order: tuple[int, int]) -> Edit:
         """Replace a null or empty mapping with the new keys."""
         if self.target.is_json:
-            end = content_end(self.target.text, container.node)
+            end = json_value_end(container.node)
             return Edit(
                 container.start,
                 end,

@@ -13,18 +13,19 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import merge_attrib
-from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import CollectionNode, MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.scalarstring import ScalarString
 
 from .document import (
     BLOCK_SCALAR_STYLES,
-    SKIP_BLANKS,
     Document,
     Place,
     after_anchor,
     column_of,
     content_end,
+    json_value_end,
+    past_blanks,
 )
 from .writes import Edit, NewKeys, Write
 
@@ -90,7 +91,7 @@ def slot_of(doc: Document, place: Place) -> Slot:
     end = place.alias_end if place.is_alias else content_end(text, node)
     if parent is None:
         lead, parent_col = None, -1  # the root hangs from nothing: it may start at column 0
-    elif isinstance(parent, MappingNode):
+    elif place.key_node is not None:  # a mapping's member
         lead = _colon_end(text, place.key_node.end_mark.index)
         parent_col = column_of(text, place.key_node.start_mark.index)
     else:
@@ -104,7 +105,7 @@ def slot_of(doc: Document, place: Place) -> Slot:
     if end is None:  # an empty value: `key:` with nothing after it
         value = end = lead if lead is not None else place.start
     else:
-        value = SKIP_BLANKS.match(text, anchor_end).end() if anchor_end != place.start else place.start
+        value = past_blanks(text, anchor_end) if anchor_end != place.start else place.start
     gap = text[lead:value] if lead is not None else "\n"
     line_start = text.rfind("\n", 0, value) + 1
     return Slot(
@@ -115,7 +116,7 @@ def slot_of(doc: Document, place: Place) -> Slot:
         parent_col=parent_col,
         node_col=column_of(text, value),
         in_seq=isinstance(parent, SequenceNode),
-        flow=bool(parent is not None and parent.flow_style),
+        flow=isinstance(parent, CollectionNode) and bool(parent.flow_style),
         same_line="\n" not in gap,
         commented="#" in gap,
     )
@@ -181,11 +182,11 @@ def copied_rendering(doc: Document, place: Place) -> Rendered | None:
     if place.is_alias or _holds_anchors(place.value):
         return None
     text, node = doc.text, place.node
-    start = SKIP_BLANKS.match(text, after_anchor(text, place)).end()
+    start = past_blanks(text, after_anchor(text, place))
     end = content_end(text, node)
     if end is None:
         return Rendered("", ())
-    if isinstance(place.parent, MappingNode):
+    if place.key_node is not None:  # a mapping's member
         parent_col = column_of(text, place.key_node.start_mark.index)
     elif isinstance(place.parent, SequenceNode):
         dash = dash_end(text, start)
@@ -377,7 +378,7 @@ class TargetText:
     def json_insert(self, container: Place, tree: NewKeys, order: tuple[int, int]) -> Edit:
         text = self.target.text
         last_key, last_value = container.node.value[-1]
-        position = content_end(text, last_value)
+        position = json_value_end(last_value)
         line_indent = self.line_indent(last_key.start_mark.index)
         multiline = "\n" in text[container.start : container.node.end_mark.index]
         separator = "\n" + line_indent if multiline else " "

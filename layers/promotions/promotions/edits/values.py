@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 from typing import Any
 
 from jsonpath_rfc9535.serialize import canonical_string
@@ -23,7 +24,8 @@ def same_value(left: Any, right: Any) -> bool:
         return isinstance(right, list) and len(left) == len(right) and all(map(same_value, left, right))
     if _scalar_kind(left) != _scalar_kind(right):
         return False
-    return left == right or (left != left and right != right)  # NaN equals NaN here
+    # Both are of one kind by now, and NaN equals NaN here.
+    return left == right or (isinstance(left, float) and math.isnan(left) and math.isnan(right))
 
 
 def _scalar_kind(value: Any) -> str:
