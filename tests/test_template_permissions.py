@@ -1,6 +1,6 @@
-"""What template.yaml lets each role do, read from the template as CloudFormation would resolve it: the checks'
-prefix reaches none of the engine's own functions, state machine or secrets, and each function has the table
-and bucket actions its code makes, no more."""
+"""What template.yaml lets each role do, read from the roles SAM's transform writes and resolved as
+CloudFormation would: the checks' prefix reaches none of the engine's own functions, state machine or
+secrets, and each function has the table and bucket actions its code makes, no more."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from promotions_local.stack_template import IntrinsicResolver, PhysicalResource, SamTemplate, TemplateError
 
@@ -28,6 +29,9 @@ SECRET_READERS = {
     "CommitSigningKeySecretArn": {"PromoteEnvironmentFunction"},
     "WebhookSecretArn": {"WebhookFunction"},
 }
+
+# The property of each resource SAM gives a role that names the role.
+ROLE_PROPERTY = {"AWS::Lambda::Function": "Role", "AWS::StepFunctions::StateMachine": "RoleArn"}
 
 FLOW_TASK_FUNCTIONS = {
     "StartReleaseFunction",
@@ -78,9 +82,10 @@ class Deployment:
             "AWS::StackName": stack_name,
             "AWS::URLSuffix": "amazonaws.com",
         }
+        self._template = TEMPLATE.transform(parameter_values, boto3.session.Session(region_name=REGION))
         self.resources: dict[str, PhysicalResource] = {}
-        self._resolver = IntrinsicResolver(TEMPLATE, parameter_values, pseudo, self.resources)
-        for logical_id, resource in TEMPLATE.resources.items():
+        self._resolver = IntrinsicResolver(self._template, parameter_values, pseudo, self.resources)
+        for logical_id, resource in self._template.resources.items():
             self.resources[logical_id] = self._physical(logical_id, resource)
 
     def arn(self, service: str, resource: str) -> str:
@@ -100,10 +105,10 @@ class Deployment:
                 attributes={"Arn": arn, **attributes},
             )
 
-        if resource_type == "AWS::Serverless::Function":
+        if resource_type == "AWS::Lambda::Function":
             return physical(generated_name, self.arn("lambda", f"function:{generated_name}"))
-        if resource_type == "AWS::Serverless::StateMachine":
-            name = self._resolver.resolve(properties.get("Name", generated_name), logical_id)
+        if resource_type == "AWS::StepFunctions::StateMachine":
+            name = self._resolver.resolve(properties.get("StateMachineName", generated_name), logical_id)
             arn = self.arn("states", f"stateMachine:{name}")
             return physical(arn, arn, Name=name)
         if resource_type == "AWS::SQS::Queue":
@@ -122,56 +127,25 @@ class Deployment:
         )
 
     def roles(self) -> dict[str, list[dict[str, Any]]]:
-        """Each function's and state machine's statements, SAM policy templates written out."""
-        return {
-            logical_id: [
+        """Each function's and state machine's statements, from the role SAM's transform made for it."""
+        roles = {}
+        for logical_id, resource in self._template.resources.items():
+            if resource["Type"] not in ROLE_PROPERTY:
+                continue
+            role_id, _ = resource["Properties"][ROLE_PROPERTY[resource["Type"]]]["Fn::GetAtt"]
+            policies = self._template.resources[role_id]["Properties"].get("Policies", [])
+            roles[logical_id] = [
                 statement
-                for policy in self._resolver.resolve(resource["Properties"].get("Policies", []), logical_id)
-                for statement in self._statements(logical_id, policy)
+                for policy in self._resolver.resolve(policies, role_id)
+                for statement in policy["PolicyDocument"]["Statement"]
             ]
-            for logical_id, resource in TEMPLATE.resources.items()
-            if resource["Type"] in {"AWS::Serverless::Function", "AWS::Serverless::StateMachine"}
-        }
-
-    def _statements(self, logical_id: str, policy: dict[str, Any]) -> list[dict[str, Any]]:
-        ((name, argument),) = policy.items()
-        if name == "Statement":
-            return argument
-        # The policy templates of SAM's policy_templates.json that this test reads; any other is refused
-        # rather than read as granting nothing.
-        if name == "EventBridgePutEventsPolicy":
-            bus = self.arn("events", f"event-bus/{argument['EventBusName']}")
-            return [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus}]
-        if name == "AWSSecretsManagerGetSecretValuePolicy":
-            return [
-                {
-                    "Effect": "Allow",
-                    "Action": "secretsmanager:GetSecretValue",
-                    "Resource": argument["SecretArn"],
-                }
-            ]
-        if name == "SQSSendMessagePolicy":
-            queue = self.arn("sqs", argument["QueueName"])
-            return [
-                {
-                    "Effect": "Allow",
-                    "Action": ["sqs:SendMessage*", "sqs:ChangeMessageVisibility*"],
-                    "Resource": queue,
-                }
-            ]
-        if name == "StepFunctionsExecutionPolicy":
-            machine = self.arn("states", f"stateMachine:{argument['StateMachineName']}")
-            return [{"Effect": "Allow", "Action": "states:StartExecution", "Resource": machine}]
-        if name == "LambdaInvokePolicy":
-            function = self.arn("lambda", f"function:{argument['FunctionName']}*")
-            return [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function}]
-        pytest.fail(f"{logical_id} uses the policy template {name}; write its statement out instead")
+        return roles
 
     def function_arns(self) -> dict[str, str]:
         return {
             logical_id: resource.attributes["Arn"]
             for logical_id, resource in self.resources.items()
-            if resource.resource_type == "AWS::Serverless::Function"
+            if resource.resource_type == "AWS::Lambda::Function"
         }
 
 

@@ -1,10 +1,11 @@
 """The embedded local runtime: the template's resources on an in-process moto server, the real handlers.
 
-LocalStack reads template.yaml itself (stack_template), creates each resource on moto (stack_resources),
-runs every Lambda function's handler in this process (moto_seams), and serves SQS event source mappings
-with its own poller (stack_event_sources). Handlers share this process's environment, so the functions'
-environment variables are set in os.environ while the stack runs, together with the endpoint, region and
-dummy credentials that point boto3 and PynamoDB at moto; everything is restored on stop.
+LocalStack expands template.yaml with SAM's own transform and resolves what CloudFormation would
+(stack_template), creates each resource on moto (stack_resources), runs every Lambda function's handler in
+this process (moto_seams), and serves SQS event source mappings with its own poller (stack_event_sources).
+Handlers share this process's environment, so the functions' environment variables are set in os.environ
+while the stack runs, together with the endpoint, region and dummy credentials that point boto3 and
+PynamoDB at moto; everything is restored on stop.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Self
 
 import boto3
 from botocore.config import Config
@@ -32,6 +33,7 @@ from promotions_local import moto_seams
 from promotions_local.stack_event_sources import EventSourceDrainTimeout, SqsEventSourcePoller
 from promotions_local.stack_resources import LocalFunction, ResourceProvisioner
 from promotions_local.stack_template import (
+    CloudFormationTemplate,
     EnvironmentConflictError,
     IntrinsicResolver,
     PhysicalResource,
@@ -215,7 +217,7 @@ class LocalStack:
         self._poller: SqsEventSourcePoller | None = None
         self._teardown: contextlib.ExitStack | None = None
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -295,7 +297,9 @@ class LocalStack:
         self._reset_moto()
         teardown.callback(self._reset_moto)
 
-        provisioner = self._provision(template, parameter_values)
+        # Only once the environment points here: the transform's session must not read a displaced profile.
+        transformed = template.transform(parameter_values, self._boto_session())
+        provisioner = self._provision(transformed, parameter_values)
         functions = list(provisioner.functions.values())
         function_environment = merged_function_environment(functions)
         clashes = sorted(set(function_environment) & set(base_environment))
@@ -332,7 +336,7 @@ class LocalStack:
             response.read()
 
     def _provision(
-        self, template: SamTemplate, parameter_values: Mapping[str, str | list[str]]
+        self, template: CloudFormationTemplate, parameter_values: Mapping[str, str | list[str]]
     ) -> ResourceProvisioner:
         account_id = self.client("sts").get_caller_identity()["Account"]
         pseudo_parameters = {
@@ -355,7 +359,7 @@ class LocalStack:
             stack_name=self.stack_name,
             region=self.region,
             account_id=account_id,
-            template_dir=template.directory,
+            template=template,
         )
         known_names = {*parameter_values, *pseudo_parameters, "AWS::NoValue"}
         for logical_id in template.creation_order(active, known_names):
@@ -383,6 +387,11 @@ class LocalStack:
     def _new_client(self, service: str, config: Config | None = None) -> Any:
         # Explicit endpoint and credentials: the clients work whatever os.environ holds. One session shares
         # its loaded service models between clients; sessions are not thread-safe, hence the lock.
+        session = self._boto_session()
+        with self._session_lock:
+            return session.client(service, endpoint_url=self.endpoint_url, config=config)
+
+    def _boto_session(self) -> boto3.session.Session:
         with self._session_lock:
             if self._session is None:
                 self._session = boto3.session.Session(
@@ -391,7 +400,7 @@ class LocalStack:
                     aws_session_token=_CREDENTIAL,
                     region_name=self.region,
                 )
-            return self._session.client(service, endpoint_url=self.endpoint_url, config=config)
+            return self._session
 
     def _invoker(self) -> Any:
         if self._invoke_client is None:

@@ -100,7 +100,7 @@ def failed_message_ids(
             failures,
         )
         return set(message_ids)
-    return set(identifiers)
+    return {str(identifier) for identifier in identifiers}
 
 
 class SqsEventSourcePoller:

@@ -1,9 +1,10 @@
 """Creating a template's resources on the moto server, one resource type at a time.
 
-Each provisioner receives the resource's properties with every intrinsic already resolved and returns the
-PhysicalResource that later Refs and Fn::GetAtts read. Lambda functions get a placeholder package (their
-code runs in this process, see moto_seams) and SQS event source mappings are recorded for the stack's
-poller rather than created in moto, whose own mapping would invoke the function inside SendMessage.
+The resources are CloudFormation's, as SAM's transform leaves them (stack_template). Each provisioner
+receives the resource's properties with every intrinsic already resolved and returns the PhysicalResource
+that later Refs and Fn::GetAtts read. Lambda functions get a placeholder package (their code runs in this
+process, see moto_seams) and SQS event source mappings are recorded for the stack's poller rather than
+created in moto, whose own mapping would invoke the function inside SendMessage.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 import uuid
 import zipfile
 from collections.abc import Callable, Mapping
-from functools import cached_property
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from promotions_local.stack_template import (
-    EVENT_SOURCE_MAPPING,
-    SERVERLESS_FUNCTION,
-    SERVERLESS_HTTP_API,
-    SERVERLESS_STATE_MACHINE,
-    PhysicalResource,
-    TemplateError,
-)
+from promotions_local.stack_template import CloudFormationTemplate, PhysicalResource, TemplateError
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +54,9 @@ _LAMBDA_RESERVED_VARIABLES = frozenset(
     }
 )
 
-# Types that only grant permissions or observe: nothing of them runs locally, so they are recorded only.
+# Types that only grant permissions, observe, or publish an API that nothing calls locally: recorded only.
 _RECORDED_ONLY_TYPES = frozenset(
-    {"AWS::SQS::QueuePolicy", "AWS::Lambda::Permission", "AWS::CloudWatch::Alarm"}
+    {"AWS::SQS::QueuePolicy", "AWS::Lambda::Permission", "AWS::CloudWatch::Alarm", "AWS::ApiGatewayV2::Stage"}
 )
 _RECORDED_ONLY_PREFIXES = ("AWS::IAM::", "AWS::Logs::")
 
@@ -98,13 +92,6 @@ _RULE_TARGET_KEYS = (
 _SUBSTITUTION_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
-class HttpRoute(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    method: str
-    path: str
-
-
 class LocalFunction(BaseModel):
     """A Lambda function of the template whose handler runs in this process."""
 
@@ -118,7 +105,6 @@ class LocalFunction(BaseModel):
     timeout_seconds: int
     memory_mb: int
     environment: dict[str, str]
-    http_routes: tuple[HttpRoute, ...] = ()
 
 
 class SqsEventSource(BaseModel):
@@ -142,6 +128,15 @@ def physical_name(stack_name: str, logical_id: str, max_length: int, suffix: str
         digest = hashlib.sha256(name.encode()).hexdigest()[:8]
         name = f"{name[: max_length - len(suffix) - len(digest) - 1]}-{digest}"
     return name + suffix
+
+
+@cache
+def placeholder_package() -> bytes:
+    """The code package of every local Lambda function: its handler runs in this process instead."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "The local runtime runs this function's handler in process.\n")
+    return buffer.getvalue()
 
 
 def _required(properties: Mapping[str, Any], key: str, logical_id: str, resource_type: str) -> Any:
@@ -174,13 +169,13 @@ class ResourceProvisioner:
         stack_name: str,
         region: str,
         account_id: str,
-        template_dir: Path,
+        template: CloudFormationTemplate,
     ):
         self._client = client
         self._stack_name = stack_name
         self._region = region
         self._account_id = account_id
-        self._template_dir = template_dir
+        self._template = template
         self.functions: dict[str, LocalFunction] = {}
         self.event_sources: list[SqsEventSource] = []
         self._provisioners: dict[str, Callable[[str, Mapping[str, Any]], PhysicalResource]] = {
@@ -193,11 +188,11 @@ class ResourceProvisioner:
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::S3::Bucket": self._bucket,
             "AWS::SSM::Parameter": self._parameter,
-            SERVERLESS_FUNCTION: self._function,
-            EVENT_SOURCE_MAPPING: self._event_source_mapping,
-            SERVERLESS_STATE_MACHINE: self._state_machine,
-            SERVERLESS_HTTP_API: self._http_api,
-            "AWS::Serverless::LayerVersion": self._layer,
+            "AWS::Lambda::Function": self._function,
+            "AWS::Lambda::EventSourceMapping": self._event_source_mapping,
+            "AWS::Lambda::LayerVersion": self._layer,
+            "AWS::StepFunctions::StateMachine": self._state_machine,
+            "AWS::ApiGatewayV2::Api": self._http_api,
         }
 
     def provision(
@@ -218,13 +213,6 @@ class ResourceProvisioner:
     def _name(self, logical_id: str, max_length: int, suffix: str = "") -> str:
         return physical_name(self._stack_name, logical_id, max_length, suffix)
 
-    @cached_property
-    def _placeholder_package(self) -> bytes:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("README.txt", "The local runtime runs this function's handler in process.\n")
-        return buffer.getvalue()
-
     def _recorded_only(self, logical_id: str, resource_type: str) -> PhysicalResource:
         logger.debug(
             "%s %s only grants or observes; the local runtime records it without creating it",
@@ -239,13 +227,13 @@ class ResourceProvisioner:
         # The layer's content is the `promotions` package, already importable in this process; the layer is
         # published only so that its Ref is the ARN of a layer version that exists.
         name = properties.get("LayerName") or self._name(logical_id, 140)
-        request: dict[str, Any] = {"LayerName": name, "Content": {"ZipFile": self._placeholder_package}}
+        request: dict[str, Any] = {"LayerName": name, "Content": {"ZipFile": placeholder_package()}}
         if "CompatibleRuntimes" in properties:
             request["CompatibleRuntimes"] = properties["CompatibleRuntimes"]
         arn = self._client("lambda").publish_layer_version(**request)["LayerVersionArn"]
         return PhysicalResource(
             logical_id=logical_id,
-            resource_type="AWS::Serverless::LayerVersion",
+            resource_type="AWS::Lambda::LayerVersion",
             physical_id=arn,
             name=name,
             arn=arn,
@@ -473,15 +461,13 @@ class ResourceProvisioner:
         )
 
     def _function(self, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
-        resource_type = SERVERLESS_FUNCTION
-        code_uri = _required(properties, "CodeUri", logical_id, resource_type)
-        if not isinstance(code_uri, str):
-            raise TemplateError(
-                f"function {logical_id}: CodeUri must be a folder of this repository, got {code_uri!r}"
-            )
-        code_dir = (self._template_dir / code_uri).resolve()
+        resource_type = "AWS::Lambda::Function"
+        code = _required(properties, "Code", logical_id, resource_type)
+        code_dir = self._template.local_path(
+            code.get("S3Bucket"), code.get("S3Key"), f"function {logical_id}"
+        ).resolve()
         if not code_dir.is_dir():
-            raise TemplateError(f"function {logical_id}: CodeUri folder {code_uri} does not exist")
+            raise TemplateError(f"function {logical_id}: CodeUri folder {code['S3Key']} does not exist")
         variables = (properties.get("Environment") or {}).get("Variables") or {}
         environment = {name: _attribute_text(value) for name, value in variables.items()}
         reserved = sorted(set(environment) & _LAMBDA_RESERVED_VARIABLES)
@@ -498,19 +484,11 @@ class ResourceProvisioner:
             Runtime=_required(properties, "Runtime", logical_id, resource_type),
             Role=_required(properties, "Role", logical_id, resource_type),
             Handler=handler,
-            Code={"ZipFile": self._placeholder_package},
+            Code={"ZipFile": placeholder_package()},
             Timeout=timeout,
             MemorySize=memory,
             Environment={"Variables": environment},
             Description=properties.get("Description", ""),
-        )
-        routes = tuple(
-            HttpRoute(
-                method=event["Properties"].get("Method", "ANY").upper(),
-                path=event["Properties"].get("Path", "/"),
-            )
-            for event in (properties.get("Events") or {}).values()
-            if event.get("Type") == "HttpApi"
         )
         self.functions[logical_id] = LocalFunction(
             logical_id=logical_id,
@@ -521,7 +499,6 @@ class ResourceProvisioner:
             timeout_seconds=timeout,
             memory_mb=memory,
             environment=environment,
-            http_routes=routes,
         )
         return PhysicalResource(
             logical_id=logical_id,
@@ -533,7 +510,7 @@ class ResourceProvisioner:
         )
 
     def _event_source_mapping(self, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
-        resource_type = EVENT_SOURCE_MAPPING
+        resource_type = "AWS::Lambda::EventSourceMapping"
         function_ref = _required(properties, "FunctionName", logical_id, resource_type)
         function = next(
             (
@@ -575,27 +552,30 @@ class ResourceProvisioner:
         return PhysicalResource(logical_id=logical_id, resource_type=resource_type, physical_id=mapping_id)
 
     def _state_machine(self, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
-        resource_type = SERVERLESS_STATE_MACHINE
+        resource_type = "AWS::StepFunctions::StateMachine"
         if "Definition" in properties:
             definition = properties["Definition"]
+        elif "DefinitionString" in properties:
+            definition = json.loads(properties["DefinitionString"])
         else:
-            definition_uri = _required(properties, "DefinitionUri", logical_id, resource_type)
-            if not isinstance(definition_uri, str):
-                raise TemplateError(
-                    f"state machine {logical_id}: DefinitionUri must be a file of this repository"
-                )
-            definition = load_template_definition(self._template_dir / definition_uri, logical_id)
+            location = _required(properties, "DefinitionS3Location", logical_id, resource_type)
+            definition = load_template_definition(
+                self._template.local_path(
+                    location.get("Bucket"), location.get("Key"), f"state machine {logical_id}"
+                ),
+                logical_id,
+            )
         substitutions = {
             key: _attribute_text(value)
             for key, value in (properties.get("DefinitionSubstitutions") or {}).items()
         }
         definition = substitute_definition(definition, substitutions, logical_id)
-        name = properties.get("Name") or self._name(logical_id, 80)
+        name = properties.get("StateMachineName") or self._name(logical_id, 80)
         arn = self._client("stepfunctions").create_state_machine(
             name=name,
             definition=json.dumps(definition),
-            roleArn=_required(properties, "Role", logical_id, resource_type),
-            type=properties.get("Type", "STANDARD"),
+            roleArn=_required(properties, "RoleArn", logical_id, resource_type),
+            type=properties.get("StateMachineType", "STANDARD"),
         )["stateMachineArn"]
         return PhysicalResource(
             logical_id=logical_id,
@@ -607,15 +587,21 @@ class ResourceProvisioner:
         )
 
     def _http_api(self, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+        resource_type = "AWS::ApiGatewayV2::Api"
+        apigateway = self._client("apigatewayv2")
         name = properties.get("Name") or self._name(logical_id, 128)
-        api = self._client("apigatewayv2").create_api(Name=name, ProtocolType="HTTP")
+        api = apigateway.create_api(Name=name, ProtocolType=properties.get("ProtocolType", "HTTP"))
+        if "Body" in properties:
+            # SAM writes an HttpApi's routes as an OpenAPI body; moto imports its paths as routes (and the
+            # API's name from its title), as API Gateway does.
+            api = apigateway.reimport_api(ApiId=api["ApiId"], Body=json.dumps(properties["Body"]))
         return PhysicalResource(
             logical_id=logical_id,
-            resource_type=SERVERLESS_HTTP_API,
+            resource_type=resource_type,
             physical_id=api["ApiId"],
-            name=name,
+            name=api["Name"],
             url=api["ApiEndpoint"],
-            attributes={"ApiEndpoint": api["ApiEndpoint"]},
+            attributes={"ApiEndpoint": api["ApiEndpoint"], "ApiId": api["ApiId"]},
         )
 
 

@@ -1,10 +1,12 @@
-"""Reading a SAM template the way CloudFormation and the SAM transform would, for the local runtime.
+"""Reading a SAM template the way CloudFormation does, for the local runtime.
 
-Covers what the local stack needs: the short `!Ref`-style tags, Parameters with defaults and overrides,
-Conditions, Globals merged into the serverless resources, the resources SAM adds implicitly (function and
-state machine roles, SQS event source mappings, the implicit HTTP API), the creation order that the
-references imply, and the intrinsic functions (Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::If, Fn::Select,
-Fn::Split, Fn::FindInMap, Fn::Base64).
+SAM's own transform (aws-sam-translator, the library behind `sam build` and CloudFormation's
+AWS::Serverless-2016-10-31) turns the template into plain CloudFormation: Globals merged, function and state
+machine roles with their policy templates written out, event source mappings, the implicit HTTP API. What the
+transform leaves to CloudFormation is done here: the short `!Ref`-style tags, Parameters with their
+AllowedValues and AllowedPattern, Conditions, the creation order that the references imply, and the
+intrinsic functions (Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::If, Fn::Select, Fn::Split, Fn::FindInMap,
+Fn::Base64).
 """
 
 from __future__ import annotations
@@ -12,38 +14,21 @@ from __future__ import annotations
 import base64
 import copy
 import graphlib
-import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+import boto3
 from pydantic import BaseModel, ConfigDict
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-
-logger = logging.getLogger(__name__)
-
-SERVERLESS_FUNCTION = "AWS::Serverless::Function"
-SERVERLESS_STATE_MACHINE = "AWS::Serverless::StateMachine"
-SERVERLESS_HTTP_API = "AWS::Serverless::HttpApi"
-EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
-IMPLICIT_HTTP_API = "ServerlessHttpApi"
-
-# Globals section -> the resource type it applies to.
-_GLOBALS_SECTIONS = {
-    "Function": SERVERLESS_FUNCTION,
-    "StateMachine": SERVERLESS_STATE_MACHINE,
-    "HttpApi": SERVERLESS_HTTP_API,
-    "Api": "AWS::Serverless::Api",
-    "SimpleTable": "AWS::Serverless::SimpleTable",
-    "LayerVersion": "AWS::Serverless::LayerVersion",
-}
-
-# Function event types that describe how AWS calls the function but that moto never delivers locally.
-_UNDELIVERED_EVENT_TYPES = {"EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2", "SNS", "S3"}
+from samtranslator.metrics.metrics import Metrics
+from samtranslator.public.exceptions import InvalidDocumentException
+from samtranslator.public.parser import Parser
+from samtranslator.public.translator import Translator
 
 _SHORT_TAGS = {
     "Ref": "Ref",
@@ -69,6 +54,12 @@ _SHORT_TAGS = {
 }
 
 _SUB_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+
+# The transform wants code in S3, as `sam package` leaves it. The local runtime never uploads anything: a
+# folder of the template's own is handed over as a key of this bucket and read back from it afterwards.
+LOCAL_CODE_BUCKET = "promotions-local-template-folder"
+# The properties of serverless resources (and of the Globals sections) that name a file or folder.
+_LOCAL_PATH_PROPERTIES = ("CodeUri", "ContentUri", "DefinitionUri")
 
 
 class TemplateError(ValueError):
@@ -143,151 +134,32 @@ def load_template_body(path: Path) -> dict[str, Any]:
     return body
 
 
-_INTRINSIC_KEYS = frozenset(_SHORT_TAGS.values())
-
-
-def _is_intrinsic(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _INTRINSIC_KEYS
-
-
-def merge_globals(global_value: Any, local_value: Any) -> Any:
-    """SAM's Globals rule: maps merge key by key, lists are the global items then the local ones, and any
-    other value (an intrinsic function included) is the resource's own."""
-    if (
-        isinstance(global_value, dict)
-        and isinstance(local_value, dict)
-        and not _is_intrinsic(global_value)
-        and not _is_intrinsic(local_value)
-    ):
-        merged = dict(global_value)
-        for key, value in local_value.items():
-            merged[key] = merge_globals(global_value[key], value) if key in global_value else value
-        return merged
-    if isinstance(global_value, list) and isinstance(local_value, list):
-        return [*global_value, *local_value]
-    return local_value
-
-
-def _trust_policy(service: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-    }
-
-
-class _GeneratedResources:
-    """Adds the resources the SAM transform generates beside a serverless resource."""
-
-    def __init__(self, declared: Mapping[str, Any], expanded: dict[str, dict[str, Any]]):
-        self._declared = declared
-        self._expanded = expanded
-
-    def _add(self, logical_id: str, resource: dict[str, Any], owner: dict[str, Any]) -> None:
-        if logical_id in self._declared or logical_id in self._expanded:
-            raise TemplateError(
-                f"resource {logical_id} clashes with the resource of that name that SAM generates"
-            )
-        if "Condition" in owner:
-            resource["Condition"] = owner["Condition"]
-        self._expanded[logical_id] = resource
-
-    def add_role_if_missing(self, logical_id: str, resource: dict[str, Any], service: str) -> None:
-        properties = resource["Properties"]
-        if "Role" in properties:
-            return
-        role_id = f"{logical_id}Role"
-        role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": _trust_policy(service)}}
-        self._add(role_id, role, resource)
-        properties["Role"] = {"Fn::GetAtt": [role_id, "Arn"]}
-
-    def add_function_event_sources(self, logical_id: str, resource: dict[str, Any]) -> None:
-        for event_name, event in (resource["Properties"].get("Events") or {}).items():
-            event_type = event.get("Type")
-            event_properties = dict(event.get("Properties") or {})
-            if event_type == "SQS":
-                if "Queue" not in event_properties:
-                    raise TemplateError(f"SQS event {event_name} of function {logical_id} has no Queue")
-                mapping_properties = {
-                    "FunctionName": {"Ref": logical_id},
-                    "EventSourceArn": event_properties.pop("Queue"),
-                    **event_properties,
-                }
-                self._add(
-                    f"{logical_id}{event_name}",
-                    {"Type": EVENT_SOURCE_MAPPING, "Properties": mapping_properties},
-                    resource,
-                )
-            elif event_type == "HttpApi":
-                implicit_api_exists = (
-                    IMPLICIT_HTTP_API in self._expanded or IMPLICIT_HTTP_API in self._declared
-                )
-                if "ApiId" not in event_properties and not implicit_api_exists:
-                    self._add(IMPLICIT_HTTP_API, {"Type": SERVERLESS_HTTP_API, "Properties": {}}, {})
-            elif event_type == "Api":
-                continue  # REST API routes are not served locally.
-            elif event_type in _UNDELIVERED_EVENT_TYPES:
-                logger.warning(
-                    "event %s of function %s (%s) is not delivered by the local runtime",
-                    event_name,
-                    logical_id,
-                    event_type,
-                )
-            else:
-                raise TemplateError(
-                    f"event {event_name} of function {logical_id} has type {event_type!r}, "
-                    "which the local runtime does not support"
-                )
+def _with_local_paths_in_bucket(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `body` whose local CodeUri, ContentUri and DefinitionUri name keys of LOCAL_CODE_BUCKET."""
+    relocated = copy.deepcopy(dict(body))
+    sections = [*(relocated.get("Globals") or {}).values(), *relocated["Resources"].values()]
+    for section in sections:
+        properties = section.get("Properties") if isinstance(section, dict) and "Type" in section else section
+        if not isinstance(properties, dict):
+            continue
+        for key in _LOCAL_PATH_PROPERTIES:
+            location = properties.get(key)
+            if isinstance(location, str) and not location.startswith("s3://"):
+                properties[key] = f"s3://{LOCAL_CODE_BUCKET}/{PurePosixPath(location)}"
+    return relocated
 
 
 class SamTemplate:
-    """A template after SAM's transform: Globals merged, implicit resources added. Read-only once built."""
+    """A SAM template as written: its Parameters, and the CloudFormation template SAM's transform makes of it."""
 
     def __init__(self, path: Path, body: Mapping[str, Any]):
         self.path = path
-        self.directory = path.parent
+        self.body = body
         self.parameters: dict[str, dict[str, Any]] = dict(body.get("Parameters") or {})
-        self.conditions: dict[str, Any] = dict(body.get("Conditions") or {})
-        self.mappings: dict[str, Any] = dict(body.get("Mappings") or {})
-        self.outputs: dict[str, Any] = dict(body.get("Outputs") or {})
-        self.resources = self._expand_serverless(body["Resources"], body.get("Globals") or {})
 
     @classmethod
     def load(cls, path: Path) -> SamTemplate:
         return cls(path, load_template_body(path))
-
-    def _expand_serverless(
-        self, declared: Mapping[str, Any], globals_: Mapping[str, Any]
-    ) -> dict[str, dict[str, Any]]:
-        unknown_sections = set(globals_) - set(_GLOBALS_SECTIONS)
-        if unknown_sections:
-            raise TemplateError(
-                f"Globals has sections SAM does not know: {', '.join(sorted(unknown_sections))}"
-            )
-        globals_by_type = {_GLOBALS_SECTIONS[section]: props for section, props in globals_.items()}
-        expanded: dict[str, dict[str, Any]] = {}
-        generated = _GeneratedResources(declared, expanded)
-        for logical_id, declared_resource in declared.items():
-            if not isinstance(declared_resource, dict) or not isinstance(declared_resource.get("Type"), str):
-                raise TemplateError(f"resource {logical_id} has no Type")
-            resource = copy.deepcopy(declared_resource)
-            properties = resource.get("Properties") or {}
-            if resource["Type"] in globals_by_type:
-                properties = merge_globals(copy.deepcopy(globals_by_type[resource["Type"]]), properties)
-            resource["Properties"] = properties
-            expanded[logical_id] = resource
-            if resource["Type"] == SERVERLESS_FUNCTION:
-                generated.add_role_if_missing(logical_id, resource, "lambda.amazonaws.com")
-                generated.add_function_event_sources(logical_id, resource)
-            elif resource["Type"] == SERVERLESS_STATE_MACHINE:
-                generated.add_role_if_missing(logical_id, resource, "states.amazonaws.com")
-                for event_name, event in (properties.get("Events") or {}).items():
-                    logger.warning(
-                        "event %s of state machine %s (%s) is not delivered by the local runtime",
-                        event_name,
-                        logical_id,
-                        event.get("Type"),
-                    )
-        return expanded
 
     def parameter_values(self, overrides: Mapping[str, str]) -> dict[str, str | list[str]]:
         unknown = set(overrides) - set(self.parameters)
@@ -321,6 +193,51 @@ class SamTemplate:
                 )
         return values
 
+    def transform(
+        self, parameter_values: Mapping[str, str | list[str]], session: boto3.session.Session
+    ) -> CloudFormationTemplate:
+        """The template as CloudFormation deploys it after SAM's transform, in the session's region.
+
+        The transform calls no AWS API: it takes the region and partition from the session, and the ARNs of
+        AWS managed policies from the map it ships."""
+        # The transform counts what it did for a publisher; this one publishes nowhere, and is flushed so that
+        # it does not warn of unpublished metrics when collected.
+        metrics = Metrics()
+        translator = Translator(None, Parser(), boto_session=session, metrics=metrics)
+        try:
+            transformed = translator.translate(
+                _with_local_paths_in_bucket(self.body), parameter_values=dict(parameter_values)
+            )
+        except InvalidDocumentException as exc:
+            problems = "; ".join(cause.message for cause in exc.causes)
+            raise TemplateError(f"SAM cannot transform {self.path.name}: {problems}") from exc
+        finally:
+            metrics.publish()
+        return CloudFormationTemplate(self.path.parent, transformed)
+
+
+class CloudFormationTemplate:
+    """A template without serverless resources, as CloudFormation deploys it. Read-only."""
+
+    def __init__(self, directory: Path, body: Mapping[str, Any]):
+        self.directory = directory
+        self.conditions: dict[str, Any] = dict(body.get("Conditions") or {})
+        self.mappings: dict[str, Any] = dict(body.get("Mappings") or {})
+        self.outputs: dict[str, Any] = dict(body.get("Outputs") or {})
+        self.resources: dict[str, dict[str, Any]] = {
+            logical_id: {**resource, "Properties": resource.get("Properties") or {}}
+            for logical_id, resource in body["Resources"].items()
+        }
+
+    def local_path(self, bucket: Any, key: Any, where: str) -> Path:
+        """The template's own file or folder that SAM's transform was handed as `s3://bucket/key`."""
+        if bucket != LOCAL_CODE_BUCKET or not isinstance(key, str):
+            raise TemplateError(
+                f"{where}: the local runtime reads code and definitions from this repository's folders, "
+                f"not from s3://{bucket}/{key}"
+            )
+        return self.directory / key
+
     def creation_order(self, active: set[str], known_names: set[str]) -> list[str]:
         """Active resources, each after every resource it references. `known_names` are the parameters and
         pseudo parameters a Ref may also name."""
@@ -331,7 +248,7 @@ class SamTemplate:
             resource = self.resources[logical_id]
             depends_on = resource.get("DependsOn", [])
             dependencies = {depends_on} if isinstance(depends_on, str) else set(depends_on)
-            for name in referenced_names(resource.get("Properties") or {}):
+            for name in referenced_names(resource["Properties"]):
                 if name not in self.resources and name not in known_names:
                     raise TemplateError(
                         f"resource {logical_id} references {name}, which the template does not declare"
@@ -383,7 +300,7 @@ class IntrinsicResolver:
 
     def __init__(
         self,
-        template: SamTemplate,
+        template: CloudFormationTemplate,
         parameter_values: Mapping[str, str | list[str]],
         pseudo_parameters: Mapping[str, str],
         resources: Mapping[str, PhysicalResource],

@@ -100,7 +100,9 @@ def test_an_unknown_resource_type_is_rejected_by_name(tmp_path):
 
 
 def test_a_resource_moto_refuses_is_reported_by_name(tmp_path):
-    template = write_stack(tmp_path, "Jobs:\n  Type: AWS::SQS::Queue\n  Properties: {QueueName: jobs, FifoQueue: true}\n")
+    template = write_stack(
+        tmp_path, "Jobs:\n  Type: AWS::SQS::Queue\n  Properties: {QueueName: jobs, FifoQueue: true}\n"
+    )
 
     with pytest.raises(TemplateError, match="creating AWS::SQS::Queue Jobs failed: .*InvalidParameterValue"):
         LocalStack(template).start()
@@ -244,3 +246,4 @@ def test_stopping_stops_the_executions_still_running(fixture_template):
         assert stack.running_executions() == [execution_arn]
 
     assert not execution.exec_worker.env.is_running()
+

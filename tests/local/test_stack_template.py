@@ -1,17 +1,17 @@
 """Template reading and intrinsic resolution, without a moto server."""
 
-import logging
 from pathlib import Path
 
+import boto3
 import pytest
 
 from promotions_local.stack_template import (
+    CloudFormationTemplate,
     IntrinsicResolver,
     PhysicalResource,
     SamTemplate,
     TemplateError,
     load_template_body,
-    merge_globals,
 )
 
 PSEUDO = {
@@ -30,6 +30,17 @@ def write_template(tmp_path: Path, text: str) -> Path:
 
 def template_of(tmp_path: Path, text: str) -> SamTemplate:
     return SamTemplate.load(write_template(tmp_path, text))
+
+
+def cloudformation_of(tmp_path: Path, text: str) -> CloudFormationTemplate:
+    """A template without serverless resources, as it is: the transform would pass it through."""
+    return CloudFormationTemplate(tmp_path, load_template_body(write_template(tmp_path, text)))
+
+
+def transformed(tmp_path: Path, text: str) -> CloudFormationTemplate:
+    """The template after SAM's transform, with its parameters' defaults, in eu-west-1."""
+    template = template_of(tmp_path, text)
+    return template.transform(template.parameter_values({}), boto3.session.Session(region_name="eu-west-1"))
 
 
 def queue(logical_id: str) -> PhysicalResource:
@@ -88,39 +99,27 @@ def test_a_template_without_resources_is_rejected(tmp_path):
         load_template_body(write_template(tmp_path, "Parameters: {}"))
 
 
-def test_globals_merge_maps_append_lists_and_let_local_values_win():
-    merged = merge_globals(
-        {"Timeout": 60, "Layers": ["global"], "Environment": {"Variables": {"A": "global", "B": "global"}}},
-        {"Timeout": 10, "Layers": ["local"], "Environment": {"Variables": {"B": "local", "C": "local"}}},
-    )
-
-    assert merged == {
-        "Timeout": 10,
-        "Layers": ["global", "local"],
-        "Environment": {"Variables": {"A": "global", "B": "local", "C": "local"}},
-    }
-
-
-def test_globals_treat_an_intrinsic_function_as_one_value():
-    assert merge_globals({"Role": {"Fn::GetAtt": ["R", "Arn"]}}, {"Role": {"Ref": "Other"}}) == {
-        "Role": {"Ref": "Other"}
-    }
-
-
-def test_the_serverless_transform_adds_roles_event_source_mappings_and_the_http_api(tmp_path):
-    template = template_of(
+def test_the_transform_merges_globals_and_adds_roles_event_source_mappings_and_the_http_api(tmp_path):
+    template = transformed(
         tmp_path,
         """
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Enabled: {Type: String, Default: "yes"}
+Conditions:
+  IsEnabled: !Equals [!Ref Enabled, "yes"]
 Globals:
   Function:
+    Runtime: python3.13
     Timeout: 30
     Environment: {Variables: {SHARED: one}}
 Resources:
   Queue: {Type: AWS::SQS::Queue}
   Worker:
     Type: AWS::Serverless::Function
-    Condition: Enabled
+    Condition: IsEnabled
     Properties:
+      CodeUri: functions/worker/
       Handler: app.handler
       Environment: {Variables: {OWN: two}}
       Events:
@@ -128,59 +127,95 @@ Resources:
         Hook: {Type: HttpApi, Properties: {Path: /hook, Method: post}}
   Flow:
     Type: AWS::Serverless::StateMachine
-    Properties: {Role: !GetAtt Worker.Arn, DefinitionUri: flow.asl.json}
+    Properties: {Role: !GetAtt Worker.Arn, DefinitionUri: flows/flow.asl.json}
 """,
     )
 
-    worker = template.resources["Worker"]["Properties"]
-    assert worker["Timeout"] == 30
-    assert worker["Environment"] == {"Variables": {"SHARED": "one", "OWN": "two"}}
-    assert worker["Role"] == {"Fn::GetAtt": ["WorkerRole", "Arn"]}
+    worker = template.resources["Worker"]
+    assert worker["Type"] == "AWS::Lambda::Function"
+    assert worker["Condition"] == "IsEnabled"
+    assert worker["Properties"]["Timeout"] == 30
+    assert worker["Properties"]["Environment"] == {"Variables": {"SHARED": "one", "OWN": "two"}}
+    assert worker["Properties"]["Role"] == {"Fn::GetAtt": ["WorkerRole", "Arn"]}
     assert template.resources["WorkerRole"]["Type"] == "AWS::IAM::Role"
-    assert template.resources["WorkerRole"]["Condition"] == "Enabled"
-    assert template.resources["WorkerWork"] == {
-        "Type": "AWS::Lambda::EventSourceMapping",
-        "Properties": {
-            "FunctionName": {"Ref": "Worker"},
-            "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
-            "BatchSize": 3,
-        },
-        "Condition": "Enabled",
-    }
-    assert template.resources["ServerlessHttpApi"]["Type"] == "AWS::Serverless::HttpApi"
+    assert template.resources["WorkerRole"]["Condition"] == "IsEnabled"
+    mapping = template.resources["WorkerWork"]
+    assert mapping["Type"] == "AWS::Lambda::EventSourceMapping"
+    assert mapping["Properties"]["FunctionName"] == {"Ref": "Worker"}
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["Queue", "Arn"]}
+    assert mapping["Properties"]["BatchSize"] == 3
+    assert template.resources["ServerlessHttpApi"]["Type"] == "AWS::ApiGatewayV2::Api"
+    assert "/hook" in template.resources["ServerlessHttpApi"]["Properties"]["Body"]["paths"]
+    flow = template.resources["Flow"]
+    assert flow["Type"] == "AWS::StepFunctions::StateMachine"
     assert "FlowRole" not in template.resources
 
 
-def test_a_declared_resource_clashing_with_a_generated_one_is_an_error(tmp_path):
-    with pytest.raises(TemplateError, match="WorkerRole clashes"):
-        template_of(
-            tmp_path,
-            """
+def test_local_folders_handed_to_the_transform_come_back_as_paths_of_the_template(tmp_path):
+    template = transformed(
+        tmp_path,
+        """
+Globals:
+  Function: {CodeUri: functions/shared/, Runtime: python3.13}
 Resources:
   Worker: {Type: AWS::Serverless::Function, Properties: {Handler: app.handler}}
-  WorkerRole: {Type: AWS::IAM::Role, Properties: {}}
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties: {Role: arn:aws:iam::123456789012:role/flow, DefinitionUri: flows/flow.asl.json}
 """,
-        )
+    )
+
+    code = template.resources["Worker"]["Properties"]["Code"]
+    definition = template.resources["Flow"]["Properties"]["DefinitionS3Location"]
+    assert template.local_path(code["S3Bucket"], code["S3Key"], "Worker") == tmp_path / "functions/shared"
+    assert (
+        template.local_path(definition["Bucket"], definition["Key"], "Flow")
+        == tmp_path / "flows/flow.asl.json"
+    )
 
 
-def test_an_unsupported_function_event_type_is_an_error_and_undelivered_ones_a_warning(tmp_path, caplog):
-    with caplog.at_level(logging.WARNING):
-        template_of(
-            tmp_path,
-            """
+def test_code_outside_the_templates_folders_is_refused_by_resource(tmp_path):
+    template = transformed(
+        tmp_path,
+        """
 Resources:
   Worker:
     Type: AWS::Serverless::Function
-    Properties: {Events: {Nightly: {Type: Schedule, Properties: {Schedule: rate(1 day)}}}}
+    Properties: {Handler: app.handler, Runtime: python3.13, CodeUri: s3://artifacts/worker.zip}
 """,
-        )
-    assert "event Nightly of function Worker (Schedule) is not delivered" in caplog.text
+    )
 
-    with pytest.raises(TemplateError, match="event S of function Worker has type 'MQ'"):
-        template_of(
-            tmp_path,
-            "Resources: {Worker: {Type: AWS::Serverless::Function, Properties: {Events: {S: {Type: MQ}}}}}",
-        )
+    code = template.resources["Worker"]["Properties"]["Code"]
+    with pytest.raises(TemplateError, match="function Worker: .* not from s3://artifacts/worker.zip"):
+        template.local_path(code["S3Bucket"], code["S3Key"], "function Worker")
+
+
+@pytest.mark.parametrize(
+    ("resources", "message"),
+    [
+        (
+            """
+  Worker: {Type: AWS::Serverless::Function, Properties: {Handler: app.handler, Runtime: python3.13, CodeUri: f/}}
+  WorkerRole: {Type: AWS::IAM::Role, Properties: {}}
+""",
+            (
+                r"SAM cannot transform template.yaml: .*\[Worker\] attempts to create a new resource with "
+                r"id \[WorkerRole\]"
+            ),
+        ),
+        (
+            """
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: app.handler, Runtime: python3.13, CodeUri: f/, Events: {Jobs: {Type: MQ}}}
+""",
+            r"Resource with id \[WorkerJobs\] is invalid. Missing required property 'Broker'",
+        ),
+    ],
+)
+def test_what_the_transform_refuses_is_reported_with_its_resource(tmp_path, resources, message):
+    with pytest.raises(TemplateError, match=message):
+        transformed(tmp_path, "Resources:" + resources)
 
 
 PARAMETERS_TEMPLATE = """
@@ -244,7 +279,12 @@ Resources:
 @pytest.fixture
 def resolver(tmp_path) -> IntrinsicResolver:
     template = template_of(tmp_path, RESOLVER_TEMPLATE)
-    return IntrinsicResolver(template, template.parameter_values({}), PSEUDO, {"Queue": queue("Queue")})
+    return IntrinsicResolver(
+        CloudFormationTemplate(tmp_path, template.body),
+        template.parameter_values({}),
+        PSEUDO,
+        {"Queue": queue("Queue")},
+    )
 
 
 @pytest.mark.parametrize(
@@ -301,7 +341,7 @@ def test_unresolvable_intrinsics_name_where_they_are(resolver, expression, messa
 
 
 def test_creation_order_puts_every_resource_after_what_it_references(tmp_path):
-    template = template_of(
+    template = cloudformation_of(
         tmp_path,
         """
 Resources:
@@ -322,7 +362,7 @@ Resources:
 
 
 def test_circular_references_are_reported(tmp_path):
-    template = template_of(
+    template = cloudformation_of(
         tmp_path,
         """
 Resources:
@@ -338,7 +378,7 @@ Resources:
 
 
 def test_a_reference_to_an_undeclared_name_is_reported_with_its_resource(tmp_path):
-    template = template_of(
+    template = cloudformation_of(
         tmp_path, "Resources: {A: {Type: AWS::SQS::Queue, Properties: {X: !Sub '${Missing}'}}}"
     )
 
@@ -351,10 +391,13 @@ def test_a_reference_to_an_undeclared_name_is_reported_with_its_resource(tmp_pat
 def test_every_function_of_the_stack_gets_the_git_scratch_space_as_its_tmp():
     """A function's own EphemeralStorage would win over the Globals one and ignore the stack parameter."""
     template = SamTemplate.load(Path(__file__).resolve().parents[2] / "template.yaml")
+    values = template.parameter_values({"ConfigRepoUrl": "https://git.example.com/config.git"})
     functions = {
         name: resource["Properties"]
-        for name, resource in template.resources.items()
-        if resource["Type"] == "AWS::Serverless::Function"
+        for name, resource in template.transform(
+            values, boto3.session.Session(region_name="eu-west-1")
+        ).resources.items()
+        if resource["Type"] == "AWS::Lambda::Function"
     }
     assert "PromoteEnvironmentFunction" in functions
     for name, properties in functions.items():
