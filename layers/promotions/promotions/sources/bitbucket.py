@@ -96,6 +96,7 @@ def parse_bitbucket_push(payload: Payload, *, delivery_id: str | None = None) ->
 
 def _git_push(change: _Change, repo_url: str, delivery_id: str | None) -> GitPush:
     ref = change.new or change.old
+    assert ref is not None, "_Change refuses a change naming neither old nor new"
     head = change.new.target if change.new is not None else None
     author = head.author if head is not None and head.author is not None else _Author()
     name, email = parseaddr(author.raw)
