@@ -2,16 +2,15 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from promotions.errors import raising_transient_as_one_name
 from promotions.release.gates import Stage
-from promotions.runtime import services
+from promotions.runtime import services, traced
 
 logger = Logger()
-tracer = Tracer()
 
 
 class GateState(BaseModel):
@@ -29,7 +28,7 @@ class GatesTask(BaseModel):
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 @raising_transient_as_one_name
 @event_parser(model=GatesTask)
 def handler(task: GatesTask, context: LambdaContext) -> dict:

@@ -3,16 +3,15 @@ failure, or close it with its final status after its hooks ran."""
 
 from typing import Any, Literal
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from promotions.errors import raising_transient_as_one_name
 from promotions.release.engine import error_reason
-from promotions.runtime import services
+from promotions.runtime import services, traced
 
 logger = Logger()
-tracer = Tracer()
 
 
 class FinishTask(BaseModel):
@@ -23,7 +22,7 @@ class FinishTask(BaseModel):
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 @raising_transient_as_one_name
 @event_parser(model=FinishTask)
 def handler(task: FinishTask, context: LambdaContext) -> dict:

@@ -1,14 +1,13 @@
 """Step Functions task (waitForTaskToken): park an environment until its dependencies are decided."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from promotions.errors import raising_transient_as_one_name
-from promotions.runtime import services
+from promotions.runtime import services, traced
 
 logger = Logger()
-tracer = Tracer()
 
 
 class GateTask(BaseModel):
@@ -18,7 +17,7 @@ class GateTask(BaseModel):
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 @raising_transient_as_one_name
 @event_parser(model=GateTask)
 def handler(task: GateTask, context: LambdaContext) -> dict:

@@ -9,7 +9,7 @@ the event goes to the dead-letter queue at once with its reason.
 import os
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -22,15 +22,15 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from promotions.aws.webhook_payloads import GitWebhook, WebhookPayloads
 from promotions.errors import failure_reason, is_transient
 from promotions.push import GitPush
 from promotions.release.start import PushOutcome, start_releases
-from promotions.runtime import services
+from promotions.runtime import services, traced
 from promotions.sources.registry import WEBHOOK_BUS_SOURCE, bus_source, event_source
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 # A batch whose every record failed is answered like any other: only the transient failures go back to SQS.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -106,8 +106,7 @@ def handle(record: SQSRecord) -> None:
         source, rule = bus_source(envelope.source)
         if envelope.detail_type not in rule.detail_types:
             return ignore(f"a {source.name} {envelope.detail_type} event is not one it reads")
-        # Read from JSON, the detail is a JSON object, though Powertools types it as a dict or a model.
-        pushes = source.parse(envelope.model_dump()["detail"], delivery_id=envelope.id)
+        pushes = source.parse(envelope.detail, delivery_id=envelope.id)
     # An event may describe several pushes (a Bitbucket push updating several refs), or none.
     if not pushes:
         return ignore("the push updates no ref")
@@ -139,7 +138,7 @@ def dead_letter(record: SQSRecord, reason: str, error: Exception) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     idempotency.register_lambda_context(context)

@@ -1,15 +1,14 @@
 """Step Functions task: write the release's version into one environment's files and push the commit."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from promotions.errors import raising_transient_as_one_name
-from promotions.runtime import services
+from promotions.runtime import services, traced
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
@@ -19,7 +18,7 @@ class PromoteTask(BaseModel):
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 @raising_transient_as_one_name
 @metrics.log_metrics
 @event_parser(model=PromoteTask)

@@ -1,14 +1,13 @@
 """Step Functions task: mark the release Running and list the environments to promote."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from promotions.errors import raising_transient_as_one_name
-from promotions.runtime import services
+from promotions.runtime import services, traced
 
 logger = Logger()
-tracer = Tracer()
 
 
 class StartReleaseTask(BaseModel):
@@ -18,7 +17,7 @@ class StartReleaseTask(BaseModel):
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 @raising_transient_as_one_name
 @event_parser(model=StartReleaseTask)
 def handler(task: StartReleaseTask, context: LambdaContext) -> dict:

@@ -4,7 +4,7 @@ import json
 import os
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import (
     BadRequestError,
@@ -16,7 +16,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from promotions.aws.webhook_payloads import WebhookPayloads
+from promotions.runtime import traced
 from promotions.sources.registry import WEBHOOK_BUS_SOURCE, UnknownEventSource, webhook_source
 from promotions.sources.webhook import (
     UnauthenticDelivery,
@@ -28,7 +30,6 @@ from promotions.sources.webhook import (
 )
 
 logger = Logger()
-tracer = Tracer()
 app = APIGatewayHttpResolver()
 events = boto3.client("events")
 payloads = WebhookPayloads(boto3.client("s3"), os.environ.get("WEBHOOK_PAYLOADS_BUCKET"))
@@ -72,7 +73,6 @@ def not_configured(exc: WebhookNotConfigured) -> Response:
 
 
 @app.post("/webhooks/<provider>")
-@tracer.capture_method
 def receive(provider: str) -> Response:
     source, route = webhook_source(provider)
     request = app.current_event
@@ -100,6 +100,6 @@ def receive(provider: str) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -13,10 +13,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-)
 from botocore.exceptions import ClientError
 from botocore.retries.standard import RetryContext, ThrottledRetryableChecker, TransientRetryableChecker
 from pynamodb.exceptions import PynamoDBException
@@ -29,16 +25,22 @@ class TransientError(Exception):
 
 
 _AWS_RETRY_CHECKERS = (TransientRetryableChecker(), ThrottledRetryableChecker())
-# Errors that carry the failure of the call they made as their cause.
-_WRAPPERS = (PynamoDBException, IdempotencyPersistenceLayerError)
 
 
 def is_transient(error: BaseException) -> bool:
     """Whether retrying the call that raised `error` later may succeed."""
+    # Imported here, on a failure: the idempotency utility brings boto3 and its DynamoDB layer with it, which
+    # only the ingest function uses, and every handler imports this module.
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+    )
+
     if isinstance(error, (TransientError, IdempotencyAlreadyInProgressError)):
         # Another delivery of the same event is being handled: it is settled by the time a retry comes.
         return True
-    if isinstance(error, _WRAPPERS):
+    # Errors that carry the failure of the call they made as their cause.
+    if isinstance(error, (PynamoDBException, IdempotencyPersistenceLayerError)):
         wrapped = error.cause if isinstance(error, PynamoDBException) else error.__cause__
         return wrapped is not None and is_transient(wrapped)
     response = error.response if isinstance(error, ClientError) else None

@@ -1,26 +1,30 @@
-"""Builds the engine's parts from the deployment's environment variables, once per process."""
+"""Builds the engine's parts from the deployment's environment variables, once per process.
+
+Each part is built on first use, and its modules are imported then (hence the imports inside the methods): a
+handler's cold start pays only for the parts it uses. Recording a task token imports no Git, checks or edits;
+the commit signing key's `cryptography` comes with a configured key alone; AWS clients are made when first
+called for; and the X-Ray SDK is imported only where tracing is on.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import boto3
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
-from promotions.aws.stepfunctions import ReleaseExecutions, StepFunctionsTaskTokens
-from promotions.checks.aws import aws_check_services
-from promotions.config.repository import ConfigRepository
-from promotions.git import Author, GitRemote, HttpCredentials
-from promotions.git.credentials import GitCredentials
-from promotions.git.signing_key import SecretsManagerCommitSigner
-from promotions.gitproviders.apis import PullRequestApis
-from promotions.http import HttpClient
-from promotions.release.engine import ReleaseEngine
-from promotions.release.gates import Gates
-from promotions.release.promotion import Promoter
-from promotions.release.store import ReleaseStore
-
+if TYPE_CHECKING:
+    from promotions.aws.stepfunctions import ReleaseExecutions
+    from promotions.config.repository import ConfigRepository
+    from promotions.git import GitRemote, HttpCredentials
+    from promotions.git.credentials import GitCredentials
+    from promotions.release.engine import ReleaseEngine
+    from promotions.release.gates import Gates
+    from promotions.release.promotion import Promoter
+    from promotions.release.store import ReleaseStore
 
 class MissingSetting(KeyError):
     def __str__(self) -> str:
@@ -34,13 +38,31 @@ def _required(name: str) -> str:
     return value
 
 
+def tracing_is_on() -> bool:
+    """Whether this function traces with X-Ray: template.yaml's Tracing parameter sets POWERTOOLS_TRACE_DISABLED
+    with the function's Tracing, and Powertools never traces outside Lambda (no LAMBDA_TASK_ROOT)."""
+    disabled = resolve_truthy_env_var_choice(env=os.environ.get("POWERTOOLS_TRACE_DISABLED", "false"))
+    return not disabled and "LAMBDA_TASK_ROOT" in os.environ
+
+
+def traced[Handler: Callable[..., Any]](handler: Handler) -> Handler:
+    """`handler` under Powertools' Tracer where tracing is on; elsewhere `handler` itself, without the X-Ray SDK,
+    whose import is a good part of a cold start."""
+    if not tracing_is_on():
+        return handler
+    from aws_lambda_powertools import Tracer
+
+    return Tracer().capture_lambda_handler(handler)
+
+
 @dataclass(frozen=True)
 class Settings:
     promotions_table: str
     config_repo_url: str
     config_repo_branch: str
     config_path: str
-    commit_author: Author
+    commit_author_name: str
+    commit_author_email: str
     git_credentials_secret: str | None
     commit_signing_key_secret: str | None
 
@@ -53,25 +75,27 @@ class Settings:
             config_path=os.environ.get("CONFIG_PATH", ""),
             git_credentials_secret=os.environ.get("GIT_CREDENTIALS_SECRET_ARN") or None,
             commit_signing_key_secret=os.environ.get("COMMIT_SIGNING_KEY_SECRET_ARN") or None,
-            commit_author=Author(
-                name=os.environ.get("COMMIT_AUTHOR_NAME") or "Promotions",
-                email=os.environ.get("COMMIT_AUTHOR_EMAIL") or "promotions@noreply.local",
-            ),
+            commit_author_name=os.environ.get("COMMIT_AUTHOR_NAME") or "Promotions",
+            commit_author_email=os.environ.get("COMMIT_AUTHOR_EMAIL") or "promotions@noreply.local",
         )
 
 
 class Services:
-    """The engine's parts, wired for this deployment. Clients are created on first use."""
+    """The engine's parts, wired for this deployment, each built (and its modules imported) on first use."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     @functools.cached_property
     def store(self) -> ReleaseStore:
+        from promotions.release.store import ReleaseStore
+
         return ReleaseStore(self.settings.promotions_table)
 
     @functools.cached_property
     def git_credentials(self) -> GitCredentials:
+        from promotions.git.credentials import GitCredentials
+
         return GitCredentials(self.settings.git_credentials_secret)
 
     def remote(self, repo_url: str) -> GitRemote:
@@ -82,10 +106,14 @@ class Services:
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - one Services per container, kept for its life
     def _remote(self, repo_url: str, credentials: HttpCredentials | None) -> GitRemote:
+        from promotions.git import GitRemote
+
         return GitRemote(repo_url, credentials=credentials)
 
     @functools.cached_property
     def configs(self) -> ConfigRepository:
+        from promotions.config.repository import ConfigRepository
+
         return ConfigRepository(
             self.remote(self.settings.config_repo_url),
             self.settings.config_repo_branch,
@@ -95,37 +123,52 @@ class Services:
 
     @functools.cached_property
     def stepfunctions(self):
+        import boto3
+
         return boto3.client("stepfunctions")
 
     @functools.cached_property
     def engine(self) -> ReleaseEngine:
+        from promotions.aws.stepfunctions import StepFunctionsTaskTokens
+        from promotions.release.engine import ReleaseEngine
+
         return ReleaseEngine(self.store, StepFunctionsTaskTokens(self.stepfunctions))
 
     @functools.cached_property
     def promoter(self) -> Promoter:
-        pull_requests = PullRequestApis(self.git_credentials, HttpClient())
+        from promotions.git import Author
+        from promotions.git.signing_key import SecretsManagerCommitSigner
+        from promotions.gitproviders.apis import PullRequestApis
+        from promotions.http import HttpClient
+        from promotions.release.promotion import Promoter
+
         secret = self.settings.commit_signing_key_secret
         return Promoter(
             self.store,
             self.configs,
             self.remote,
-            self.settings.commit_author,
-            pull_requests,
+            Author(name=self.settings.commit_author_name, email=self.settings.commit_author_email),
+            PullRequestApis(self.git_credentials, HttpClient()),
             signer=SecretsManagerCommitSigner(secret) if secret else None,
         )
 
     @functools.cached_property
     def gates(self) -> Gates:
+        from promotions.checks.aws import aws_check_services
+        from promotions.release.gates import Gates
+
         return Gates(
             self.store,
             self.configs,
             aws_check_services(),
-            self.settings.commit_author.name,
+            self.settings.commit_author_name,
             git_credentials_secret=self.settings.git_credentials_secret,
         )
 
     @functools.cached_property
     def executions(self) -> ReleaseExecutions:
+        from promotions.aws.stepfunctions import ReleaseExecutions
+
         return ReleaseExecutions(self.stepfunctions, _required("STATE_MACHINE_ARN"))
 
 
