@@ -106,7 +106,8 @@ def handle(record: SQSRecord) -> None:
         source, rule = bus_source(envelope.source)
         if envelope.detail_type not in rule.detail_types:
             return ignore(f"a {source.name} {envelope.detail_type} event is not one it reads")
-        pushes = source.parse(envelope.detail, delivery_id=envelope.id)
+        # Read from JSON, the detail is a JSON object, though Powertools types it as a dict or a model.
+        pushes = source.parse(envelope.model_dump()["detail"], delivery_id=envelope.id)
     # An event may describe several pushes (a Bitbucket push updating several refs), or none.
     if not pushes:
         return ignore("the push updates no ref")
