@@ -160,19 +160,13 @@ def test_applications_are_argo_cds_schema_except_the_destination_we_read(
 
 def test_codefresh_fields_we_do_not_act_on_are_warnings(load_sample, sample_files):
     flow = sample_files["flows/hotfix.yaml"].decode() + "  postTrigger: notify-slack\n"
-    product = (
-        sample_files["product.yaml"].decode().replace("codefresh.io/v1beta1", "codefresh.io/v1beta2")
-        + "  concurrency: queue\n"
-    )
     policies = (
         sample_files["policies/policies.yaml"]
         .decode()
         .replace("  name: non-prod-commit\n", "  name: non-prod-commit\nstatus: {}\n", 1)
     )
 
-    configuration = load_sample(
-        {"flows/hotfix.yaml": flow, "product.yaml": product, "policies/policies.yaml": policies}
-    )
+    configuration = load_sample({"flows/hotfix.yaml": flow, "policies/policies.yaml": policies})
 
     assert [str(warning) for warning in configuration.warnings] == [
         (
@@ -180,10 +174,6 @@ def test_codefresh_fields_we_do_not_act_on_are_warnings(load_sample, sample_file
             "Codefresh deprecated it for hooks.onStart"
         ),
         "policies/policies.yaml:5: PromotionPolicy non-prod-commit: status is ignored: the cluster writes it",
-        (
-            f"product.yaml:{product.count(chr(10))}: Product guestbook: spec.concurrency is ignored: releases of a "
-            "product run side by side here, neither queued nor terminated"
-        ),
     ]
 
 

@@ -19,6 +19,7 @@ from promotions.config.models import (
     PolicyAction,
     PolicySettings,
     Product,
+    PromotionConcurrency,
     PromotionFlow,
     PromotionPolicy,
     PromotionTemplate,
@@ -71,9 +72,11 @@ class Configuration:
         application_environments: Mapping[str, str],
         checks: Mapping[str, PromotionCheck] = MappingProxyType({}),
         git_repositories: Mapping[str, GitRepository] = MappingProxyType({}),
+        concurrency: Mapping[str, PromotionConcurrency] = MappingProxyType({}),
         warnings: Iterable[ConfigProblem] = (),
     ) -> None:
         self._warnings = in_order(warnings)
+        self._concurrency = _by_name(concurrency)
         self._products = _by_name(products)
         self._checks = _by_name(checks)
         self._git_repositories = _by_name(git_repositories)
@@ -194,6 +197,11 @@ class Configuration:
         if name not in self._application_environments:
             raise NotDefinedError(f"Application {name} is not a product application of this configuration")
         return self._application_environments[name]
+
+    def concurrency_for(self, product: str) -> PromotionConcurrency:
+        """The product's PromotionConcurrency; Codefresh's default (queue, at most 50 waiting) without one."""
+        self._product(product)
+        return self._concurrency.get(product) or PromotionConcurrency(product=product)
 
     def template_for(self, product: str) -> PromotionTemplate:
         """The product's inline template, else its promotionTemplateRef, else the template with the lowest

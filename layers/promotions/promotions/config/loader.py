@@ -25,6 +25,7 @@ from promotions.config.models import (
     Hooks,
     PolicySettings,
     Product,
+    PromotionConcurrency,
     PromotionFlow,
     PromotionPolicy,
     PromotionTemplateDocument,
@@ -54,6 +55,7 @@ _KINDS: Mapping[str, _Kind] = {
     "Application": _Kind(Application, frozenset({"argoproj.io/v1alpha1"})),
     "PromotionCheck": _Kind(PromotionCheck, frozenset({"promotions.dev/v1alpha1"})),
     "GitRepository": _Kind(GitRepository, frozenset({"promotions.dev/v1alpha1"})),
+    "PromotionConcurrency": _Kind(PromotionConcurrency, frozenset({"promotions.dev/v1alpha1"})),
 }
 # Every kind in our own group must be known; other groups hold kinds we simply do not read.
 _OWN_GROUP = "promotions.dev"
@@ -258,6 +260,7 @@ class _Loading:
         self._place_applications()
         self._check_flow_environments()
         self._check_product_references()
+        self._check_concurrency_products()
         self._check_policy_selectors()
         self._check_check_references()
         self._check_check_environments()
@@ -282,6 +285,16 @@ class _Loading:
                     document,
                     ("spec", "destination"),
                     f"Application {app.name}: destination ({app.destination}) is in no Environment",
+                )
+
+    def _check_concurrency_products(self) -> None:
+        for concurrency, document in self._entities("PromotionConcurrency"):
+            if self._is_unknown("Product", concurrency.product):
+                self.report(
+                    document,
+                    ("metadata", "name"),
+                    f"PromotionConcurrency {concurrency.product}: it is named after the product it sets, and no "
+                    f"Product {concurrency.product} is defined",
                 )
 
     def _check_flow_environments(self) -> None:
@@ -425,6 +438,7 @@ class _Loading:
             application_environments=self.application_environments,
             checks=entities("PromotionCheck"),
             git_repositories=entities("GitRepository"),
+            concurrency=entities("PromotionConcurrency"),
             warnings=self.warnings,
         )
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Collection, Mapping
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import jsonpath_rfc9535
@@ -43,6 +43,11 @@ IN_CLUSTER_NAME = "in-cluster"
 IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
 # Codefresh's default when a flow sets no promotionTimeoutLimit.
 DEFAULT_PROMOTION_TIMEOUT = timedelta(hours=24)
+# The longest promotionTimeoutLimit: a release's execution ends for good a day after it (the state machine's
+# TimeoutSeconds), which leaves its onFail hooks the day.
+MAX_PROMOTION_TIMEOUT = timedelta(days=30)
+# Codefresh's default limit of the releases of one product waiting for the active one to end.
+DEFAULT_QUEUE_LIMIT = 50
 # Codefresh's wildcard for promoting a whole file (for files JSONPath cannot address).
 WHOLE_FILE = "*"
 
@@ -80,6 +85,15 @@ def _inside_the_application(path: str) -> str:
     if reason is not None:
         raise ValueError(f"{path!r} is not a path inside the application: {reason}")
     return path
+
+
+def _concurrency_lives_elsewhere(value: Any) -> None:
+    if value is not None:
+        raise ValueError(
+            "concurrency is not a Product field: Codefresh keeps it in the product's settings. Write it as a "
+            "PromotionConcurrency document (apiVersion: promotions.dev/v1alpha1, metadata.name: the product, "
+            "spec.policy: queue or terminate) and remove it here"
+        )
 
 
 JsonPath = Annotated[str, AfterValidator(_valid_json_path)]
@@ -349,7 +363,11 @@ class PromotionFlow(_Model):
     trigger_environment: Name = Field(validation_alias=_spec("triggerEnvironment"))
     steps: tuple[FlowStep, ...] = Field(validation_alias=_spec("steps"), min_length=1)
     hooks: Hooks = Field(default_factory=Hooks, validation_alias=_spec("hooks"))
-    promotion_timeout_limit: PositiveInt | None = Field(None, validation_alias=_spec("promotionTimeoutLimit"))
+    promotion_timeout_limit: PositiveInt | None = Field(
+        None,
+        le=MAX_PROMOTION_TIMEOUT // timedelta(minutes=1),
+        validation_alias=_spec("promotionTimeoutLimit"),
+    )
     post_trigger: Annotated[str | None, Ignored("Codefresh deprecated it for hooks.onStart")] = Field(
         None, validation_alias=_spec("postTrigger")
     )
@@ -587,8 +605,45 @@ class Product(_Model):
     )
     # Tried in order: the first flow the push touches and whose selectors all match runs.
     promotion_flows: tuple[ProductFlow, ...] = Field((), validation_alias=_spec("promotionFlows"))
-    # codefresh.io/v1beta2: what a new release does to one already running for the product.
-    concurrency: Annotated[
-        Literal["queue", "terminate"] | None,
-        Ignored("releases of a product run side by side here, neither queued nor terminated"),
-    ] = Field(None, validation_alias=_spec("concurrency"))
+    # Not a field of Codefresh's Product: said where it belongs rather than ignored, or refused as unknown.
+    concurrency: Annotated[Any, AfterValidator(_concurrency_lives_elsewhere)] = Field(
+        None, validation_alias=_spec("concurrency")
+    )
+
+
+# --- Promotion concurrency ---------------------------------------------------------------------------------
+
+
+class ConcurrencyPolicy(StrEnum):
+    """Codefresh's two policies for a release created while another of the product is active."""
+
+    # The new release waits (Queued) and starts once no other release of the product is active.
+    QUEUE = "queue"
+    # The new release terminates the active one, then starts.
+    TERMINATE = "terminate"
+
+
+class PromotionConcurrencySpec(_Model):
+    policy: ConcurrencyPolicy = ConcurrencyPolicy.QUEUE
+    # Past this many waiting releases, the oldest waiting one is terminated.
+    queue_limit: PositiveInt = DEFAULT_QUEUE_LIMIT
+
+
+class PromotionConcurrency(_Model):
+    """How releases of one product share it, Codefresh's "Promotion Concurrency" product setting (Codefresh
+    keeps it in the product's settings, outside its CRDs). One per product, named after it; a product without
+    one queues, at most 50 waiting.
+
+        apiVersion: promotions.dev/v1alpha1
+        kind: PromotionConcurrency
+        metadata: {name: guestbook}
+        spec:
+          policy: terminate
+    """
+
+    product: Name = Field(validation_alias=_METADATA_NAME)
+    spec: PromotionConcurrencySpec = Field(default_factory=PromotionConcurrencySpec)
+
+    @property
+    def name(self) -> str:
+        return self.product
