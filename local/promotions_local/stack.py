@@ -31,7 +31,12 @@ from moto.server import ThreadedMotoServer
 
 from promotions_local import moto_seams
 from promotions_local.stack_event_sources import EventSourceDrainTimeout, SqsEventSourcePoller
-from promotions_local.stack_resources import LocalFunction, ResourceProvisioner
+from promotions_local.stack_resources import (
+    LocalFunction,
+    ResourceProvisioner,
+    physical_name,
+    placeholder_package,
+)
 from promotions_local.stack_template import (
     CloudFormationTemplate,
     EnvironmentConflictError,
@@ -61,6 +66,15 @@ DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 _INVOKE_CONFIG = Config(read_timeout=900, retries={"total_max_attempts": 1})
 _EXECUTION_POLL_SECONDS = 0.05
 _CREDENTIAL = "local"
+# Lambda's trust policy, for the role of a function registered while the stack runs.
+_LAMBDA_TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 # Variables that would send boto3 somewhere other than the local endpoint, or with another identity.
 _DISPLACED_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
 _DISPLACED_PREFIXES = ("AWS_ENDPOINT_URL_",)
@@ -211,6 +225,7 @@ class LocalStack:
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._invoke_client: Any = None
+        self._handlers: moto_seams.HandlerRegistry | None = None
         self._session: boto3.session.Session | None = None
         self._session_lock = threading.Lock()
         self._endpoint_url: str | None = None
@@ -293,6 +308,7 @@ class LocalStack:
         teardown.callback(setattr, boto3, "DEFAULT_SESSION", None)
         registry = moto_seams.HandlerRegistry()
         teardown.enter_context(moto_seams.applied(registry))
+        self._handlers = registry
         # Moto's backends are process-wide: start without an earlier stack's resources, leave none behind.
         self._reset_moto()
         teardown.callback(self._reset_moto)
@@ -324,6 +340,7 @@ class LocalStack:
         self._endpoint_url = None
         self._session = None
         self._invoke_client = None
+        self._handlers = None
         self._clients.clear()
         self._resources.clear()
         self._outputs.clear()
@@ -406,6 +423,31 @@ class LocalStack:
         if self._invoke_client is None:
             raise LocalStackError("the local stack is not running")
         return self._invoke_client
+
+    def register_function(
+        self, function_name: str, handler: moto_seams.LambdaHandler, *, timeout_seconds: int = 60
+    ) -> str:
+        """Create the Lambda function `function_name`, whose invocations run `handler(event, context)` in this
+        process as the template's functions do: a function of the user's own, such as the one a `lambda`
+        check invokes. It lives as long as the stack runs. Returns its ARN."""
+        if self._handlers is None:
+            raise LocalStackError("the local stack is not running")
+        if self._handlers.lookup(function_name) is not None:
+            raise LocalStackError(f"a handler already runs for the Lambda function {function_name!r}")
+        role = self.client("iam").create_role(
+            RoleName=physical_name(self.stack_name, function_name, 64, "-role"),
+            AssumeRolePolicyDocument=_LAMBDA_TRUST_POLICY,
+        )["Role"]
+        arn = self.client("lambda").create_function(
+            FunctionName=function_name,
+            Runtime="python3.13",
+            Role=role["Arn"],
+            Handler="in_process.handler",
+            Code={"ZipFile": placeholder_package()},
+            Timeout=timeout_seconds,
+        )["FunctionArn"]
+        self._handlers.register(function_name, handler)
+        return arn
 
     def put_events(self, entries: Sequence[Mapping[str, Any]]) -> list[str]:
         """PutEvents on the local EventBridge; returns the event ids. Rules deliver to their SQS targets."""

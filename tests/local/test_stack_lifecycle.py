@@ -11,6 +11,7 @@ import pytest
 
 from promotions_local.stack import (
     EnvironmentConflictError,
+    FunctionInvocationError,
     HandlerImportError,
     LocalStack,
     LocalStackError,
@@ -247,3 +248,49 @@ def test_stopping_stops_the_executions_still_running(fixture_template):
 
     assert not execution.exec_worker.env.is_running()
 
+
+def test_a_registered_function_runs_its_handler_in_process_through_the_lambda_api(tmp_path):
+    template = write_stack(tmp_path, function("Only"))
+    seen = []
+
+    def smoke(event, context):
+        seen.append((event, context.function_name, context.get_remaining_time_in_millis() > 0))
+        if event.get("fail"):
+            raise RuntimeError("the canary is down")
+        return {"result": "passed"}
+
+    with LocalStack(template) as stack:
+        arn = stack.register_function("promotions-check-smoke", smoke, timeout_seconds=30)
+        # as the engine's code reaches it: a client built from the environment alone, by function name
+        answer = boto3.client("lambda").invoke(FunctionName="promotions-check-smoke", Payload=b'{"n": 1}')
+        with pytest.raises(FunctionInvocationError, match="RuntimeError: the canary is down"):
+            stack.invoke(arn, {"fail": True})
+        configuration = stack.client("lambda").get_function_configuration(FunctionName=arn)
+
+    assert json.loads(answer["Payload"].read()) == {"result": "passed"}
+    assert seen == [
+        ({"n": 1}, "promotions-check-smoke", True),
+        ({"fail": True}, "promotions-check-smoke", True),
+    ]
+    assert configuration["Timeout"] == 30
+    with LocalStack(template) as stack:
+        stack.register_function("promotions-check-smoke", smoke)  # gone with the stack that had it
+
+
+def test_a_function_name_that_already_runs_a_handler_is_refused(tmp_path):
+    template = write_stack(tmp_path, function("Only"))
+
+    def handler(event, context):
+        return None
+
+    with LocalStack(template) as stack:
+        stack.register_function("promotions-check-once", handler)
+        with pytest.raises(
+            LocalStackError, match="already runs for the Lambda function 'promotions-check-once'"
+        ):
+            stack.register_function("promotions-check-once", handler)
+        with pytest.raises(LocalStackError, match="promotions-local-Only"):
+            stack.register_function(stack.functions["Only"].name, handler)
+
+    with pytest.raises(LocalStackError, match="not running"):
+        LocalStack(template).register_function("promotions-check-late", handler)
