@@ -25,6 +25,7 @@ SECRET_READERS = {
         "IngestFunction",  # the configuration repository
         "PromoteEnvironmentFunction",  # the GitOps repositories
         "EvaluateGatesFunction",  # the pull request API of a `pr` promotion's pullRequestMerged check
+        "ApiFunction",  # the configuration, and the source commits of the releases people ask for
     },
     "CommitSigningKeySecretArn": {"PromoteEnvironmentFunction"},
     "WebhookSecretArn": {"WebhookFunction"},
@@ -63,6 +64,12 @@ DYNAMODB_ACTIONS = {
     # merge_promotion_context reads the release item alone before its conditional write
     "EvaluateGatesFunction": {"PromotionsTable": RELEASE_READ_WRITE | {"dynamodb:GetItem"}},
     "FinishReleaseFunction": {"PromotionsTable": RELEASE_READ_WRITE},
+    # releases read whole and new ones written in one transaction, audit entries put, the configuration's
+    # last good revision; listings from the indexes
+    "ApiFunction": {
+        "PromotionsTable": {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"},
+        "PromotionsTable/index/*": {"dynamodb:Query"},
+    },
 }
 
 S3_ACTIONS = {"WebhookFunction": {"s3:PutObject"}, "IngestFunction": {"s3:GetObject"}}
@@ -197,7 +204,7 @@ def test_only_the_state_machine_invokes_the_engines_functions(stack_name, prefix
 
 
 @pytest.mark.parametrize(("stack_name", "prefix"), DEPLOYMENTS)
-def test_only_ingest_starts_the_release_state_machine(stack_name, prefix):
+def test_only_ingest_and_the_api_start_the_release_state_machine(stack_name, prefix):
     deployment = Deployment(stack_name, {"CheckResourcePrefix": prefix})
     release_machine = deployment.resources["ReleaseStateMachine"].arn
     starters = {
@@ -205,7 +212,7 @@ def test_only_ingest_starts_the_release_state_machine(stack_name, prefix):
         for role, statements in deployment.roles().items()
         if allowed(statements, "states:StartExecution", release_machine)
     }
-    assert starters == {"IngestFunction"}
+    assert starters == {"IngestFunction", "ApiFunction"}
 
 
 @pytest.mark.parametrize(("stack_name", "prefix"), DEPLOYMENTS)
@@ -254,9 +261,10 @@ def test_a_prefix_that_could_cover_the_engines_own_names_is_refused(prefix):
 def test_each_function_has_the_table_actions_its_code_makes(function):
     deployment = Deployment("promotions", {})
     tables = {
-        resource.arn: logical_id
+        arn: name
         for logical_id, resource in deployment.resources.items()
         if resource.resource_type == "AWS::DynamoDB::Table"
+        for arn, name in ((resource.arn, logical_id), (f"{resource.arn}/index/*", f"{logical_id}/index/*"))
     }
     granted: dict[str, set[str]] = {}
     for statement in deployment.roles()[function]:
@@ -265,7 +273,9 @@ def test_each_function_has_the_table_actions_its_code_makes(function):
             continue
         assert statement["Effect"] == "Allow"
         for resource in _listed(statement["Resource"]):
-            assert resource in tables, f"{function} is granted {sorted(actions)} on {resource}, not one table"
+            assert resource in tables, (
+                f"{function} is granted {sorted(actions)} on {resource}, not one table or its indexes"
+            )
             granted.setdefault(tables[resource], set()).update(actions)
     assert granted == DYNAMODB_ACTIONS[function]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,6 +53,19 @@ class EnvironmentRun(BaseModel):
     pull_requests: tuple[PullRequestRecord, ...] = ()
 
 
+class AuditEntry(BaseModel):
+    """One state-changing call on the release: who made it, when, and what it asked for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    # The caller as its credentials name it: an IAM principal's ARN, a JWT subject, the local token's holder.
+    actor: str
+    # The verb: trigger, promote, retry, terminate, rollback.
+    action: str
+    detail: str = ""
+
+
 class Release(BaseModel):
     id: str
     product: str
@@ -68,6 +80,8 @@ class Release(BaseModel):
     environments: list[EnvironmentRun]
     # PROMOTION_CONTEXT: what hooks and checks exported, handed to every later hook and check.
     promotion_context: dict[str, Any] = Field(default_factory=dict)
+    # Oldest first: what people did to the release through the API.
+    audit: tuple[AuditEntry, ...] = ()
 
     def environment(self, name: str) -> EnvironmentRun:
         for run in self.environments:
@@ -81,18 +95,34 @@ class Release(BaseModel):
         return [run for run in self.environments if run.name != self.trigger_environment]
 
 
+class ReleaseSummary(BaseModel):
+    """A release as a list shows it: without its environments."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    product: str
+    flow: str
+    version: str
+    trigger_environment: str
+    status: ReleaseStatus
+    reason: str | None = None
+    created_at: datetime
+
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-def release_id_for(product: str, flow: str, source: SourceRevision) -> str:
-    """The same push of the same product through the same flow always names the same release.
+def release_id_for(product: str, flow: str, source: SourceRevision, request: str = "") -> str:
+    """The same push of the same product through the same flow always names the same release. A release a
+    person asks for (a trigger, a promotion) passes its request's key: each request is a release of its own,
+    and the same request made again is the same release.
 
     It doubles as the Step Functions execution name (at most 80 characters of [A-Za-z0-9_-]), which makes
     a repeated start of the same release a no-op on AWS as well as in DynamoDB.
     """
-    digest = hashlib.sha256(
-        "\0".join((product, flow, source.repo_url, source.branch, source.commit)).encode()
-    ).hexdigest()[:10]
+    parts = (product, flow, source.repo_url, source.branch, source.commit)
+    digest = hashlib.sha256("\0".join((*parts, request) if request else parts).encode()).hexdigest()[:10]
     # 40 + 1 + 12 + 1 + 10 = 64 characters, leaving room for a retry's "-retry-N" in the execution name.
     readable = _UNSAFE.sub("-", product).strip("-")[:40] or "release"
     return f"{readable}-{source.commit[:12]}-{digest}"

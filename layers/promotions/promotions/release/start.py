@@ -1,4 +1,5 @@
-"""From a push to releases: match the push to product flows, read the version, start one release each."""
+"""From a push to releases: match the push to product flows, read the version, start one release each; and the
+steps every release takes to start, whoever asks for it."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
 from promotions import clock
+from promotions.config import Application, Configuration
 from promotions.config.repository import ConfigRepository
 from promotions.edits import read_version
-from promotions.git import GitRemote
+from promotions.git import GitRemote, Snapshot
 from promotions.push import GitPush
-from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
+from promotions.release.model import AuditEntry, EnvironmentRun, Release, SourceRevision, release_id_for
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.release.store import ReleaseStore
 
@@ -60,15 +62,8 @@ def start_releases(
         )
     release_ids = []
     for trigger in triggers:
-        template = configuration.template_for(trigger.product)
         app = trigger.application
-        version_file = posixpath.join(app.path, template.version_source.file)
         snapshot = remotes(app.repo_url).snapshot(push.after, paths=[app.path])
-        document = snapshot.read(version_file)
-        if document is None:
-            raise VersionNotFound(
-                f"{trigger.product}: versionSource file {version_file} is missing at {push.after}"
-            )
         source = SourceRevision(
             repo_url=push.repo_url,
             branch=push.branch,
@@ -76,40 +71,96 @@ def start_releases(
             message=push.commit_message,
             author=push.author_name,
         )
-        release = Release(
-            id=release_id_for(trigger.product, trigger.flow, source),
+        release = new_release(
+            configuration,
+            revision,
             product=trigger.product,
             flow=trigger.flow,
-            version=read_version(document, template.version_source.json_path, file=version_file),
-            trigger_environment=trigger.trigger_environment,
+            source_environment=trigger.trigger_environment,
             source=source,
-            config_revision=revision,
-            status=ReleaseStatus.QUEUED,
-            created_at=clock.now(),
-            environments=[
-                EnvironmentRun(
-                    name=trigger.trigger_environment, status=EnvironmentStatus.SUCCESSFUL, commit=push.after
-                ),
-                *(
-                    EnvironmentRun(name=step.environment, depends_on=tuple(step.depends_on))
-                    for step in configuration.flow_order(trigger.flow)
-                ),
-            ],
+            version=version_at(configuration, trigger.product, app, snapshot),
+            environments=flow_environments(configuration, trigger.flow),
         )
-        created = store.create(release)
-        started = executions.start(release.id)
-        logger.info(
-            "release started" if created or started else "release exists already",
-            extra={
-                "release": release.id,
-                "product": release.product,
-                "flow": release.flow,
-                "version": release.version,
-            },
-        )
+        launch(release, store, executions)
         release_ids.append(release.id)
     return PushOutcome(release_ids=tuple(release_ids))
 
 
+def version_at(configuration: Configuration, product: str, app: Application, snapshot: Snapshot) -> str:
+    """The product's version as the template's versionSource reads it in `app`'s files of `snapshot`."""
+    template = configuration.template_for(product)
+    version_file = posixpath.join(app.path, template.version_source.file)
+    document = snapshot.read(version_file)
+    if document is None:
+        raise VersionNotFound(
+            f"{product}: versionSource file {version_file} is missing at {snapshot.commit_sha}"
+        )
+    return read_version(document, template.version_source.json_path, file=version_file)
+
+
+def flow_environments(configuration: Configuration, flow: str) -> list[EnvironmentRun]:
+    """The environments a run of the whole flow promotes, in dependency order."""
+    return [
+        EnvironmentRun(name=step.environment, depends_on=tuple(step.depends_on))
+        for step in configuration.flow_order(flow)
+    ]
+
+
+def new_release(
+    configuration: Configuration,
+    revision: str,
+    *,
+    product: str,
+    flow: str,
+    source_environment: str,
+    source: SourceRevision,
+    version: str,
+    environments: list[EnvironmentRun],
+    request: str = "",
+    audit: tuple[AuditEntry, ...] = (),
+) -> Release:
+    """A release promoting `source` (the source environment's commit, done already) into `environments`.
+
+    A push's release and one a person asks for (a whole flow, or one environment) are the same kind of
+    thing: one execution of the state machine, with the same gates. `request` tells apart the releases people
+    ask for (see release_id_for).
+    """
+    return Release(
+        id=release_id_for(product, flow, source, request),
+        product=product,
+        flow=flow,
+        version=version,
+        trigger_environment=source_environment,
+        source=source,
+        config_revision=revision,
+        status=ReleaseStatus.QUEUED,
+        created_at=clock.now(),
+        environments=[
+            EnvironmentRun(
+                name=source_environment, status=EnvironmentStatus.SUCCESSFUL, commit=source.commit
+            ),
+            *environments,
+        ],
+        audit=audit,
+    )
+
+
+def launch(release: Release, store: ReleaseStore, executions: Executions) -> bool:
+    """Store the release and start its execution; False when both existed already (the same event or request
+    again)."""
+    created = store.create(release)
+    started = executions.start(release.id)
+    logger.info(
+        "release started" if created or started else "release exists already",
+        extra={
+            "release": release.id,
+            "product": release.product,
+            "flow": release.flow,
+            "version": release.version,
+        },
+    )
+    return created or started
+
+
 class VersionNotFound(LookupError):
-    """The push triggers a flow but its versionSource file is missing: the event cannot become a release."""
+    """The flow's source commit lacks its versionSource file: it cannot become a release."""

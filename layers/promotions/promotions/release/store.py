@@ -6,6 +6,10 @@ item, and a consistent query of the partition reads the whole release at once.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,15 +24,28 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from promotions import clock
 from promotions.errors import TransientError
-from promotions.release.model import EnvironmentRun, PullRequestRecord, Release, SourceRevision
+from promotions.release.model import (
+    AuditEntry,
+    EnvironmentRun,
+    PullRequestRecord,
+    Release,
+    ReleaseSummary,
+    SourceRevision,
+)
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 
 _RELEASE_SK = "RELEASE"
+# Every release item carries this in `listing`, so that one index lists all releases newest first.
+_LISTED = "RELEASES"
+# template.yaml's PromotionsTable declares both indexes.
+RELEASES_BY_TIME = "releases-by-time"
+RELEASES_BY_PRODUCT = "releases-by-product"
 
 
 def _release_pk(release_id: str) -> str:
@@ -39,7 +56,14 @@ def _environment_sk(name: str) -> str:
     return f"ENV#{name}"
 
 
-def _models(table_name: str) -> tuple[type[Model], type[Model], type[Model], type[Model]]:
+def _listed_at(release: Release) -> str:
+    """Sorts as the release's creation time, then its id for releases created in the same instant."""
+    return f"{release.created_at.isoformat()}#{release.id}"
+
+
+def _models(
+    table_name: str,
+) -> tuple[type[Model], type[Model], type[Model], type[Model], type[Model]]:
     """Model classes bound to one table; the table name comes from the deployment, not from code.
 
     Built per store rather than cached per table name: pynamodb keeps a connection on the model class,
@@ -56,6 +80,22 @@ def _models(table_name: str) -> tuple[type[Model], type[Model], type[Model], typ
 
     Item.Meta.table_name = table_name
 
+    class ByTime(GlobalSecondaryIndex):
+        class Meta:
+            index_name = RELEASES_BY_TIME
+            projection = AllProjection()
+
+        listing = UnicodeAttribute(hash_key=True)
+        listed_at = UnicodeAttribute(range_key=True)
+
+    class ByProduct(GlobalSecondaryIndex):
+        class Meta:
+            index_name = RELEASES_BY_PRODUCT
+            projection = AllProjection()
+
+        product = UnicodeAttribute(hash_key=True)
+        listed_at = UnicodeAttribute(range_key=True)
+
     class ReleaseItem(Item, discriminator="release"):
         product = UnicodeAttribute()
         flow = UnicodeAttribute()
@@ -68,6 +108,11 @@ def _models(table_name: str) -> tuple[type[Model], type[Model], type[Model], typ
         created_at = UTCDateTimeAttribute()
         updated_at = UTCDateTimeAttribute()
         promotion_context = JSONAttribute(default=dict)
+        # Null on releases stored before releases were listed: those are not listed.
+        listing = UnicodeAttribute(null=True)
+        listed_at = UnicodeAttribute(null=True)
+        by_time = ByTime()
+        by_product = ByProduct()
 
     class EnvironmentItem(Item, discriminator="environment"):
         name = UnicodeAttribute()
@@ -88,7 +133,13 @@ def _models(table_name: str) -> tuple[type[Model], type[Model], type[Model], typ
         revision = UnicodeAttribute()
         recorded_at = UTCDateTimeAttribute()
 
-    return Item, ReleaseItem, EnvironmentItem, ConfigItem
+    class AuditItem(Item, discriminator="audit"):
+        at = UTCDateTimeAttribute()
+        actor = UnicodeAttribute()
+        action = UnicodeAttribute()
+        detail = UnicodeAttribute(default="")
+
+    return Item, ReleaseItem, EnvironmentItem, ConfigItem, AuditItem
 
 
 _CONTEXT_MERGE_ATTEMPTS = 10
@@ -96,6 +147,17 @@ _CONTEXT_MERGE_ATTEMPTS = 10
 
 class ReleaseNotFound(LookupError):
     pass
+
+
+class UnknownPageToken(ValueError):
+    """A `next` token this store did not hand out (or one of another listing)."""
+
+
+@dataclass(frozen=True)
+class ReleasePage:
+    releases: list[ReleaseSummary]
+    # Hand back to list_releases for the next page; None on the last page.
+    next_token: str | None
 
 
 class ContextMergeConflict(RuntimeError, TransientError):
@@ -110,7 +172,7 @@ class Waiter:
 
 class ReleaseStore:
     def __init__(self, table_name: str) -> None:
-        self._item, self._release, self._environment, self._config = _models(table_name)
+        self._item, self._release, self._environment, self._config, self._audit = _models(table_name)
 
     def create(self, release: Release) -> bool:
         """Store a new release; False when a release with this id exists already (a repeated event)."""
@@ -129,12 +191,16 @@ class ReleaseStore:
             created_at=release.created_at,
             updated_at=now,
             promotion_context=release.promotion_context,
+            listing=_LISTED,
+            listed_at=_listed_at(release),
         )
         try:
             with TransactWrite(connection=self._connection()) as transaction:
                 transaction.save(with_condition, condition=self._release.pk.does_not_exist())
                 for position, run in enumerate(release.environments):
                     transaction.save(self._environment_item(release.id, position, run))
+                for entry in release.audit:
+                    transaction.save(self._audit_item(release.id, entry))
         except TransactWriteError as error:
             if _condition_failed(error):
                 return False
@@ -147,7 +213,10 @@ class ReleaseStore:
         if not heads:
             raise ReleaseNotFound(f"no release {release_id!r}")
         head = heads[0]
-        runs = sorted((item for item in items if isinstance(item, self._environment)), key=lambda i: i.position)
+        runs = sorted(
+            (item for item in items if isinstance(item, self._environment)), key=lambda i: i.position
+        )
+        audit = sorted((item for item in items if isinstance(item, self._audit)), key=lambda i: i.sk)
         return Release(
             id=release_id,
             product=head.product,
@@ -177,7 +246,48 @@ class ReleaseStore:
                 )
                 for run in runs
             ],
+            audit=tuple(
+                AuditEntry(at=entry.at, actor=entry.actor, action=entry.action, detail=entry.detail)
+                for entry in audit
+            ),
         )
+
+    def record_audit(self, release_id: str, entry: AuditEntry) -> None:
+        """Add what someone did to the release to its audit trail."""
+        self._audit_item(release_id, entry).save(condition=self._audit.pk.does_not_exist())
+
+    def list_releases(
+        self,
+        *,
+        product: str | None = None,
+        status: ReleaseStatus | None = None,
+        limit: int = 20,
+        next_token: str | None = None,
+    ) -> ReleasePage:
+        """Releases newest first, of one product or of all; `next_token` continues where a page ended."""
+        index = self._release.by_product if product is not None else self._release.by_time
+        found = index.query(
+            product if product is not None else _LISTED,
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=_decode_page_token(next_token, product),
+            filter_condition=(self._release.status == status.value) if status is not None else None,
+        )
+        releases = [
+            ReleaseSummary(
+                id=item.pk.removeprefix("RELEASE#"),
+                product=item.product,
+                flow=item.flow,
+                version=item.version,
+                trigger_environment=item.trigger_environment,
+                status=ReleaseStatus(item.status),
+                reason=item.reason,
+                created_at=item.created_at,
+            )
+            for item in found
+        ]
+        last_key = found.last_evaluated_key
+        return ReleasePage(releases, _encode_page_token(last_key, product) if last_key else None)
 
     def waiting_environments(self, release_id: str) -> dict[str, Waiter]:
         """Environments whose Map iteration is parked on a task token, with the decision taken, if any."""
@@ -235,11 +345,17 @@ class ReleaseStore:
             condition &= env.status.is_in(*(s.value for s in only_from))
         return self._update(self._environment_ref(release_id, environment), actions, condition)
 
-    def record_commit(self, release_id: str, environment: str, commit: str, message: str | None = None) -> None:
+    def record_commit(
+        self, release_id: str, environment: str, commit: str, message: str | None = None
+    ) -> None:
         env = self._environment
         self._update(
             self._environment_ref(release_id, environment),
-            [env.commit.set(commit), env.commit_message.set(message or ""), env.committed_at.set(clock.now())],
+            [
+                env.commit.set(commit),
+                env.commit_message.set(message or ""),
+                env.committed_at.set(clock.now()),
+            ],
             env.pk.exists(),
         )
 
@@ -283,7 +399,9 @@ class ReleaseStore:
 
     def register_wait_token(self, release_id: str, environment: str, token: str) -> None:
         env = self._environment
-        self._update(self._environment_ref(release_id, environment), [env.wait_token.set(token)], env.pk.exists())
+        self._update(
+            self._environment_ref(release_id, environment), [env.wait_token.set(token)], env.pk.exists()
+        )
 
     def decide_wait(self, release_id: str, environment: str, token: str, decision: str) -> bool:
         """Record the answer for a parked token; only the first decision counts, so two parties never disagree."""
@@ -329,6 +447,17 @@ class ReleaseStore:
             pull_requests=[pull.model_dump(mode="json") for pull in run.pull_requests] or None,
         )
 
+    def _audit_item(self, release_id: str, entry: AuditEntry) -> Model:
+        # Sorted by time; the suffix keeps two entries of one instant apart.
+        return self._audit(
+            pk=_release_pk(release_id),
+            sk=f"AUDIT#{entry.at.isoformat()}#{uuid.uuid4().hex[:8]}",
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            detail=entry.detail,
+        )
+
     def _environment_ref(self, release_id: str, environment: str) -> Model:
         return self._environment(pk=_release_pk(release_id), sk=_environment_sk(environment))
 
@@ -344,6 +473,36 @@ class ReleaseStore:
                 return False
             raise
         return True
+
+
+# The attributes of a key DynamoDB hands back from a query of either index, all strings.
+_PAGE_KEY_ATTRIBUTES = {"pk", "sk", "listing", "listed_at", "product"}
+
+
+def _encode_page_token(last_key: Mapping[str, Any], product: str | None) -> str:
+    document = json.dumps({"product": product, "key": last_key}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(document.encode()).decode()
+
+
+def _decode_page_token(token: str | None, product: str | None) -> dict[str, Any] | None:
+    if token is None:
+        return None
+    try:
+        document = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError) as error:
+        raise UnknownPageToken(
+            "not a page token this API handed out: pass the `next` of the previous page"
+        ) from error
+    key = document.get("key") if isinstance(document, dict) else None
+    if not (
+        isinstance(key, dict)
+        and set(key) <= _PAGE_KEY_ATTRIBUTES
+        and all(isinstance(value, dict) and set(value) == {"S"} for value in key.values())
+    ):
+        raise UnknownPageToken("not a page token this API handed out: pass the `next` of the previous page")
+    if document.get("product") != product:
+        raise UnknownPageToken("this page token continues another listing: pass the same product filter")
+    return key
 
 
 def _condition_failed(error: PutError | UpdateError | TransactWriteError) -> bool:

@@ -1,0 +1,412 @@
+"""HTTP API /api/v1: read products and releases, trigger a flow, promote one environment, retry a release.
+
+Who calls is decided at this edge, from what the API in front of the function vouches for: an IAM (SigV4)
+principal, the claims of a JWT authorizer, or the local server's token check. A request that names no caller is
+answered 401 before anything is read or changed. Errors are RFC 9457 problem documents.
+"""
+
+# No `from __future__ import annotations`: Powertools and pydantic read the routes' and models' annotations at
+# run time, and the module is loaded from its file, under a name of its own.
+import uuid
+from datetime import datetime
+from http import HTTPStatus
+from typing import Annotated, Any, Self
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from promotions.config.repository import NoValidConfiguration
+from promotions.errors import is_transient
+from promotions.release.engine import ReleaseNotRetryable
+from promotions.release.manual import ManualReleases, ProductNotFound, RequestRefused, RetryAlreadyStarted
+from promotions.release.reading import product_state
+from promotions.release.start import VersionNotFound
+from promotions.release.status import EnvironmentStatus, ReleaseStatus
+from promotions.release.store import ReleaseNotFound, UnknownPageToken
+from promotions.runtime import services, traced
+
+logger = Logger()
+PREFIX = "/api/v1"
+OPENAPI_PATH = f"{PREFIX}/openapi.json"
+PROBLEM = "application/problem+json"
+app = APIGatewayHttpResolver(enable_validation=True)
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, from_attributes=True, frozen=True
+    )
+
+
+# Requests: unknown fields are refused, so a misspelt field is named rather than ignored.
+class ApiRequest(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TriggerRequest(ApiRequest):
+    product: str = Field(min_length=1, description="The product whose flow runs.")
+    flow: str | None = Field(
+        None, min_length=1, description="One of the product's flows; its first if absent."
+    )
+    commit: str | None = Field(
+        None,
+        pattern="^[0-9a-f]{40}$",
+        description="A full commit id of the trigger environment's branch; its tip if absent.",
+    )
+
+
+class PromotionRequest(ApiRequest):
+    product: str = Field(min_length=1)
+    environment: str = Field(min_length=1, description="The environment to promote.")
+    from_release: str | None = Field(
+        None, min_length=1, description="Promote what this earlier release of the product promoted."
+    )
+    from_environment: str | None = Field(
+        None,
+        min_length=1,
+        description="Promote this environment's current commit; the step's first dependency if neither is given.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if self.from_release is not None and self.from_environment is not None:
+            raise ValueError("give fromRelease or fromEnvironment, not both")
+        return self
+
+
+# Answers.
+class SourceView(ApiModel):
+    repo_url: str
+    branch: str
+    commit: str
+
+
+class PullRequestView(ApiModel):
+    provider: str
+    repo_url: str
+    number: int
+    url: str
+
+
+class EnvironmentView(ApiModel):
+    name: str
+    depends_on: tuple[str, ...]
+    status: EnvironmentStatus
+    commit: str | None
+    committed_at: datetime | None
+    reason: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    pull_requests: tuple[PullRequestView, ...]
+
+
+class AuditView(ApiModel):
+    at: datetime
+    actor: str
+    action: str
+    detail: str
+
+
+class ReleaseSummaryView(ApiModel):
+    id: str
+    product: str
+    flow: str
+    version: str
+    trigger_environment: str
+    status: ReleaseStatus
+    reason: str | None
+    created_at: datetime
+
+
+class ReleaseView(ReleaseSummaryView):
+    source: SourceView
+    config_revision: str
+    environments: tuple[EnvironmentView, ...]
+    audit: tuple[AuditView, ...] = Field(description="Who did what to the release, oldest first.")
+
+
+class ReleaseList(ApiModel):
+    releases: tuple[ReleaseSummaryView, ...]
+    next: str | None = Field(description="Pass as `next` for the following page; null on the last page.")
+
+
+class EnvironmentVersionView(ApiModel):
+    environment: str
+    version: str | None
+    commit: str | None
+    since: datetime | None
+    release: str | None
+
+
+class ProductView(ApiModel):
+    product: str
+    environments: tuple[EnvironmentVersionView, ...]
+
+
+class ProductList(ApiModel):
+    products: tuple[ProductView, ...]
+
+
+class Problem(ApiModel):
+    """RFC 9457."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: tuple[dict[str, str], ...] = ()
+
+
+def caller(event: APIGatewayProxyEventV2) -> str | None:
+    """The caller the API in front of the function authenticated, or None.
+
+    IAM (SigV4): the principal's ARN. A JWT authorizer: the token's email, else its subject, with its issuer.
+    A Lambda authorizer context (the local server's token check) names the caller under `actor`.
+    """
+    authorizer = event.request_context.authorizer
+    if authorizer.iam.user_arn:
+        return authorizer.iam.user_arn
+    claims = authorizer.jwt_claim
+    subject = claims.get("email") or claims.get("sub")
+    if subject:
+        return f"{subject} ({claims['iss']})" if claims.get("iss") else str(subject)
+    actor = authorizer.get_lambda.get("actor")
+    return str(actor) if actor else None
+
+
+def _problem(status: HTTPStatus, detail: str, errors: tuple[dict[str, str], ...] = ()) -> Response:
+    event = app.current_event
+    problem = Problem(
+        title=status.phrase,
+        status=status.value,
+        detail=detail,
+        instance=event.path if event else None,
+        errors=errors,
+    )
+    return Response(
+        status_code=status.value,
+        content_type=PROBLEM,
+        body=problem.model_dump_json(by_alias=True, exclude_defaults=True),
+    )
+
+
+def _field(location: tuple[Any, ...]) -> str:
+    """`body.fromRelease`, `query.limit`: where a bad value was, as the caller wrote it."""
+    return ".".join(str(part) for part in location)
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> Response:
+    errors = tuple({"field": _field(e["loc"]), "problem": e["msg"]} for e in error.errors())
+    detail = "; ".join(f"{e['field']}: {e['problem']}" for e in errors)
+    return _problem(HTTPStatus.BAD_REQUEST, detail, errors)
+
+
+@app.exception_handler(RequestRefused)
+def refused(error: RequestRefused) -> Response:
+    return _problem(
+        HTTPStatus.BAD_REQUEST, str(error), ({"field": f"body.{error.field}", "problem": str(error)},)
+    )
+
+
+@app.exception_handler(UnknownPageToken)
+def unknown_page(error: UnknownPageToken) -> Response:
+    return _problem(
+        HTTPStatus.BAD_REQUEST, f"next: {error}", ({"field": "query.next", "problem": str(error)},)
+    )
+
+
+@app.exception_handler(VersionNotFound)
+def no_version(error: VersionNotFound) -> Response:
+    return _problem(HTTPStatus.BAD_REQUEST, f"{error}: promote a commit that has it")
+
+
+@app.exception_handler([ProductNotFound, ReleaseNotFound])
+def not_found(error: LookupError) -> Response:
+    return _problem(HTTPStatus.NOT_FOUND, str(error).strip("'\""))
+
+
+@app.exception_handler(NotFoundError)
+def no_route(_: NotFoundError) -> Response:
+    event = app.current_event
+    return _problem(
+        HTTPStatus.NOT_FOUND,
+        f"no route {event.http_method} {event.path}: the routes are listed in {OPENAPI_PATH}",
+    )
+
+
+@app.exception_handler([ReleaseNotRetryable, RetryAlreadyStarted])
+def conflict(error: RuntimeError) -> Response:
+    return _problem(HTTPStatus.CONFLICT, str(error))
+
+
+@app.exception_handler(NoValidConfiguration)
+def no_configuration(error: NoValidConfiguration) -> Response:
+    logger.error("no valid configuration", extra={"error": str(error)})
+    return _problem(
+        HTTPStatus.SERVICE_UNAVAILABLE, f"{error}: fix the configuration repository, then ask again"
+    )
+
+
+@app.exception_handler(Exception)
+def unexpected(error: Exception) -> Response:
+    if is_transient(error):
+        logger.warning("transient failure", extra={"error": repr(error)})
+        return _problem(
+            HTTPStatus.SERVICE_UNAVAILABLE, f"{error}; nothing was changed by this failure: ask again"
+        )
+    logger.exception("request failed")
+    request_id = app.current_event.request_context.request_id if app.current_event else "unknown"
+    return _problem(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        f"the request failed inside the API ({type(error).__name__}); its log has request id {request_id}",
+    )
+
+
+def manual_releases() -> ManualReleases:
+    parts = services()
+    return ManualReleases(parts.configs, parts.store, parts.executions, parts.remote)
+
+
+def _actor() -> str:
+    return app.context["actor"]
+
+
+def _request_key(idempotency_key: str | None) -> str:
+    return idempotency_key or uuid.uuid4().hex
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        max_length=200,
+        description="The same key again returns the release the first request started, instead of another.",
+    ),
+]
+
+
+@app.get(f"{PREFIX}/products", summary="Every product, with the version in each of its environments")
+def list_products() -> ProductList:
+    parts = services()
+    _, configuration = parts.configs.latest()
+    return ProductList(
+        products=tuple(
+            ProductView.model_validate(product_state(configuration, parts.store, name))
+            for name in configuration.products
+        )
+    )
+
+
+@app.get(
+    f"{PREFIX}/products/<product>", summary="Per environment: version, commit, since when, which release"
+)
+def get_product(product: str) -> ProductView:
+    parts = services()
+    _, configuration = parts.configs.latest()
+    return ProductView.model_validate(product_state(configuration, parts.store, product))
+
+
+@app.get(f"{PREFIX}/releases", summary="Releases, newest first")
+def list_releases(
+    product: Annotated[str | None, Query(min_length=1)] = None,
+    status: Annotated[ReleaseStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    next_token: Annotated[str | None, Query(alias="next", min_length=1, max_length=2048)] = None,
+) -> ReleaseList:
+    page = services().store.list_releases(product=product, status=status, limit=limit, next_token=next_token)
+    return ReleaseList(
+        releases=tuple(ReleaseSummaryView.model_validate(release) for release in page.releases),
+        next=page.next_token,
+    )
+
+
+@app.get(f"{PREFIX}/releases/<release_id>", summary="A release: its environments and its audit trail")
+def get_release(release_id: str) -> ReleaseView:
+    return ReleaseView.model_validate(services().store.get(release_id))
+
+
+@app.post(f"{PREFIX}/releases", status_code=201, summary="Run a product's flow now")
+def trigger(request: TriggerRequest, idempotency_key: IdempotencyKey = None) -> ReleaseView:
+    release = manual_releases().trigger(
+        request.product,
+        flow=request.flow,
+        commit=request.commit,
+        actor=_actor(),
+        request=_request_key(idempotency_key),
+    )
+    return ReleaseView.model_validate(release)
+
+
+@app.post(f"{PREFIX}/promotions", status_code=201, summary="Promote one environment, through its gates")
+def promote(request: PromotionRequest, idempotency_key: IdempotencyKey = None) -> ReleaseView:
+    release = manual_releases().promote(
+        request.product,
+        request.environment,
+        from_release=request.from_release,
+        from_environment=request.from_environment,
+        actor=_actor(),
+        request=_request_key(idempotency_key),
+    )
+    return ReleaseView.model_validate(release)
+
+
+@app.post(
+    f"{PREFIX}/releases/<release_id>/retry",
+    status_code=202,
+    summary="Run a Failed or Terminated release again",
+)
+def retry(release_id: str) -> ReleaseView:
+    return ReleaseView.model_validate(manual_releases().retry(release_id, actor=_actor()))
+
+
+def openapi_document() -> str:
+    return app.get_openapi_json_schema(
+        title="Promotions",
+        version="1",
+        description="Steer releases: read products and releases, trigger a flow, promote, retry.",
+    )
+
+
+# Unannotated: Powertools builds a schema for every route's return annotation, even a route left out of the
+# document, and has none for Response.
+@app.get(OPENAPI_PATH, include_in_schema=False, enable_validation=False)
+def openapi():
+    return Response(status_code=200, content_type="application/json", body=openapi_document())
+
+
+def _unauthenticated(event: APIGatewayProxyEventV2) -> dict[str, Any]:
+    problem = Problem(
+        title=HTTPStatus.UNAUTHORIZED.phrase,
+        status=HTTPStatus.UNAUTHORIZED.value,
+        detail="no credentials the API accepts: sign the request (SigV4), or send a bearer token",
+        instance=event.path,
+    )
+    return {
+        "statusCode": HTTPStatus.UNAUTHORIZED.value,
+        "headers": {"Content-Type": PROBLEM},
+        "body": problem.model_dump_json(by_alias=True, exclude_defaults=True),
+        "isBase64Encoded": False,
+    }
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@traced
+def handler(event: dict, context: LambdaContext) -> dict:
+    request = APIGatewayProxyEventV2(event)
+    actor = caller(request)
+    if actor is None and request.path != OPENAPI_PATH:
+        logger.info("request without credentials refused", extra={"path": request.path})
+        return _unauthenticated(request)
+    app.append_context(actor=actor)
+    logger.append_keys(actor=actor)
+    return app.resolve(event, context)

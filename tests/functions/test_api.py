@@ -1,0 +1,395 @@
+"""The API function in-process on moto, with real API Gateway HTTP API v2 events (the upstream fixture's shape,
+its authorizer replaced by the one each test names), the demo's configuration and GitOps repository on disk,
+and a state machine whose executions are listed rather than run."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from promotions import runtime
+from promotions.git import Author, GitRemote
+from promotions.release.status import EnvironmentStatus, ReleaseStatus
+from promotions_local.demo import create_demo_repository, write_demo_configuration
+from promotions_local.git_server import create_bare_repository
+from promotions_local.stack_template import load_template_body
+
+REPO = Path(__file__).resolve().parents[2]
+TABLE = "promotions-api-test"
+ALICE_ARN = "arn:aws:sts::123456789012:assumed-role/Deployer/alice"
+
+
+def promotions_table_from_template() -> dict[str, Any]:
+    """template.yaml's PromotionsTable, indexes included, as a CreateTable request."""
+    properties = load_template_body(REPO / "template.yaml")["Resources"]["PromotionsTable"]["Properties"]
+    return {
+        "TableName": TABLE,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "GlobalSecondaryIndexes": properties["GlobalSecondaryIndexes"],
+    }
+
+
+class Context:
+    function_name = "api"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
+    memory_limit_in_mb = 512
+    aws_request_id = "req-1"
+    log_group_name = log_stream_name = "api"
+
+    def get_remaining_time_in_millis(self):
+        return 10_000
+
+
+class Api:
+    """Sends requests to the handler as API Gateway's HTTP API would, after its authorizer."""
+
+    def __init__(self, module: Any, shape: dict, state_machine_arn: str, gitops: Path) -> None:
+        self.module = module
+        self._shape = shape
+        self.state_machine_arn = state_machine_arn
+        self.gitops = gitops
+
+    def event(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        authorizer: dict | None,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict:
+        event = json.loads(json.dumps(self._shape))
+        event.update(
+            routeKey="ANY /api/v1/{proxy+}",
+            rawPath=path,
+            rawQueryString="&".join(f"{k}={v}" for k, v in (query or {}).items()),
+            queryStringParameters=query,
+            headers={"content-type": "application/json", **(headers or {})},
+            body=None if body is None else (body if isinstance(body, str) else json.dumps(body)),
+            pathParameters={"proxy": path.removeprefix("/api/v1/")},
+            isBase64Encoded=False,
+        )
+        event.pop("cookies")
+        event["requestContext"]["http"].update(method=method, path=path)
+        event["requestContext"]["requestId"] = uuid.uuid4().hex
+        event["requestContext"].pop("authentication")
+        if authorizer is None:
+            event["requestContext"].pop("authorizer")
+        else:
+            event["requestContext"]["authorizer"] = authorizer
+        return event
+
+    def call(self, method: str, path: str, body: Any = None, *, authorizer: dict | None = None, **kw) -> dict:
+        if authorizer is None:
+            authorizer = iam(ALICE_ARN)
+        return self.module.handler(self.event(method, path, body, authorizer=authorizer, **kw), Context())
+
+    def anonymous(self, method: str, path: str, body: Any = None) -> dict:
+        return self.module.handler(self.event(method, path, body, authorizer=None), Context())
+
+    def executions(self) -> list[str]:
+        listed = boto3.client("stepfunctions").list_executions(stateMachineArn=self.state_machine_arn)
+        return sorted(execution["name"] for execution in listed["executions"])
+
+    def stored_items(self) -> int:
+        return boto3.client("dynamodb").scan(TableName=TABLE, Select="COUNT")["Count"]
+
+
+def iam(user_arn: str) -> dict:
+    """requestContext.authorizer as API Gateway fills it for a SigV4-signed request (payload format 2.0)."""
+    return {
+        "iam": {
+            "accessKey": "ASIAEXAMPLE",
+            "accountId": "123456789012",
+            "callerId": "AROAEXAMPLE:alice",
+            "cognitoIdentity": None,
+            "principalOrgId": None,
+            "userArn": user_arn,
+            "userId": "AROAEXAMPLE:alice",
+        }
+    }
+
+
+def demo_version(environment: str) -> str:
+    """The appVersion the demo's GitOps repository holds for `environment` (the template's versionSource)."""
+    chart = (REPO / "examples" / "demo" / "gitops" / "apps" / "api" / environment / "Chart.yaml").read_text()
+    return re.search(r'^appVersion: "([^"]+)"', chart, re.MULTILINE).group(1)
+
+
+def body(response: dict) -> Any:
+    return json.loads(response["body"])
+
+
+@pytest.fixture
+def api(aws, monkeypatch, tmp_path, upstream_events) -> Api:
+    gitops = tmp_path / "gitops.git"
+    create_demo_repository(gitops)
+    config_dir = write_demo_configuration(tmp_path / "config", str(gitops))
+    files = {
+        p.relative_to(config_dir).as_posix(): p.read_bytes() for p in config_dir.rglob("*") if p.is_file()
+    }
+    create_bare_repository(tmp_path / "config.git", files, message="Promotion configuration")
+    boto3.client("dynamodb").create_table(**promotions_table_from_template())
+    machine = boto3.client("stepfunctions").create_state_machine(
+        name="promotions-release",
+        definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/release",
+    )["stateMachineArn"]
+    for name, value in {
+        "PROMOTIONS_TABLE": TABLE,
+        "CONFIG_REPO_URL": str(tmp_path / "config.git"),
+        "CONFIG_REPO_BRANCH": "main",
+        "STATE_MACHINE_ARN": machine,
+    }.items():
+        monkeypatch.setenv(name, value)
+    runtime.services.cache_clear()
+    spec = importlib.util.spec_from_file_location(
+        f"api_app_{uuid.uuid4().hex}", REPO / "functions" / "api" / "app.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shape = json.loads((upstream_events / "apigw-http-api-v2-event.json").read_text())
+    yield Api(module, shape, machine, gitops)
+    runtime.services.cache_clear()
+
+
+def test_a_triggered_flow_is_a_release_of_the_whole_flow_started_with_who_asked(api):
+    response = api.call("POST", "/api/v1/releases", {"product": "guestbook"})
+
+    assert response["statusCode"] == 201, response["body"]
+    release = body(response)
+    assert release["product"] == "guestbook" and release["flow"] == "guestbook-release"
+    assert release["version"] == demo_version("dev")
+    assert [env["name"] for env in release["environments"]] == ["dev", "qa", "staging", "prod"]
+    assert release["environments"][0]["status"] == "Successful"
+    assert [(entry["actor"], entry["action"]) for entry in release["audit"]] == [(ALICE_ARN, "trigger")]
+    assert api.executions() == [release["id"]]
+    shown = body(api.call("GET", f"/api/v1/releases/{release['id']}"))
+    assert shown["audit"] == release["audit"] and shown["source"]["commit"] == release["source"]["commit"]
+
+
+def test_the_same_idempotency_key_starts_one_release_and_two_requests_start_two(api):
+    key = {"idempotency-key": "3f1c"}
+    first = body(api.call("POST", "/api/v1/releases", {"product": "guestbook"}, headers=key))
+    again = body(api.call("POST", "/api/v1/releases", {"product": "guestbook"}, headers=key))
+    other = body(api.call("POST", "/api/v1/releases", {"product": "guestbook"}))
+
+    assert first["id"] == again["id"] != other["id"]
+    listed = body(api.call("GET", "/api/v1/releases"))["releases"]
+    assert sorted(release["id"] for release in listed) == sorted([first["id"], other["id"]])
+    assert [entry["action"] for entry in again["audit"]] == ["trigger"]
+
+
+def test_a_promotion_of_one_environment_is_a_release_of_that_environment_alone(api):
+    staging_chart = "apps/api/staging/Chart.yaml"
+    GitRemote(str(api.gitops)).commit(
+        "main",
+        lambda tip: {staging_chart: tip.read(staging_chart).replace(b'appVersion: "', b'appVersion: "0.9.')},
+        "staging runs an older version than dev",
+        Author(name="Dana", email="dana@example.invalid"),
+    )
+
+    response = api.call(
+        "POST",
+        "/api/v1/promotions",
+        {"product": "guestbook", "environment": "prod", "fromEnvironment": "staging"},
+    )
+
+    assert response["statusCode"] == 201, response["body"]
+    release = body(response)
+    assert (
+        release["triggerEnvironment"] == "staging" and release["version"] == f"0.9.{demo_version('staging')}"
+    )
+    assert [(env["name"], env["status"]) for env in release["environments"]] == [
+        ("staging", "Successful"),
+        ("prod", "Pending"),
+    ]
+    assert release["audit"][0]["action"] == "promote" and "prod from staging" in release["audit"][0]["detail"]
+    assert api.executions() == [release["id"]]
+
+
+def test_a_promotion_from_an_earlier_release_promotes_what_that_release_promoted(api):
+    earlier = body(api.call("POST", "/api/v1/releases", {"product": "guestbook"}))
+    response = api.call(
+        "POST",
+        "/api/v1/promotions",
+        {"product": "guestbook", "environment": "qa", "fromRelease": earlier["id"]},
+    )
+
+    release = body(response)
+    assert release["source"] == earlier["source"] and release["version"] == earlier["version"]
+    assert release["triggerEnvironment"] == "dev"
+
+
+def test_releases_are_listed_newest_first_page_by_page_and_filtered(api):
+    started = [body(api.call("POST", "/api/v1/releases", {"product": "guestbook"}))["id"] for _ in range(5)]
+
+    seen, token = [], None
+    while True:
+        query = {"limit": "2", **({"next": token} if token else {})}
+        page = body(api.call("GET", "/api/v1/releases", query=query))
+        seen += [release["id"] for release in page["releases"]]
+        token = page["next"]
+        if token is None:
+            break
+    assert seen == list(reversed(started))
+    queued = body(api.call("GET", "/api/v1/releases", query={"status": "Queued", "product": "guestbook"}))
+    assert len(queued["releases"]) == 5
+    assert body(api.call("GET", "/api/v1/releases", query={"status": "Failed"}))["releases"] == []
+
+
+def test_retry_runs_a_failed_release_again_in_an_execution_of_its_own(api):
+    release = body(api.call("POST", "/api/v1/releases", {"product": "guestbook"}))
+    refused = api.call("POST", f"/api/v1/releases/{release['id']}/retry")
+    runtime.services().store.set_release_status(release["id"], ReleaseStatus.FAILED, reason="qa: Failed")
+
+    retried = api.call("POST", f"/api/v1/releases/{release['id']}/retry")
+
+    assert refused["statusCode"] == 409
+    assert (
+        "Queued" in body(refused)["detail"]
+        and "only a Failed or Terminated release" in body(refused)["detail"]
+    )
+    assert retried["statusCode"] == 202
+    assert [entry["action"] for entry in body(retried)["audit"]] == ["trigger", "retry"]
+    assert api.executions() == sorted([release["id"], f"{release['id']}-retry-1"])
+
+
+def test_a_product_shows_the_version_each_environment_got_and_from_which_release(api):
+    release = body(api.call("POST", "/api/v1/releases", {"product": "guestbook"}))
+    store = runtime.services().store
+    store.set_environment_status(release["id"], "qa", EnvironmentStatus.SUCCESSFUL)
+    store.record_commit(release["id"], "qa", "a" * 40)
+
+    product = body(api.call("GET", "/api/v1/products/guestbook"))
+
+    by_name = {env["environment"]: env for env in product["environments"]}
+    assert list(by_name) == ["dev", "qa", "staging", "prod"]
+    assert by_name["qa"]["release"] == release["id"] and by_name["qa"]["commit"] == "a" * 40
+    assert by_name["qa"]["version"] == demo_version("dev")
+    assert by_name["dev"]["release"] == release["id"]
+    assert by_name["prod"] == {
+        "environment": "prod",
+        "version": None,
+        "commit": None,
+        "since": None,
+        "release": None,
+    }
+    listed = body(api.call("GET", "/api/v1/products"))
+    assert listed["products"] == [product]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("GET", "/api/v1/releases", None),
+        ("GET", "/api/v1/products/guestbook", None),
+        ("POST", "/api/v1/releases", {"product": "guestbook"}),
+        ("POST", "/api/v1/promotions", {"product": "guestbook", "environment": "prod"}),
+        ("POST", "/api/v1/releases/guestbook-1/retry", None),
+    ],
+)
+def test_a_request_without_credentials_is_401_and_changes_nothing(api, method, path, payload):
+    before = api.stored_items()
+
+    response = api.anonymous(method, path, payload)
+
+    assert response["statusCode"] == 401
+    assert response["headers"]["Content-Type"] == "application/problem+json"
+    assert body(response)["status"] == 401 and "credentials" in body(response)["detail"]
+    assert api.stored_items() == before and api.executions() == []
+
+
+def test_a_jwt_caller_is_named_by_its_claims_on_the_audit_trail(api):
+    jwt = {"jwt": {"claims": {"sub": "00u1", "email": "bo@example.com", "iss": "https://id.example.com"}}}
+
+    release = body(api.call("POST", "/api/v1/releases", {"product": "guestbook"}, authorizer=jwt))
+
+    assert release["audit"][0]["actor"] == "bo@example.com (https://id.example.com)"
+
+
+def test_a_jwt_without_subject_names_nobody_and_is_refused(api):
+    # The upstream fixture's own authorizer: claims with neither sub nor email.
+    response = api.call("GET", "/api/v1/releases", authorizer=api._shape["requestContext"]["authorizer"])
+    assert response["statusCode"] == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "status", "named"),
+    [
+        ("GET", "/api/v1/releases/no-such-release", None, 404, "no-such-release"),
+        ("GET", "/api/v1/products/nope", None, 404, "Product nope"),
+        ("POST", "/api/v1/releases", {"product": "nope"}, 404, "Product nope"),
+        ("POST", "/api/v1/releases/no-such-release/retry", None, 404, "no-such-release"),
+        ("POST", "/api/v1/releases", {"produkt": "guestbook"}, 400, "body.product"),
+        ("POST", "/api/v1/releases", {"product": "guestbook", "commit": "abc"}, 400, "body.commit"),
+        ("POST", "/api/v1/releases", {"product": "guestbook", "flow": "other"}, 400, "flow: other"),
+        ("POST", "/api/v1/releases", "{not json", 400, "body"),
+        ("POST", "/api/v1/promotions", {"product": "guestbook"}, 400, "body.environment"),
+        (
+            "POST",
+            "/api/v1/promotions",
+            {"product": "guestbook", "environment": "dev"},
+            400,
+            "environment: dev",
+        ),
+        (
+            "POST",
+            "/api/v1/promotions",
+            {"product": "guestbook", "environment": "qa", "fromRelease": "a", "fromEnvironment": "dev"},
+            400,
+            "not both",
+        ),
+        (
+            "POST",
+            "/api/v1/promotions",
+            {"product": "guestbook", "environment": "qa", "fromRelease": "gone"},
+            400,
+            "fromRelease: there is no release gone",
+        ),
+        ("GET", "/api/v1/releases?limit=0", None, 400, "query.limit"),
+        ("GET", "/api/v1/releases?next=garbage", None, 400, "next:"),
+        ("GET", "/api/v1/releases?status=Done", None, 400, "query.status"),
+        ("DELETE", "/api/v1/releases", None, 404, "no route DELETE /api/v1/releases"),
+    ],
+)
+def test_bad_requests_are_problems_naming_what_was_wrong(api, method, path, payload, status, named):
+    path, _, raw_query = path.partition("?")
+    query = dict(pair.split("=") for pair in raw_query.split("&")) if raw_query else None
+
+    response = api.call(method, path, payload, query=query)
+
+    assert response["statusCode"] == status, response["body"]
+    assert response["headers"]["Content-Type"] == "application/problem+json"
+    problem = body(response)
+    assert problem["status"] == status and problem["title"] and problem["instance"] == path
+    assert named in problem["detail"], problem
+    assert api.executions() == []
+
+
+def test_the_openapi_document_describes_every_route_and_needs_no_credentials(api):
+    response = api.anonymous("GET", "/api/v1/openapi.json")
+
+    assert response["statusCode"] == 200
+    document = json.loads(response["body"])
+    assert document["openapi"].startswith("3.")
+    assert set(document["paths"]) == {
+        "/api/v1/products",
+        "/api/v1/products/{product}",
+        "/api/v1/releases",
+        "/api/v1/releases/{release_id}",
+        "/api/v1/promotions",
+        "/api/v1/releases/{release_id}/retry",
+    }
+    assert "fromRelease" in json.dumps(document["components"]["schemas"]["PromotionRequest"])
