@@ -12,8 +12,11 @@ PostGates, PostGatesRoute, RecordSuccess (Wait states and integrations come on t
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from promotions.config.models import MAX_PROMOTION_TIMEOUT
 
 ASL_FILE = Path(__file__).with_name("release.asl.json")
 
@@ -32,6 +35,12 @@ TRANSIENT_ERROR = "TransientError"
 GATE_FAILED = "GateFailed"
 # The gate answered an environment's token with a failure: the release failed before it could start.
 NOT_STARTED = "EnvironmentNotStarted"
+# A gate would wait past the flow's promotionTimeoutLimit: the release is terminated (release/termination.py).
+TIMED_OUT = "PromotionTimedOut"
+# Another release of the product writes to the environment: Promote waits for its lock, retrying by this name.
+ENVIRONMENT_LOCKED = "EnvironmentLocked"
+# The hard limit of one execution: past the longest promotionTimeoutLimit, a day for the onFail hooks.
+EXECUTION_TIMEOUT = MAX_PROMOTION_TIMEOUT + timedelta(days=1)
 
 Payload = dict[str, Any]
 
@@ -75,9 +84,17 @@ def lambda_task(
 
 
 def gate_loop(
-    name: str, stage: str, state_path: str, *, context: Payload, done: str, failed: str
+    name: str,
+    stage: str,
+    state_path: str,
+    *,
+    context: Payload,
+    done: str,
+    failed: str,
+    timed_out: str | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a stage's hooks and checks until they pass (→ done) or one fails (→ failed).
+    """Evaluate a stage's hooks and checks until they pass (→ done), one fails (→ failed) or one would wait
+    past the flow's promotionTimeoutLimit (→ timed_out; onFail hooks, which run after a failure, have none).
 
     The gate function answers `next`: done, wait (for waitSeconds), codebuild or stateMachine (run the
     integration with `parameters`, then evaluate again with its result). `state_path` keeps the stage's
@@ -85,6 +102,8 @@ def gate_loop(
     """
     route, wait, codebuild, child = f"{name}Route", f"{name}Wait", f"{name}CodeBuild", f"{name}StateMachine"
     catch_to_failed = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed}]
+    if timed_out is not None:
+        catch_to_failed.insert(0, {"ErrorEquals": [TIMED_OUT], "ResultPath": "$.error", "Next": timed_out})
     integration_result = f"{state_path}.integrationResult"
     catch_integration = [{"ErrorEquals": ["States.ALL"], "ResultPath": integration_result, "Next": name}]
     return {
@@ -166,7 +185,13 @@ def environment_iteration() -> dict[str, Any]:
             ),
         },
         **gate_loop(
-            "PreGates", "pre", "$.gates.pre", context=env, done="Promote", failed=record_failure_then_hooks
+            "PreGates",
+            "pre",
+            "$.gates.pre",
+            context=env,
+            done="Promote",
+            failed=record_failure_then_hooks,
+            timed_out="TerminateOnTimeout",
         ),
         "Promote": lambda_task(
             "PromoteEnvironmentFunctionArn",
@@ -174,7 +199,17 @@ def environment_iteration() -> dict[str, Any]:
             next_state="PostGates",
             ResultPath=None,
             # A retry reuses what landed: the promotion branch and an open pull request, or the pushed commit.
-            Retry=retries(interval=3, attempts=5, jitter=True),
+            # Waiting for another release's push to end: about 12 minutes, past the lock's 6-minute lease.
+            Retry=[
+                *retries(interval=3, attempts=5, jitter=True),
+                {
+                    "ErrorEquals": [ENVIRONMENT_LOCKED],
+                    "IntervalSeconds": 2,
+                    "MaxAttempts": 40,
+                    "BackoffRate": 1.5,
+                    "MaxDelaySeconds": 20,
+                },
+            ],
             Catch=[
                 {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": record_failure_then_hooks}
             ],
@@ -186,7 +221,19 @@ def environment_iteration() -> dict[str, Any]:
             context=env,
             done="RecordSuccess",
             failed=record_failure_then_hooks,
+            timed_out="TerminateOnTimeout",
         ),
+        "TerminateOnTimeout": lambda_task(
+            "FinishReleaseFunctionArn",
+            {**env, "action": "timeout", "error.$": "$.error"},
+            next_state="TerminatedOnTimeout",
+            ResultPath=None,
+            Retry=BOOKKEEPING_RETRIES,
+        ),
+        "TerminatedOnTimeout": {
+            "Type": "Succeed",
+            "Comment": "The release is terminated: this execution is stopped, another finishes the release.",
+        },
         "RecordSuccess": lambda_task(
             "CompleteEnvironmentFunctionArn",
             {**env, "succeeded": True},
@@ -220,9 +267,31 @@ def release_definition() -> dict[str, Any]:
     release = {"releaseId.$": "$.releaseId"}
     to_error = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordReleaseError"}]
     states: dict[str, Any] = {
+        "StartOrTerminate": {
+            "Type": "Choice",
+            "Comment": "An execution started to finish a Terminating release runs its onFail hooks and closes it.",
+            "Choices": [
+                {
+                    "And": [
+                        {"Variable": "$.terminate", "IsPresent": True},
+                        {"Variable": "$.terminate", "BooleanEquals": True},
+                    ],
+                    "Next": "BeginTermination",
+                }
+            ],
+            "Default": "StartRelease",
+        },
+        "BeginTermination": lambda_task(
+            "FinishReleaseFunctionArn",
+            {**release, "action": "terminate"},
+            next_state="ReleaseFailureHooks",
+            ResultSelector={"gates.$": "$.Payload.gates"},
+            ResultPath="$.plan",
+            Retry=BOOKKEEPING_RETRIES,
+        ),
         "StartRelease": lambda_task(
             "StartReleaseFunctionArn",
-            {**release, "retry.$": "$.retry"},
+            {**release, "retry.$": "$.retry", "execution.$": "$$.Execution.Name"},
             next_state="ReleaseStartHooks",
             ResultSelector={"environments.$": "$.Payload.environments", "gates.$": "$.Payload.gates"},
             ResultPath="$.plan",
@@ -235,6 +304,7 @@ def release_definition() -> dict[str, Any]:
             context=release,
             done="PromoteEnvironments",
             failed="RecordReleaseError",
+            timed_out="TerminateReleaseOnTimeout",
         ),
         "PromoteEnvironments": {
             "Type": "Map",
@@ -272,6 +342,14 @@ def release_definition() -> dict[str, Any]:
             context=release,
             done="CloseSucceeded",
             failed="RecordReleaseError",
+            timed_out="TerminateReleaseOnTimeout",
+        ),
+        "TerminateReleaseOnTimeout": lambda_task(
+            "FinishReleaseFunctionArn",
+            {**release, "action": "timeout", "error.$": "$.error"},
+            next_state="ReleaseTerminated",
+            ResultPath=None,
+            Retry=BOOKKEEPING_RETRIES,
         ),
         "RecordReleaseError": lambda_task(
             "FinishReleaseFunctionArn",
@@ -298,11 +376,24 @@ def release_definition() -> dict[str, Any]:
         "CloseFailed": lambda_task(
             "FinishReleaseFunctionArn",
             {**release, "action": "close", "succeeded": False},
-            next_state="ReleaseFailed",
-            ResultPath=None,
+            next_state="Closed",
+            ResultSelector={"status.$": "$.Payload.status"},
+            ResultPath="$.outcome",
             Retry=BOOKKEEPING_RETRIES,
         ),
+        "Closed": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.outcome.status", "StringEquals": "Terminated", "Next": "ReleaseTerminated"}
+            ],
+            "Default": "ReleaseFailed",
+        },
         "ReleaseSucceeded": {"Type": "Succeed"},
+        "ReleaseTerminated": {
+            "Type": "Fail",
+            "Error": "ReleaseTerminated",
+            "Cause": "The release was terminated; the release record says by whom.",
+        },
         "ReleaseFailed": {
             "Type": "Fail",
             "Error": "ReleaseFailed",
@@ -316,7 +407,8 @@ def release_definition() -> dict[str, Any]:
             "iteration and waits (task token) until its dependsOn succeeded, so an environment starts as soon as "
             "its own dependencies are done and siblings run in parallel."
         ),
-        "StartAt": "StartRelease",
+        "StartAt": "StartOrTerminate",
+        "TimeoutSeconds": int(EXECUTION_TIMEOUT.total_seconds()),
         "States": states,
     }
 

@@ -45,11 +45,14 @@ FLOW_TASK_FUNCTIONS = {
 
 # What each function's code does to each table (promotions.release.store; Powertools idempotency on ingest).
 RELEASE_READ_WRITE = {"dynamodb:Query", "dynamodb:UpdateItem"}
+# promotions.release.leases: the product's queue and active release, environment locks, a release's execution.
+LEASES = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}
 DYNAMODB_ACTIONS = {
     "WebhookFunction": {},
     "IngestFunction": {
-        # the last good configuration revision, and the new release written in one transaction
-        "PromotionsTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
+        # the last good configuration revision, and the new release written in one transaction; the product's
+        # queue and active release; the releases its concurrency policy terminates
+        "PromotionsTable": {"dynamodb:GetItem", "dynamodb:PutItem"} | LEASES | RELEASE_READ_WRITE,
         "IdempotencyTable": {
             "dynamodb:GetItem",
             "dynamodb:PutItem",
@@ -57,17 +60,21 @@ DYNAMODB_ACTIONS = {
             "dynamodb:DeleteItem",
         },
     },
-    "StartReleaseFunction": {"PromotionsTable": RELEASE_READ_WRITE},
+    # and the name of the execution running the release
+    "StartReleaseFunction": {"PromotionsTable": RELEASE_READ_WRITE | {"dynamodb:PutItem"}},
     "GateEnvironmentFunction": {"PromotionsTable": RELEASE_READ_WRITE},
-    "PromoteEnvironmentFunction": {"PromotionsTable": RELEASE_READ_WRITE},
+    # and the environment's lock
+    "PromoteEnvironmentFunction": {"PromotionsTable": RELEASE_READ_WRITE | LEASES},
     "CompleteEnvironmentFunction": {"PromotionsTable": RELEASE_READ_WRITE},
     # merge_promotion_context reads the release item alone before its conditional write
     "EvaluateGatesFunction": {"PromotionsTable": RELEASE_READ_WRITE | {"dynamodb:GetItem"}},
-    "FinishReleaseFunction": {"PromotionsTable": RELEASE_READ_WRITE},
+    # and the product's queue and active release; an audit entry when a release runs past its timeout
+    "FinishReleaseFunction": {"PromotionsTable": RELEASE_READ_WRITE | LEASES},
     # releases read whole and new ones written in one transaction, audit entries put, the configuration's
     # last good revision; listings from the indexes
     "ApiFunction": {
-        "PromotionsTable": {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"},
+        "PromotionsTable": {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+        | LEASES,
         "PromotionsTable/index/*": {"dynamodb:Query"},
     },
 }
@@ -204,7 +211,7 @@ def test_only_the_state_machine_invokes_the_engines_functions(stack_name, prefix
 
 
 @pytest.mark.parametrize(("stack_name", "prefix"), DEPLOYMENTS)
-def test_only_ingest_and_the_api_start_the_release_state_machine(stack_name, prefix):
+def test_only_ingest_the_api_and_a_finishing_release_start_the_release_state_machine(stack_name, prefix):
     deployment = Deployment(stack_name, {"CheckResourcePrefix": prefix})
     release_machine = deployment.resources["ReleaseStateMachine"].arn
     starters = {
@@ -212,7 +219,22 @@ def test_only_ingest_and_the_api_start_the_release_state_machine(stack_name, pre
         for role, statements in deployment.roles().items()
         if allowed(statements, "states:StartExecution", release_machine)
     }
-    assert starters == {"IngestFunction", "ApiFunction"}
+    # a release that ends starts the product's next; one past its timeout, the execution that finishes it
+    assert starters == {"IngestFunction", "ApiFunction", "FinishReleaseFunction"}
+
+
+@pytest.mark.parametrize(("stack_name", "prefix"), DEPLOYMENTS)
+def test_only_who_terminates_releases_stops_their_executions(stack_name, prefix):
+    deployment = Deployment(stack_name, {"CheckResourcePrefix": prefix})
+    machine = deployment.resources["ReleaseStateMachine"].arn
+    execution = f"{machine.replace(':stateMachine:', ':execution:')}:guestbook-0123456789ab-0123456789"
+    stoppers = {
+        role
+        for role, statements in deployment.roles().items()
+        if allowed(statements, "states:StopExecution", execution)
+    }
+    # people through the API, a product's terminate policy on a new release, a release past its timeout
+    assert stoppers == {"IngestFunction", "ApiFunction", "FinishReleaseFunction"}
 
 
 @pytest.mark.parametrize(("stack_name", "prefix"), DEPLOYMENTS)

@@ -14,6 +14,8 @@ class StartReleaseTask(BaseModel):
     releaseId: str
     # Set by an execution that runs a failed release again (ReleaseExecutions.retry).
     retry: bool = False
+    # The execution's name: the one to stop if the release is terminated.
+    execution: str | None = None
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -22,7 +24,10 @@ class StartReleaseTask(BaseModel):
 @event_parser(model=StartReleaseTask)
 def handler(task: StartReleaseTask, context: LambdaContext) -> dict:
     logger.append_keys(release=task.releaseId)
-    engine = services().engine
+    parts = services()
+    engine = parts.engine
+    if task.execution:
+        parts.leases.record_execution(task.releaseId, task.execution)
     if task.retry:
         engine.reopen(task.releaseId)
     return {

@@ -21,10 +21,13 @@ if TYPE_CHECKING:
     from promotions.config.repository import ConfigRepository
     from promotions.git import GitRemote, HttpCredentials
     from promotions.git.credentials import GitCredentials
+    from promotions.release.concurrency import ReleaseConcurrency
     from promotions.release.engine import ReleaseEngine
     from promotions.release.gates import Gates
+    from promotions.release.leases import ReleaseLeases
     from promotions.release.promotion import Promoter
     from promotions.release.store import ReleaseStore
+    from promotions.release.termination import Termination
 
 class MissingSetting(KeyError):
     def __str__(self) -> str:
@@ -150,6 +153,7 @@ class Services:
             Author(name=self.settings.commit_author_name, email=self.settings.commit_author_email),
             PullRequestApis(self.git_credentials, HttpClient()),
             signer=SecretsManagerCommitSigner(secret) if secret else None,
+            leases=self.leases,
         )
 
     @functools.cached_property
@@ -166,10 +170,31 @@ class Services:
         )
 
     @functools.cached_property
-    def executions(self) -> ReleaseExecutions:
+    def leases(self) -> ReleaseLeases:
+        from promotions.release.leases import ReleaseLeases
+
+        return ReleaseLeases(self.settings.promotions_table)
+
+    @functools.cached_property
+    def release_executions(self) -> ReleaseExecutions:
         from promotions.aws.stepfunctions import ReleaseExecutions
 
         return ReleaseExecutions(self.stepfunctions, _required("STATE_MACHINE_ARN"))
+
+    @functools.cached_property
+    def termination(self) -> Termination:
+        from promotions.release.termination import Termination
+
+        return Termination(self.store, self.leases, self.engine, self.release_executions)
+
+    @functools.cached_property
+    def executions(self) -> ReleaseConcurrency:
+        """Starts releases as their product's concurrency policy allows: now, or once the active one ends."""
+        from promotions.release.concurrency import ReleaseConcurrency
+
+        return ReleaseConcurrency(
+            self.store, self.leases, self.release_executions, self.termination, self.configs.at
+        )
 
 
 @functools.cache

@@ -28,12 +28,27 @@ class ReleaseExecutions:
         """Run a failed release again, in an execution of its own (execution names are never reused)."""
         return self._start(release_id, f"{release_id}-retry-{attempt}", retry=True)
 
-    def _start(self, release_id: str, name: str, *, retry: bool) -> bool:
+    def terminate(self, release_id: str) -> bool:
+        """Finish a Terminating release (its onFail hooks, then Terminated) in an execution of its own."""
+        return self._start(release_id, f"{release_id}-terminated", terminate=True)
+
+    def stop(self, execution: str, cause: str) -> None:
+        """Stop the execution named `execution`; one that ended already, or never started, is left alone."""
+        arn = f"{self._state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{execution}"
+        try:
+            # The cause is the release's reason; Step Functions takes at most 32,768 characters.
+            self._client.stop_execution(executionArn=arn, error="ReleaseTerminated", cause=cause[:32768])
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
+                raise
+            logger.info("no such execution to stop", extra={"execution": execution})
+
+    def _start(self, release_id: str, name: str, *, retry: bool = False, terminate: bool = False) -> bool:
         try:
             self._client.start_execution(
                 stateMachineArn=self._state_machine_arn,
                 name=name,
-                input=json.dumps({"releaseId": release_id, "retry": retry}),
+                input=json.dumps({"releaseId": release_id, "retry": retry, "terminate": terminate}),
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ExecutionAlreadyExists":

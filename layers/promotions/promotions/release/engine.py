@@ -32,6 +32,10 @@ SUPERSEDE = "supersede"
 NOT_STARTED_ERROR = "EnvironmentNotStarted"
 
 
+# Once a release is ending (Terminating) or ended, nothing moves it back to Running.
+_ENDING = (ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATING, ReleaseStatus.TERMINATED)
+
+
 class ReleaseNotRetryable(RuntimeError):
     """Only a release that ended Failed or Terminated can run again."""
 
@@ -51,11 +55,7 @@ class ReleaseEngine:
 
     def begin(self, release_id: str) -> list[str]:
         """Mark the release Running and name the environments the state machine must run."""
-        self._store.set_release_status(
-            release_id,
-            ReleaseStatus.RUNNING,
-            unless=(ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED),
-        )
+        self._store.set_release_status(release_id, ReleaseStatus.RUNNING, unless=_ENDING)
         release = self._store.get(release_id)
         logger.info(
             "release started",
@@ -118,26 +118,27 @@ class ReleaseEngine:
 
         The release stays Running (its success or failure hooks still run) until `close`.
         """
-        release = self._terminate_unfinished(release_id, "the release ended before this environment finished")
+        release = self.terminate_unfinished(release_id, "the release ended before this environment finished")
         failed = [run for run in release.promoted_environments if not run.status.is_done_well]
         if release.reason is None and not failed:
             return ReleaseStatus.SUCCEEDED
         if release.reason is None:
-            self._store.set_release_status(release_id, ReleaseStatus.RUNNING, reason=_failure_summary(failed))
+            self._store.set_release_status(
+                release_id, ReleaseStatus.RUNNING, reason=_failure_summary(failed), unless=_ENDING
+            )
         return ReleaseStatus.FAILED
 
     def record_error(self, release_id: str, error: str) -> None:
         """A release-level failure (a hook, or the flow itself): remember why; stop what has not started."""
-        self._terminate_unfinished(release_id, f"not started: {error}")
-        self._store.set_release_status(
-            release_id,
-            ReleaseStatus.RUNNING,
-            reason=error,
-            unless=(ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED),
-        )
+        self.terminate_unfinished(release_id, f"not started: {error}")
+        self._store.set_release_status(release_id, ReleaseStatus.RUNNING, reason=error, unless=_ENDING)
 
     def close(self, release_id: str, *, succeeded: bool) -> ReleaseStatus:
-        status = ReleaseStatus.SUCCEEDED if succeeded else ReleaseStatus.FAILED
+        """The release's final status; a Terminating release ends Terminated, whatever its hooks did."""
+        if self._store.get(release_id).status is ReleaseStatus.TERMINATING:
+            status = ReleaseStatus.TERMINATED
+        else:
+            status = ReleaseStatus.SUCCEEDED if succeeded else ReleaseStatus.FAILED
         self._store.set_release_status(
             release_id,
             status,
@@ -150,7 +151,8 @@ class ReleaseEngine:
         )
         return release.status
 
-    def _terminate_unfinished(self, release_id: str, reason: str) -> Release:
+    def terminate_unfinished(self, release_id: str, reason: str) -> Release:
+        """Every environment not finished yet ends Terminated, for `reason`."""
         for run in self._store.get(release_id).promoted_environments:
             if not run.status.is_final:
                 self._store.set_environment_status(

@@ -36,6 +36,7 @@ from promotions.release.builtin_checks import pull_request_check, verification_c
 from promotions.release.model import Release
 from promotions.release.status import EnvironmentStatus
 from promotions.release.store import ReleaseStore
+from promotions.release.termination import PromotionTimedOut
 
 logger = Logger(child=True)
 
@@ -141,6 +142,9 @@ class Gates:
                 release.created_at + timeout - self._services.now(),
                 f"the release ran past its flow's promotionTimeoutLimit of {describe_duration(timeout)}",
             )
+            if isinstance(outcome, Failed):
+                # Not this gate's failure: the whole release is terminated, as a person would terminate it.
+                raise PromotionTimedOut(f"{result.check}: {outcome.reason}")
         if isinstance(outcome, Passed):
             return GateStep(next="done", progress=saved)
         if isinstance(outcome, Wait):

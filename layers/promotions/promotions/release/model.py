@@ -22,6 +22,8 @@ class SourceRevision(BaseModel):
     commit: str
     message: str = ""
     author: str = ""
+    # Who may not approve their own change (promotions.release.approvals) is found by it.
+    author_email: str = ""
 
 
 class PullRequestRecord(BaseModel):
@@ -82,6 +84,8 @@ class Release(BaseModel):
     promotion_context: dict[str, Any] = Field(default_factory=dict)
     # Oldest first: what people did to the release through the API.
     audit: tuple[AuditEntry, ...] = ()
+    # A rollback restores this earlier release's properties, and may move its environment backwards.
+    rollback_of: str | None = None
 
     def environment(self, name: str) -> EnvironmentRun:
         for run in self.environments:

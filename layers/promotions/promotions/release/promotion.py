@@ -19,6 +19,8 @@ from promotions.edits import promote_properties
 from promotions.git import Author, CommitSigner, GitRemote, Snapshot, with_trailers
 from promotions.gitproviders.apis import ProviderChoice, PullRequestApis
 from promotions.gitproviders.rest import RestProvider
+from promotions.release.concurrency import holding_environment
+from promotions.release.leases import ReleaseLeases
 from promotions.release.model import PullRequestRecord, Release
 from promotions.release.start import RemoteFactory
 from promotions.release.status import EnvironmentStatus
@@ -27,6 +29,7 @@ from promotions.release.supersession import (
     ENVIRONMENT_TRAILER,
     PRODUCT_TRAILER,
     RELEASE_TRAILER,
+    ROLLBACK_TRAILER,
     SOURCE_TRAILER,
     PromotionRecord,
     SourceOrder,
@@ -71,6 +74,7 @@ class Promoter:
         author: Author,
         pull_requests: PullRequestApis,
         signer: CommitSigner | None = None,
+        leases: ReleaseLeases | None = None,
     ) -> None:
         self._store = store
         self._configs = configs
@@ -78,14 +82,25 @@ class Promoter:
         self._author = author
         self._pull_requests = pull_requests
         self._signer = signer
+        # Where the environment's lock is held while the promotion writes; None writes without one.
+        self._leases = leases
 
     def promote(self, release_id: str, environment: str, *, forward_only: bool = True) -> PromotionResult:
         """Promote the release into `environment`. With `forward_only`, a branch whose last promotion of the
         product into the environment came from a newer source than the release's is left alone, checked again
-        on every attempt to push; the environment is then recorded Superseded. An explicit rollback passes
-        False. A promotion that finds its edits on the branch already takes the commit of this release's
-        that landed there (an earlier attempt whose answer was lost)."""
+        on every attempt to push; the environment is then recorded Superseded. A rollback (a release with
+        `rollback_of`) goes past that check, as does a caller passing False. A promotion that finds its edits on
+        the branch already takes the commit of this release's that landed there (an earlier attempt whose
+        answer was lost). No two releases of the product write to the environment at once."""
         release = self._store.get(release_id)
+        forward_only = forward_only and release.rollback_of is None
+        if self._leases is None:
+            return self._promote(release, environment, forward_only=forward_only)
+        with holding_environment(self._leases, self._store, release, environment):
+            return self._promote(release, environment, forward_only=forward_only)
+
+    def _promote(self, release: Release, environment: str, *, forward_only: bool) -> PromotionResult:
+        release_id = release.id
         configuration = self._configs.at(release.config_revision)
         action = configuration.policy_for(release.product, environment, release.flow).action
         if action == "none":
@@ -468,5 +483,6 @@ def _commit_message(release: Release, environment: str, targets: list[Applicatio
             PRODUCT_TRAILER: release.product,
             ENVIRONMENT_TRAILER: environment,
             SOURCE_TRAILER: source_trailer(release.source),
+            **({ROLLBACK_TRAILER: release.rollback_of} if release.rollback_of else {}),
         },
     )

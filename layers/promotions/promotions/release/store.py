@@ -108,6 +108,7 @@ def _models(
         created_at = UTCDateTimeAttribute()
         updated_at = UTCDateTimeAttribute()
         promotion_context = JSONAttribute(default=dict)
+        rollback_of = UnicodeAttribute(null=True)
         # Null on releases stored before releases were listed: those are not listed.
         listing = UnicodeAttribute(null=True)
         listed_at = UnicodeAttribute(null=True)
@@ -191,6 +192,7 @@ class ReleaseStore:
             created_at=release.created_at,
             updated_at=now,
             promotion_context=release.promotion_context,
+            rollback_of=release.rollback_of,
             listing=_LISTED,
             listed_at=_listed_at(release),
         )
@@ -229,6 +231,7 @@ class ReleaseStore:
             reason=head.reason,
             created_at=head.created_at,
             promotion_context=head.promotion_context or {},
+            rollback_of=head.rollback_of,
             environments=[
                 EnvironmentRun(
                     name=run.name,

@@ -19,6 +19,8 @@ RELEASE_TRAILER = "Promotion-Release"
 PRODUCT_TRAILER = "Promotion-Product"
 ENVIRONMENT_TRAILER = "Promotion-Environment"
 SOURCE_TRAILER = "Promotion-Source"
+# On a rollback's commit: the release whose properties it restores.
+ROLLBACK_TRAILER = "Promotion-Rollback-Of"
 
 # How many of a branch's latest commits are searched for the environment's last promotion; and how many of the
 # source branch's, for the order of two sources. Commits without files: a few hundred bytes each.
