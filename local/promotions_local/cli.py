@@ -14,13 +14,18 @@ from promotions.config import ConfigError
 from promotions.sources import EventError
 from rich.console import Console
 
-from promotions_local import validate_command
+from promotions_local import client_commands, validate_command
 
 app = typer.Typer(
     help="GitOps promotions: validate configuration and run promotions on this machine.", no_args_is_help=True
 )
 local_app = typer.Typer(help="Run the engine on this machine: no AWS account needed.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
+# Client verbs: they speak to the HTTP API.
+app.add_typer(client_commands.release_app, name="release")
+app.command()(client_commands.trigger)
+app.command()(client_commands.promote)
+app.command()(client_commands.retry)
 
 
 @app.command()

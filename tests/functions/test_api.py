@@ -4,164 +4,18 @@ and a state machine whose executions are listed rather than run."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import re
-import uuid
-from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
 from promotions import runtime
 from promotions.git import Author, GitRemote
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
-from promotions_local.demo import create_demo_repository, write_demo_configuration
-from promotions_local.git_server import create_bare_repository
-from promotions_local.stack_template import load_template_body
+from tests.functions import api_world
+from tests.functions.api_world import ALICE_ARN, body, demo_version
 
-REPO = Path(__file__).resolve().parents[2]
-TABLE = "promotions-api-test"
-ALICE_ARN = "arn:aws:sts::123456789012:assumed-role/Deployer/alice"
-
-
-def promotions_table_from_template() -> dict[str, Any]:
-    """template.yaml's PromotionsTable, indexes included, as a CreateTable request."""
-    properties = load_template_body(REPO / "template.yaml")["Resources"]["PromotionsTable"]["Properties"]
-    return {
-        "TableName": TABLE,
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": properties["AttributeDefinitions"],
-        "KeySchema": properties["KeySchema"],
-        "GlobalSecondaryIndexes": properties["GlobalSecondaryIndexes"],
-    }
-
-
-class Context:
-    function_name = "api"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
-    memory_limit_in_mb = 512
-    aws_request_id = "req-1"
-    log_group_name = log_stream_name = "api"
-
-    def get_remaining_time_in_millis(self):
-        return 10_000
-
-
-class Api:
-    """Sends requests to the handler as API Gateway's HTTP API would, after its authorizer."""
-
-    def __init__(self, module: Any, shape: dict, state_machine_arn: str, gitops: Path) -> None:
-        self.module = module
-        self._shape = shape
-        self.state_machine_arn = state_machine_arn
-        self.gitops = gitops
-
-    def event(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        authorizer: dict | None,
-        query: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> dict:
-        event = json.loads(json.dumps(self._shape))
-        event.update(
-            routeKey="ANY /api/v1/{proxy+}",
-            rawPath=path,
-            rawQueryString="&".join(f"{k}={v}" for k, v in (query or {}).items()),
-            queryStringParameters=query,
-            headers={"content-type": "application/json", **(headers or {})},
-            body=None if body is None else (body if isinstance(body, str) else json.dumps(body)),
-            pathParameters={"proxy": path.removeprefix("/api/v1/")},
-            isBase64Encoded=False,
-        )
-        event.pop("cookies")
-        event["requestContext"]["http"].update(method=method, path=path)
-        event["requestContext"]["requestId"] = uuid.uuid4().hex
-        event["requestContext"].pop("authentication")
-        if authorizer is None:
-            event["requestContext"].pop("authorizer")
-        else:
-            event["requestContext"]["authorizer"] = authorizer
-        return event
-
-    def call(self, method: str, path: str, body: Any = None, *, authorizer: dict | None = None, **kw) -> dict:
-        if authorizer is None:
-            authorizer = iam(ALICE_ARN)
-        return self.module.handler(self.event(method, path, body, authorizer=authorizer, **kw), Context())
-
-    def anonymous(self, method: str, path: str, body: Any = None) -> dict:
-        return self.module.handler(self.event(method, path, body, authorizer=None), Context())
-
-    def executions(self) -> list[str]:
-        listed = boto3.client("stepfunctions").list_executions(stateMachineArn=self.state_machine_arn)
-        return sorted(execution["name"] for execution in listed["executions"])
-
-    def stored_items(self) -> int:
-        return boto3.client("dynamodb").scan(TableName=TABLE, Select="COUNT")["Count"]
-
-
-def iam(user_arn: str) -> dict:
-    """requestContext.authorizer as API Gateway fills it for a SigV4-signed request (payload format 2.0)."""
-    return {
-        "iam": {
-            "accessKey": "ASIAEXAMPLE",
-            "accountId": "123456789012",
-            "callerId": "AROAEXAMPLE:alice",
-            "cognitoIdentity": None,
-            "principalOrgId": None,
-            "userArn": user_arn,
-            "userId": "AROAEXAMPLE:alice",
-        }
-    }
-
-
-def demo_version(environment: str) -> str:
-    """The appVersion the demo's GitOps repository holds for `environment` (the template's versionSource)."""
-    chart = (REPO / "examples" / "demo" / "gitops" / "apps" / "api" / environment / "Chart.yaml").read_text()
-    return re.search(r'^appVersion: "([^"]+)"', chart, re.MULTILINE).group(1)
-
-
-def body(response: dict) -> Any:
-    return json.loads(response["body"])
-
-
-@pytest.fixture
-def api(aws, monkeypatch, tmp_path, upstream_events) -> Api:
-    gitops = tmp_path / "gitops.git"
-    create_demo_repository(gitops)
-    config_dir = write_demo_configuration(tmp_path / "config", str(gitops))
-    files = {
-        p.relative_to(config_dir).as_posix(): p.read_bytes() for p in config_dir.rglob("*") if p.is_file()
-    }
-    create_bare_repository(tmp_path / "config.git", files, message="Promotion configuration")
-    boto3.client("dynamodb").create_table(**promotions_table_from_template())
-    machine = boto3.client("stepfunctions").create_state_machine(
-        name="promotions-release",
-        definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}),
-        roleArn="arn:aws:iam::123456789012:role/release",
-    )["stateMachineArn"]
-    for name, value in {
-        "PROMOTIONS_TABLE": TABLE,
-        "CONFIG_REPO_URL": str(tmp_path / "config.git"),
-        "CONFIG_REPO_BRANCH": "main",
-        "STATE_MACHINE_ARN": machine,
-    }.items():
-        monkeypatch.setenv(name, value)
-    runtime.services.cache_clear()
-    spec = importlib.util.spec_from_file_location(
-        f"api_app_{uuid.uuid4().hex}", REPO / "functions" / "api" / "app.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    shape = json.loads((upstream_events / "apigw-http-api-v2-event.json").read_text())
-    yield Api(module, shape, machine, gitops)
-    runtime.services.cache_clear()
+# The world's fixture under the name the tests use; here it replaces tests/conftest.py's `api`.
+api = api_world.api
 
 
 def test_a_triggered_flow_is_a_release_of_the_whole_flow_started_with_who_asked(api):

@@ -1,0 +1,257 @@
+"""The CLI's client verbs: they speak to the HTTP API (`promotions local up` on this machine, or a deployed stack)
+and print what it answers; with --json, its JSON as it is."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Annotated, Any, NoReturn
+from urllib.parse import urlencode, urlsplit
+
+import typer
+import urllib3
+from rich.console import Console
+from rich.table import Table
+
+ApiUrl = Annotated[
+    str,
+    typer.Option(
+        "--api",
+        envvar="PROMOTIONS_API",
+        help="The API's root URL (the stack's ApiUrl output, or what `local up` prints).",
+    ),
+]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="PROMOTIONS_TOKEN",
+        help="A bearer token (the local API's, or a JWT); without it, requests are signed with your AWS credentials.",
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")]
+
+release_app = typer.Typer(help="Releases: list, show, retry.", no_args_is_help=True)
+_EXECUTE_API_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
+_STYLES = {
+    "Successful": "green",
+    "Succeeded": "green",
+    "Superseded": "cyan",
+    "Running": "yellow",
+    "Failed": "red",
+    "Terminated": "red",
+    "Suspended": "magenta",
+}
+
+
+class ApiClient:
+    def __init__(self, api: str, token: str | None) -> None:
+        self._root = api.rstrip("/")
+        self._token = token
+        self._pool = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5.0, read=60.0), retries=False)
+
+    def call(self, method: str, path: str, *, query: dict[str, Any] | None = None, body: Any = None) -> Any:
+        """The answer's JSON; a problem answer, or no answer, ends the command with its reason."""
+        present = {name: value for name, value in (query or {}).items() if value is not None}
+        url = f"{self._root}/api/v1{path}" + (f"?{urlencode(present)}" if present else "")
+        payload = None if body is None else json.dumps(body).encode()
+        headers = {"Accept": "application/json"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        headers |= self._credentials(method, url, payload, headers)
+        try:
+            response = self._pool.request(method, url, body=payload, headers=headers)
+        except urllib3.exceptions.HTTPError as error:
+            _fail(f"cannot reach the API at {self._root}: {error}", code=2)
+        document = _json_or_none(response.data)
+        if response.status >= 400:
+            _fail(_problem_text(response.status, document, response.data))
+        return document
+
+    def _credentials(
+        self, method: str, url: str, payload: bytes | None, headers: dict[str, str]
+    ) -> dict[str, str]:
+        if self._token:
+            return {"Authorization": f"Bearer {self._token}"}
+        return _sigv4_headers(method, url, payload, headers)
+
+
+def _sigv4_headers(method: str, url: str, payload: bytes | None, headers: dict[str, str]) -> dict[str, str]:
+    import botocore.session
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    session = botocore.session.get_session()
+    credentials = session.get_credentials()
+    if credentials is None:
+        _fail(
+            "no credentials: pass --token (or set PROMOTIONS_TOKEN), or configure AWS credentials for SigV4"
+        )
+    host = urlsplit(url).hostname or ""
+    matched = _EXECUTE_API_HOST.search(host)
+    region = matched.group(1) if matched else session.get_config_variable("region")
+    if not region:
+        _fail(f"cannot tell the AWS region of {host}: set AWS_REGION, or pass --token")
+    request = AWSRequest(method=method, url=url, data=payload or b"", headers=headers)
+    SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
+    return {name: value for name, value in request.headers.items() if name not in headers}
+
+
+def _json_or_none(data: bytes) -> Any:
+    try:
+        return json.loads(data) if data else None
+    except ValueError:
+        return None
+
+
+def _problem_text(status: int, document: Any, raw: bytes) -> str:
+    if isinstance(document, dict) and "detail" in document:
+        return f"{document.get('title', 'error')} ({status}): {document['detail']}"
+    if isinstance(document, dict) and "message" in document:  # API Gateway's own answers
+        return f"HTTP {status}: {document['message']}"
+    return f"HTTP {status}: {raw[:300].decode(errors='replace')}"
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _print(document: Any, as_json: bool, render) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(document) + "\n")
+    else:
+        Console().print(render(document))
+
+
+def _styled(status: str) -> str:
+    style = _STYLES.get(status)
+    return f"[{style}]{status}[/]" if style else status
+
+
+def _release_list_table(document: dict) -> Table:
+    table = Table(caption=f"more: --next {document['next']}" if document.get("next") else None)
+    for column in ("release", "product", "version", "flow", "status", "created"):
+        table.add_column(column)
+    for release in document["releases"]:
+        table.add_row(
+            release["id"],
+            release["product"],
+            release["version"],
+            release["flow"],
+            _styled(release["status"]),
+            release["createdAt"],
+        )
+    return table
+
+
+def _release_table(release: dict) -> Table:
+    title = f"{release['product']} {release['version']} · {release['flow']} · {_styled(release['status'])}"
+    audit = "\n".join(f"{e['at']} {e['actor']}: {e['action']} {e['detail']}" for e in release["audit"])
+    caption = "\n".join(filter(None, [release["id"], release.get("reason"), audit]))
+    table = Table(title=title, caption=caption)
+    for column in ("environment", "depends on", "status", "commit", "note"):
+        table.add_column(column, overflow="fold" if column == "note" else None)
+    for run in release["environments"]:
+        note = "source" if run["name"] == release["triggerEnvironment"] else (run.get("reason") or "")
+        table.add_row(
+            run["name"],
+            ", ".join(run["dependsOn"]),
+            _styled(run["status"]),
+            (run.get("commit") or "")[:12],
+            note,
+        )
+    return table
+
+
+@release_app.command("list")
+def release_list(
+    api: ApiUrl,
+    token: Token = None,
+    product: Annotated[str | None, typer.Option(help="Only this product's releases.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only releases in this status (Running, Failed, ...).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="At most this many.")] = 20,
+    next_page: Annotated[
+        str | None, typer.Option("--next", help="The page after the one that printed this.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Releases, newest first."""
+    query = {"product": product, "status": status, "limit": limit, "next": next_page}
+    _print(ApiClient(api, token).call("GET", "/releases", query=query), as_json, _release_list_table)
+
+
+@release_app.command("show")
+def release_show(
+    release_id: Annotated[str, typer.Argument(help="The release's id.")],
+    api: ApiUrl,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """A release: each environment's status and commit, and who did what to it."""
+    _print(ApiClient(api, token).call("GET", f"/releases/{release_id}"), as_json, _release_table)
+
+
+@release_app.command("retry")
+def retry(
+    release_id: Annotated[str, typer.Argument(help="A Failed or Terminated release.")],
+    api: ApiUrl,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Run a Failed or Terminated release again; environments that succeeded keep their commits."""
+    _print(ApiClient(api, token).call("POST", f"/releases/{release_id}/retry"), as_json, _release_table)
+
+
+def trigger(
+    product: Annotated[str, typer.Argument(help="The product whose flow runs.")],
+    api: ApiUrl,
+    token: Token = None,
+    flow: Annotated[
+        str | None, typer.Option("--flow", help="One of the product's flows; its first if absent.")
+    ] = None,
+    commit: Annotated[
+        str | None,
+        typer.Option("--commit", help="A full commit id; the trigger environment's branch tip if absent."),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Run a product's flow now, as a push would."""
+    body = {"product": product, "flow": flow, "commit": commit}
+    release = ApiClient(api, token).call(
+        "POST", "/releases", body={name: value for name, value in body.items() if value is not None}
+    )
+    _print(release, as_json, _release_table)
+
+
+def promote(
+    product: Annotated[str, typer.Argument(help="The product to promote.")],
+    api: ApiUrl,
+    to: Annotated[str, typer.Option("--to", help="The environment to promote.")],
+    token: Token = None,
+    from_release: Annotated[
+        str | None, typer.Option("--from-release", help="Promote what this earlier release promoted.")
+    ] = None,
+    from_environment: Annotated[
+        str | None,
+        typer.Option(
+            "--from-environment",
+            help="Promote this environment's current commit (default: the step's first dependency).",
+        ),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Promote one environment through its gates, as a release of its own."""
+    body = {
+        "product": product,
+        "environment": to,
+        "fromRelease": from_release,
+        "fromEnvironment": from_environment,
+    }
+    release = ApiClient(api, token).call(
+        "POST", "/promotions", body={name: value for name, value in body.items() if value is not None}
+    )
+    _print(release, as_json, _release_table)
