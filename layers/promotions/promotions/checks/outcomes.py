@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from pydantic.alias_generators import to_camel
 
-Integration = Literal["codebuild", "stateMachine"]
+Integration = Literal["codebuild", "stateMachine", "approval"]
 
 
 def wait_seconds(duration: timedelta) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from promotions.checks.approval import ApprovalCheck
 from promotions.checks.argocd_health import ArgoCdHealthCheck
 from promotions.checks.codebuild import CodeBuildCheck
 from promotions.checks.commit_status import CommitStatusCheck
@@ -30,6 +31,7 @@ CHECK_KINDS: Mapping[str, type[CheckKind]] = MappingProxyType(
             StateMachineCheck,
             ArgoCdHealthCheck,
             PullRequestMergedCheck,
+            ApprovalCheck,
         )
     }
 )
