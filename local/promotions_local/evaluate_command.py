@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 from rich.console import Console
@@ -55,8 +54,5 @@ def _show_step(
     if not changes:
         console.print(f"  {environment} already holds what {trigger} has: nothing would be written")
     for change in changes:
-        before = (change.before or b"").decode().splitlines(keepends=True)
-        after = change.after.decode().splitlines(keepends=True)
-        diff = "".join(difflib.unified_diff(before, after, f"a/{change.path}", f"b/{change.path}"))
         console.print(f"  {change.repo_url} ({change.branch})")
-        console.print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))
+        console.print(Syntax(change.diff(), "diff", theme="ansi_dark", background_color="default"))

@@ -78,3 +78,18 @@ def test_trailers_read_back_as_written_and_a_body_line_is_no_trailer():
         "Promotion-Source": "https://git.example/app.git@" + "a" * 40,
     }
     assert trailers_of(b"Subject only\n") == {}
+
+
+def test_pairs_repeat_a_key_one_trailer_each():
+    message = with_trailers(
+        "Promote app to prod",
+        [
+            ("Promotion-Id", "p-1"),
+            ("Promotion-Approved-By", "alice (U1)"),
+            ("Promotion-Approved-By", "bob (U2)"),
+        ],
+    )
+    assert message == (
+        "Promote app to prod\n\nPromotion-Id: p-1\n"
+        "Promotion-Approved-By: alice (U1)\nPromotion-Approved-By: bob (U2)\n"
+    )

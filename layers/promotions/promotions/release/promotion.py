@@ -5,10 +5,11 @@ product's applications in the environment, and commit the result to Git: to the 
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import posixpath
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
@@ -60,6 +61,10 @@ class PromotionResult:
     superseded_by: str | None = None
 
 
+# One per person who approved the promotion (promotions.release.approvals).
+APPROVED_BY_TRAILER = "Promotion-Approved-By"
+
+
 def promotion_branch(release_id: str, environment: str) -> str:
     """The branch a `pr` promotion pushes its edits to: the same on every retry, so one pull request."""
     return f"promotions/{release_id}/{environment}"
@@ -75,6 +80,7 @@ class Promoter:
         pull_requests: PullRequestApis,
         signer: CommitSigner | None = None,
         leases: ReleaseLeases | None = None,
+        approved_by: Callable[[str, str], Sequence[str]] = lambda release_id, environment: (),
     ) -> None:
         self._store = store
         self._configs = configs
@@ -84,6 +90,8 @@ class Promoter:
         self._signer = signer
         # Where the environment's lock is held while the promotion writes; None writes without one.
         self._leases = leases
+        # Who approved the release's promotion into an environment (promotions.release.approvals): its trailers.
+        self._approved_by = approved_by
 
     def promote(self, release_id: str, environment: str, *, forward_only: bool = True) -> PromotionResult:
         """Promote the release into `environment`. With `forward_only`, a branch whose last promotion of the
@@ -122,9 +130,10 @@ class Promoter:
         commits, pull_requests, changed, message = [], [], [], None
         push_retries = 0
         superseded: list[Superseded] = []
+        approvers = self._approved_by(release_id, environment)
         for plan in plans:
             targets = [target for _, target in plan.pairs]
-            branch_message = _commit_message(release, environment, targets)
+            branch_message = _commit_message(release, environment, targets, approvers)
             # Chosen before anything is pushed: a provider that cannot be used leaves no stray branch behind.
             provider = self._provider(configuration, plan.repo_url) if pr_branch else None
             remote = self._remotes(plan.repo_url)
@@ -274,6 +283,12 @@ class FileChange:
     path: str
     before: bytes | None
     after: bytes
+
+    def diff(self) -> str:
+        """The change as a unified diff, as `git diff` shows it."""
+        before = (self.before or b"").decode().splitlines(keepends=True)
+        after = self.after.decode().splitlines(keepends=True)
+        return "".join(difflib.unified_diff(before, after, f"a/{self.path}", f"b/{self.path}"))
 
 
 @dataclass(frozen=True)
@@ -473,16 +488,21 @@ def _pull_request_body(release: Release, environment: str, targets: list[Applica
     )
 
 
-def _commit_message(release: Release, environment: str, targets: list[Application]) -> str:
+def _commit_message(
+    release: Release, environment: str, targets: list[Application], approvers: Sequence[str] = ()
+) -> str:
     subject = _subject(release, environment)
     body = "\n".join(f"- {app.name}: {app.path}" for app in targets)
     return with_trailers(
         f"{subject}\n\n{body}",
-        {
-            RELEASE_TRAILER: release.id,
-            PRODUCT_TRAILER: release.product,
-            ENVIRONMENT_TRAILER: environment,
-            SOURCE_TRAILER: source_trailer(release.source),
-            **({ROLLBACK_TRAILER: release.rollback_of} if release.rollback_of else {}),
-        },
+        [
+            *{
+                RELEASE_TRAILER: release.id,
+                PRODUCT_TRAILER: release.product,
+                ENVIRONMENT_TRAILER: environment,
+                SOURCE_TRAILER: source_trailer(release.source),
+                **({ROLLBACK_TRAILER: release.rollback_of} if release.rollback_of else {}),
+            }.items(),
+            *((APPROVED_BY_TRAILER, approver) for approver in approvers),
+        ],
     )

@@ -70,6 +70,7 @@ def start_releases(
             commit=push.after,
             message=push.commit_message,
             author=push.author_name,
+            author_email=push.author_email,
         )
         release = new_release(
             configuration,
