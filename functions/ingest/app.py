@@ -6,7 +6,9 @@ reported as a batch item failure and SQS delivers the event again; any other fai
 the event goes to the dead-letter queue at once with its reason.
 """
 
+import functools
 import os
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
@@ -35,8 +37,18 @@ metrics = Metrics()
 # A batch whose every record failed is answered like any other: only the transient failures go back to SQS.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
-sqs = boto3.client("sqs")
-payloads = WebhookPayloads(boto3.client("s3"), os.environ.get("WEBHOOK_PAYLOADS_BUCKET"))
+
+
+# Clients are made at first use, not at import: each loads its service's model, and the dead-letter queue's is
+# needed only by an event that can never succeed.
+@functools.cache
+def aws_client(service: str) -> Any:
+    return boto3.client(service)
+
+
+@functools.cache
+def payloads() -> WebhookPayloads:
+    return WebhookPayloads(aws_client("s3"), os.environ.get("WEBHOOK_PAYLOADS_BUCKET"))
 
 
 def log_outcome(outcome: PushOutcome, *, replayed: bool) -> None:
@@ -101,7 +113,7 @@ def handle(record: SQSRecord) -> None:
         source = event_source(webhook.provider)
         if webhook.event != "push":
             return ignore(f"a {source.name} {webhook.event} event is not a push")
-        pushes = source.parse(payloads.payload_of(webhook), delivery_id=webhook.delivery)
+        pushes = source.parse(payloads().payload_of(webhook), delivery_id=webhook.delivery)
     else:
         source, rule = bus_source(envelope.source)
         if envelope.detail_type not in rule.detail_types:
@@ -127,7 +139,7 @@ def dead_letter(record: SQSRecord, reason: str, error: Exception) -> None:
         exc_info=error,
     )
     metrics.add_metric(name="EventsDeadLettered", unit=MetricUnit.Count, value=1)
-    sqs.send_message(
+    aws_client("sqs").send_message(
         QueueUrl=os.environ["DEAD_LETTER_QUEUE_URL"],
         MessageBody=record.body,
         MessageAttributes={

@@ -1,5 +1,6 @@
 """HTTP API: verify a webhook with its source's route (promotions.sources) and put it on the event bus."""
 
+import functools
 import json
 import os
 
@@ -32,7 +33,12 @@ from promotions.sources.webhook import (
 logger = Logger()
 app = APIGatewayHttpResolver()
 events = boto3.client("events")
-payloads = WebhookPayloads(boto3.client("s3"), os.environ.get("WEBHOOK_PAYLOADS_BUCKET"))
+
+
+# Made at the first delivery, not at import, as the clients of the other functions are.
+@functools.cache
+def payloads() -> WebhookPayloads:
+    return WebhookPayloads(boto3.client("s3"), os.environ.get("WEBHOOK_PAYLOADS_BUCKET"))
 
 
 def webhook_secrets(provider: str) -> WebhookSecrets:
@@ -78,7 +84,7 @@ def receive(provider: str) -> Response:
     request = app.current_event
     body = raw_body(request.body, request.is_base64_encoded)
     delivery = verified_delivery(source.name, route, request.headers or {}, body, webhook_secrets(provider))
-    detail = payloads.event_detail(
+    detail = payloads().event_detail(
         delivery.provider, delivery.event, delivery.delivery_id, delivery.payload_json
     )
     result = events.put_events(
