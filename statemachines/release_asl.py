@@ -92,6 +92,7 @@ def gate_loop(
     done: str,
     failed: str,
     timed_out: str | None = None,
+    approvals: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a stage's hooks and checks until they pass (→ done), one fails (→ failed) or one would wait
     past the flow's promotionTimeoutLimit (→ timed_out; onFail hooks, which run after a failure, have none).
@@ -106,7 +107,7 @@ def gate_loop(
         catch_to_failed.insert(0, {"ErrorEquals": [TIMED_OUT], "ResultPath": "$.error", "Next": timed_out})
     integration_result = f"{state_path}.integrationResult"
     catch_integration = [{"ErrorEquals": ["States.ALL"], "ResultPath": integration_result, "Next": name}]
-    return {
+    states: dict[str, Any] = {
         name: lambda_task(
             "EvaluateGatesFunctionArn",
             {**context, "stage": stage, "state.$": state_path},
@@ -160,6 +161,48 @@ def gate_loop(
             "Next": name,
         },
     }
+    if approvals:
+        states[route]["Choices"].append(
+            {"Variable": f"{state_path}.next", "StringEquals": "approval", "Next": f"{name}Approval"}
+        )
+        states |= approval_wait(name, state_path, context=context)
+    return states
+
+
+def approval_wait(name: str, state_path: str, *, context: Payload) -> dict[str, Any]:
+    """An approval check's wait: the approvals function asks (the Slack message, the environment Suspended)
+    and returns at once; the task waits on its token, which the approval answers with the approvers or fails
+    with who rejected and why. Past the approval's timeout the task times out, and the approvals function
+    records that before the gate reports it. Either way the gate evaluates again with the outcome."""
+    wait, expired = f"{name}Approval", f"{name}ApprovalExpired"
+    integration_result = f"{state_path}.integrationResult"
+    return {
+        wait: lambda_task(
+            "ApprovalsFunctionArn",
+            {
+                **context,
+                "action": "request",
+                "parameters.$": f"{state_path}.parameters",
+                "taskToken.$": "$$.Task.Token",
+            },
+            next_state=name,
+            Resource="arn:aws:states:::lambda:invoke.waitForTaskToken",
+            TimeoutSecondsPath=f"{state_path}.parameters.timeoutSeconds",
+            ResultPath=integration_result,
+            Catch=[
+                {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": expired},
+                {"ErrorEquals": ["States.ALL"], "ResultPath": integration_result, "Next": name},
+            ],
+        ),
+        expired: lambda_task(
+            "ApprovalsFunctionArn",
+            {**context, "action": "expire"},
+            next_state=name,
+            ResultSelector={"Error.$": "$.Payload.Error", "Cause.$": "$.Payload.Cause"},
+            ResultPath=integration_result,
+            Retry=BOOKKEEPING_RETRIES,
+        ),
+    }
 
 
 def environment_iteration() -> dict[str, Any]:
@@ -192,6 +235,7 @@ def environment_iteration() -> dict[str, Any]:
             done="Promote",
             failed=record_failure_then_hooks,
             timed_out="TerminateOnTimeout",
+            approvals=True,
         ),
         "Promote": lambda_task(
             "PromoteEnvironmentFunctionArn",
@@ -222,6 +266,7 @@ def environment_iteration() -> dict[str, Any]:
             done="RecordSuccess",
             failed=record_failure_then_hooks,
             timed_out="TerminateOnTimeout",
+            approvals=True,
         ),
         "TerminateOnTimeout": lambda_task(
             "FinishReleaseFunctionArn",

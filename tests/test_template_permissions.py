@@ -18,7 +18,12 @@ PARTITION, REGION, ACCOUNT = "aws", "eu-west-1", "123456789012"
 GENERATED_SUFFIX = "1A2B3C4D5E6F"
 CONFIG_REPO_URL = "https://git.example.com/platform/promotions-config.git"
 
-SECRET_PARAMETERS = ("GitCredentialsSecretArn", "CommitSigningKeySecretArn", "WebhookSecretArn")
+SECRET_PARAMETERS = (
+    "GitCredentialsSecretArn",
+    "CommitSigningKeySecretArn",
+    "WebhookSecretArn",
+    "SlackSecretArn",
+)
 # Who reads each of the engine's own secrets, and why: nobody else may, whatever the secret is named.
 SECRET_READERS = {
     "GitCredentialsSecretArn": {
@@ -26,9 +31,12 @@ SECRET_READERS = {
         "PromoteEnvironmentFunction",  # the GitOps repositories
         "EvaluateGatesFunction",  # the pull request API of a `pr` promotion's pullRequestMerged check
         "ApiFunction",  # the configuration, and the source commits of the releases people ask for
+        "ApprovalsFunction",  # the configuration and GitOps repositories, for the changes a message shows
     },
     "CommitSigningKeySecretArn": {"PromoteEnvironmentFunction"},
     "WebhookSecretArn": {"WebhookFunction"},
+    # the bot token that posts approval messages, the signing secret Slack's callbacks are verified with
+    "SlackSecretArn": {"ApprovalsFunction", "SlackInteractionsFunction"},
 }
 
 # The property of each resource SAM gives a role that names the role.
@@ -41,6 +49,7 @@ FLOW_TASK_FUNCTIONS = {
     "CompleteEnvironmentFunction",
     "EvaluateGatesFunction",
     "FinishReleaseFunction",
+    "ApprovalsFunction",
 }
 
 # What each function's code does to each table (promotions.release.store; Powertools idempotency on ingest).
@@ -70,6 +79,10 @@ DYNAMODB_ACTIONS = {
     "EvaluateGatesFunction": {"PromotionsTable": RELEASE_READ_WRITE | {"dynamodb:GetItem"}},
     # and the product's queue and active release; an audit entry when a release runs past its timeout
     "FinishReleaseFunction": {"PromotionsTable": RELEASE_READ_WRITE | LEASES},
+    # the release read whole and its statuses changed; approvals put (asked once), read and updated
+    # (promotions.release.approvals)
+    "ApprovalsFunction": {"PromotionsTable": RELEASE_READ_WRITE | {"dynamodb:GetItem", "dynamodb:PutItem"}},
+    "SlackInteractionsFunction": {"PromotionsTable": RELEASE_READ_WRITE | {"dynamodb:GetItem"}},
     # releases read whole and new ones written in one transaction, audit entries put, the configuration's
     # last good revision; listings from the indexes
     "ApiFunction": {

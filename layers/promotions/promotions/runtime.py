@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from promotions.config.repository import ConfigRepository
     from promotions.git import GitRemote, HttpCredentials
     from promotions.git.credentials import GitCredentials
+    from promotions.release.approval_store import ApprovalStore
+    from promotions.release.approvals import Approvals
     from promotions.release.concurrency import ReleaseConcurrency
     from promotions.release.engine import ReleaseEngine
     from promotions.release.gates import Gates
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from promotions.release.promotion import Promoter
     from promotions.release.store import ReleaseStore
     from promotions.release.termination import Termination
+    from promotions.slack.client import SlackClient
+
 
 class MissingSetting(KeyError):
     def __str__(self) -> str:
@@ -68,6 +72,11 @@ class Settings:
     commit_author_email: str
     git_credentials_secret: str | None
     commit_signing_key_secret: str | None
+    # The Slack app of approvals: {"botToken", "signingSecret"}; its Web API (a stand-in's, locally); where
+    # approval messages link a release.
+    slack_secret: str | None = None
+    slack_api_url: str | None = None
+    release_link_prefix: str | None = None
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -80,6 +89,9 @@ class Settings:
             commit_signing_key_secret=os.environ.get("COMMIT_SIGNING_KEY_SECRET_ARN") or None,
             commit_author_name=os.environ.get("COMMIT_AUTHOR_NAME") or "Promotions",
             commit_author_email=os.environ.get("COMMIT_AUTHOR_EMAIL") or "promotions@noreply.local",
+            slack_secret=os.environ.get("SLACK_SECRET_ARN") or None,
+            slack_api_url=os.environ.get("SLACK_API_URL") or None,
+            release_link_prefix=os.environ.get("RELEASE_LINK_PREFIX") or None,
         )
 
 
@@ -154,6 +166,7 @@ class Services:
             PullRequestApis(self.git_credentials, HttpClient()),
             signer=SecretsManagerCommitSigner(secret) if secret else None,
             leases=self.leases,
+            approved_by=self.approval_store.approvers,
         )
 
     @functools.cached_property
@@ -194,6 +207,48 @@ class Services:
 
         return ReleaseConcurrency(
             self.store, self.leases, self.release_executions, self.termination, self.configs.at
+        )
+
+    @functools.cached_property
+    def approval_store(self) -> ApprovalStore:
+        from promotions.release.approval_store import ApprovalStore
+
+        return ApprovalStore(self.settings.promotions_table)
+
+    def slack_app(self) -> dict[str, str]:
+        """The Slack app's secret, {"botToken", "signingSecret"}, cached for five minutes (rotations arrive)."""
+        from aws_lambda_powertools.utilities import parameters
+
+        if self.settings.slack_secret is None:
+            raise MissingSetting("SLACK_SECRET_ARN")
+        app = parameters.get_secret(self.settings.slack_secret, transform="json", max_age=300)
+        missing = [
+            key for key in ("botToken", "signingSecret") if not isinstance(app, dict) or not app.get(key)
+        ]
+        if missing:
+            raise ValueError(f"Slack secret {self.settings.slack_secret} lacks {', '.join(missing)}")
+        return app
+
+    @functools.cached_property
+    def slack(self) -> SlackClient:
+        from promotions.slack.client import SlackClient
+
+        return SlackClient(self.slack_app()["botToken"], base_url=self.settings.slack_api_url)
+
+    @functools.cached_property
+    def approvals(self) -> Approvals:
+        from promotions.aws.stepfunctions import StepFunctionsTaskTokens
+        from promotions.release.approvals import Approvals
+
+        prefix = self.settings.release_link_prefix
+        return Approvals(
+            self.approval_store,
+            self.store,
+            self.configs,
+            self.remote,
+            self.slack,
+            StepFunctionsTaskTokens(self.stepfunctions),
+            release_url=(lambda release_id: f"{prefix}{release_id}") if prefix else (lambda release_id: None),
         )
 
 

@@ -9,8 +9,10 @@ reaches every later hook and check.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -65,7 +67,7 @@ class GateFailed(RuntimeError):
 class GateStep:
     """What the state machine does next."""
 
-    next: Literal["done", "wait", "codebuild", "stateMachine"]
+    next: Literal["done", "wait", "codebuild", "stateMachine", "approval"]
     wait_seconds: int = 0
     parameters: dict[str, Any] = field(default_factory=dict)
     progress: dict[str, Any] = field(default_factory=dict)
@@ -158,6 +160,10 @@ class Gates:
                 },
             )
             return GateStep(next="wait", wait_seconds=outcome.seconds, progress=saved)
+        if isinstance(outcome, Run) and outcome.integration == "approval":
+            left = release.created_at + configuration.flows[release.flow].timeout - self._services.now()
+            parameters = _approval_parameters(checks, result.check, outcome.parameters, left)
+            return GateStep(next="approval", parameters=parameters, progress=saved)
         if isinstance(outcome, Run):
             return GateStep(next=outcome.integration, parameters=dict(outcome.parameters), progress=saved)
         assert isinstance(outcome, Failed)
@@ -272,3 +278,19 @@ def _checks_for(
         + configuration.checks_named(policy.post_action)
         + configuration.checks_named(step.hooks.on_success)
     )
+
+
+def _approval_parameters(
+    checks: tuple[PromotionCheck, ...], name: str | None, asked: Mapping[str, Any], left: timedelta
+) -> dict[str, Any]:
+    """An approval waits on its task token for the check's timeout, and never past the flow's
+    promotionTimeoutLimit; the state machine's task times out then (promotions.release.approvals)."""
+    check = next(check for check in checks if check.name == name)
+    limit = min(check.timeout, left) if check.timeout is not None else left
+    seconds = max(60, math.ceil(limit.total_seconds()))
+    return {
+        **asked,
+        "check": check.name,
+        "timeoutSeconds": seconds,
+        "timeoutMinutes": math.ceil(seconds / 60),
+    }
