@@ -48,6 +48,7 @@ if moto.__version__ != MOTO_VERSION:
 # Imported only after the version check: on another moto these modules may not exist at all.
 from moto.awslambda.models import LambdaFunction  # noqa: E402
 from moto.core.config import default_user_config  # noqa: E402
+from moto.core.responses import ActionResult, EmptyResult  # noqa: E402
 from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 from moto.events.utils import EventTemplateParser  # noqa: E402
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: E402
@@ -64,6 +65,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
     WaitFunction,
 )
 from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: E402
+from moto.stepfunctions.responses import StepFunctionResponse  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -253,6 +255,16 @@ _ATOMIC_DYNAMODB: tuple[tuple[object, str, object], ...] = tuple(
     (DynamoDBBackend, name, _one_at_a_time(getattr(DynamoDBBackend, name))) for name in _DYNAMODB_WRITES
 )
 
+
+# SendTaskFailure's cause says why a waiting task failed (who rejected an approval, and why); moto's response
+# handler passes the error on to the interpreter but drops the cause.
+def _send_task_failure_with_cause(self: StepFunctionResponse) -> ActionResult:
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
+
+
 _PATCHES: tuple[tuple[object, str, object], ...] = (
     (LambdaFunction, "_invoke_lambda", _invoke_in_process),
     (WaitFunction, "_wait_interval", _fast_forward_wait),
@@ -261,6 +273,7 @@ _PATCHES: tuple[tuple[object, str, object], ...] = (
     (EventTemplateParser, "DEFAULT_EVENT_INPUT_TEMPLATE", _WHOLE_EVENT_TEMPLATE),
     (StateTaskServiceSfn, "_normalise_parameters", _boto_spelled_parameters),
     (StateTaskServiceSfn, "_normalise_response", _integration_spelled_response),
+    (StepFunctionResponse, "send_task_failure", _send_task_failure_with_cause),
     *_ATOMIC_DYNAMODB,
 )
 

@@ -26,7 +26,9 @@ from promotions.release.status import ReleaseStatus
 from promotions.release.store import ReleaseNotFound
 from promotions.sources import github
 from promotions.sources.registry import WEBHOOK_BUS_SOURCE
+from promotions_local.api_server import http_api_event, http_response
 from promotions_local.git_server import create_bare_repository
+from promotions_local.slack_server import SlackStandIn
 from promotions_local.stack import LocalStack
 
 # Moto cannot run CodeBuild's .sync integration and says so each time it reads a definition that names it;
@@ -38,6 +40,9 @@ logging.getLogger(
 _POLL_SECONDS = 0.1
 _RETRY_SUFFIX = re.compile(r"-retry-\d+$")
 CONFIG_AUTHOR = Author(name="Promotions local", email="promotions@localhost")
+# The Slack app's secret, when a Slack stand-in is connected (template parameter SlackSecretArn).
+SLACK_SECRET = "promotions-slack"
+SLACK_ROUTE = "POST /slack/interactions"
 
 
 class EventRejected(RuntimeError):
@@ -48,9 +53,19 @@ class LocalPromotions:
     """`parameters` are further template parameters (GitCredentialsSecretArn, CommitAuthorName, ...); the
     configuration repository's are set here."""
 
-    def __init__(self, config_dir: Path, parameters: Mapping[str, str] = MappingProxyType({})) -> None:
+    def __init__(
+        self,
+        config_dir: Path,
+        parameters: Mapping[str, str] = MappingProxyType({}),
+        *,
+        slack: SlackStandIn | None = None,
+    ) -> None:
         self._config_dir = config_dir
         self._parameters = dict(parameters)
+        # Approval messages go to this stand-in, and its clicks come back through the signed callback.
+        self._slack = slack
+        if slack is not None:
+            self._parameters |= {"SlackSecretArn": SLACK_SECRET, "SlackApiUrl": slack.api_url}
         self._workspace = tempfile.TemporaryDirectory(prefix="promotions-local-")
         self.stack: LocalStack | None = None
 
@@ -65,6 +80,10 @@ class LocalPromotions:
         )
         self.stack.start()
         self._forget_clients()
+        if self._slack is not None:
+            app = {"botToken": self._slack.token, "signingSecret": self._slack.signing_secret}
+            self.stack.client("secretsmanager").create_secret(Name=SLACK_SECRET, SecretString=json.dumps(app))
+            self._slack.callback = self.slack_interaction
         return self
 
     def __exit__(
@@ -120,6 +139,15 @@ class LocalPromotions:
                 }
             ]
         )
+
+    def slack_interaction(self, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        """POST /slack/interactions as the HTTP API serves it: the request as an event for the function, its
+        answer as the response's status and body."""
+        event = http_api_event(
+            "POST", "/slack/interactions", headers, body, route_key=SLACK_ROUTE, authorizer=None
+        )
+        status, _, payload = http_response(self._stack.invoke("SlackInteractionsFunction", event))
+        return status, payload
 
     def process_events(self, timeout: float = 60) -> None:
         """Run the ingest function over every queued event; raise with the reasons of any it parked."""

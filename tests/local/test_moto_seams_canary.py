@@ -24,6 +24,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.utils import boto_client
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+from moto.stepfunctions.responses import StepFunctionResponse
 
 from promotions_local import moto_seams
 
@@ -105,6 +107,14 @@ def test_sfn_integration_seam_targets_still_pass_names_through_untranslated():
     assert "_normalise_response" not in vars(StateTaskServiceSfn)
 
 
+def test_task_failure_seam_target_still_drops_the_cause_the_backend_takes():
+    """Moto's SendTaskFailure handler passes the error alone, though its backend takes the cause; when the
+    handler passes the cause, this seam can go."""
+    handler = inspect.getsource(StepFunctionResponse.send_task_failure)
+    assert '"error"' in handler and "cause" not in handler
+    assert "cause" in parameter_names(StepFunctionsParserBackend.send_task_failure)
+
+
 def test_dynamodb_seam_targets_are_the_backend_writes_and_take_no_lock_of_their_own():
     """When moto serialises writes itself, the atomic-writes seam can go."""
     for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
@@ -125,6 +135,7 @@ def test_applying_the_seams_patches_and_restores_every_target():
         EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE,
         StateTaskServiceSfn._normalise_parameters,
         StateTaskServiceSfn._normalise_response,
+        StepFunctionResponse.send_task_failure,
     )
 
     with moto_seams.applied(moto_seams.HandlerRegistry()):
@@ -136,6 +147,7 @@ def test_applying_the_seams_patches_and_restores_every_target():
             EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE,
             StateTaskServiceSfn._normalise_parameters,
             StateTaskServiceSfn._normalise_response,
+            StepFunctionResponse.send_task_failure,
         )
         assert default_user_config["stepfunctions"]["execute_state_machine"] is True
         with (
@@ -153,5 +165,6 @@ def test_applying_the_seams_patches_and_restores_every_target():
         EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE,
         StateTaskServiceSfn._normalise_parameters,
         StateTaskServiceSfn._normalise_response,
+        StepFunctionResponse.send_task_failure,
     ) == originals
     assert default_user_config["stepfunctions"]["execute_state_machine"] is False

@@ -1,0 +1,241 @@
+"""Approvals in Slack through the real ASL on the local stack (issue 13): the environment waits on a task
+token, Suspended, while people click in the Slack stand-in; their clicks reach the callback signed as Slack
+signs them."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from promotions.git import GitRemote, trailers_of
+from promotions.release.model import Release
+from promotions.release.status import EnvironmentStatus, ReleaseStatus
+from promotions_local.git_server import GitHttpBackendServer
+from promotions_local.session import LocalPromotions
+from promotions_local.slack_server import PostedMessage, SlackStandIn
+
+pytestmark = pytest.mark.slow
+
+ALICE, BOB, CAROL, DANA, MALLORY = "U0ALICE01", "U0BOB0001", "U0CAROL01", "U0DANA001", "U0MALLORY"
+OPS = "S0OPS0001"
+CHANNEL = "C0DEPLOYS"
+
+
+def slack_workspace() -> SlackStandIn:
+    """Dana wrote the pushed commit (tests/e2e/conftest.py's developer) and is in the ops group with Carol."""
+    return SlackStandIn(
+        users={
+            ALICE: ("alice", "alice@example.invalid"),
+            BOB: ("bob", "bob@example.invalid"),
+            CAROL: ("carol", "carol@example.invalid"),
+            DANA: ("dana", "dana@example.invalid"),
+            MALLORY: ("mallory", "mallory@example.invalid"),
+        },
+        groups={OPS: [CAROL, DANA]},
+    )
+
+
+def approval_documents(*, min_approvals: int, timeout: int | None = None, on_fail: str | None = None) -> str:
+    spec: dict = {
+        "approval": {
+            "approvers": {"users": [ALICE, BOB], "groups": [OPS]},
+            "minApprovals": min_approvals,
+            "allowSelfApproval": False,
+            "channel": CHANNEL,
+        }
+    }
+    if timeout is not None:
+        spec["timeout"] = timeout
+    documents = [
+        {
+            "apiVersion": "promotions.dev/v1alpha1",
+            "kind": "PromotionCheck",
+            "metadata": {"name": "prod-approval"},
+            "spec": spec,
+        },
+        {
+            "apiVersion": "codefresh.io/v1beta1",
+            "kind": "PromotionPolicy",
+            "metadata": {"name": "prod-approval"},
+            "spec": {
+                "priority": 1,
+                "selector": {"targetEnvironment": {"names": ["prod"]}},
+                "policy": {"preAction": "prod-approval"},
+            },
+        },
+    ]
+    return "---\n".join(json.dumps(document) + "\n" for document in documents)
+
+
+@pytest.fixture
+def world(gitops_world, push_version):
+    with GitHttpBackendServer(gitops_world.repos) as server:
+        url = server.url_for("gitops.git")
+        config_dir = gitops_world.write_config(url)
+        yield config_dir, url, lambda version: push_version(url, version)
+
+
+def configure(config_dir, **approval) -> None:
+    (config_dir / "approvals.yaml").write_text(approval_documents(**approval))
+
+
+def waiting_for_people(local: LocalPromotions, slack: SlackStandIn, timeout: float = 120) -> Release:
+    """The release once prod waits on its approval and the message is out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        [release] = local.releases() or [None]
+        if (
+            release is not None
+            and release.environment("prod").status is EnvironmentStatus.SUSPENDED
+            and slack.messages
+        ):
+            return release
+        if release is not None and release.status.is_final:
+            raise AssertionError(f"the release ended {release.status.value} without asking: {release.reason}")
+        time.sleep(0.1)
+    raise AssertionError("prod never waited for an approval")
+
+
+def finished(local: LocalPromotions, timeout: float = 240) -> Release:
+    """The release once it ended (LocalPromotions.wait_until_settled stops at Suspended too)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        release = current(local)
+        if release.status.is_final:
+            return release
+        time.sleep(0.1)
+    raise AssertionError(f"the release is still {current(local).status.value}")
+
+
+def current(local: LocalPromotions) -> Release:
+    [release] = local.releases()
+    return release
+
+
+def prod_tip(url: str) -> str:
+    return GitRemote(url).snapshot("main").commit_sha
+
+
+def test_a_quorum_of_two_distinct_listed_people_promotes_prod_and_the_commit_names_both(world):
+    config_dir, url, push = world
+    configure(config_dir, min_approvals=2)
+    slack = slack_workspace()
+    with slack, LocalPromotions(config_dir, slack=slack) as local:
+        local.submit_github_push(push("30.0.0"))
+        local.process_events()
+        waiting = waiting_for_people(local, slack)
+        assert waiting.status is ReleaseStatus.SUSPENDED
+        message = slack.message_for("prod")
+        assert message.channel == CHANNEL
+        assert "guestbook" in message.text and "30.0.0" in message.text
+        # the dry-run diff of what prod will get
+        changes = message.text.split("```")[1]
+        assert "+++ b/apps/api/prod/values.yaml" in changes and '+  tag: "30.0.0"' in changes
+        tip = prod_tip(url)
+
+        assert slack.approve(message, ALICE)[0] == 200
+        assert slack.approve(message, ALICE)[0] == 200  # a double click, or Slack's retry
+        after_one = current(local)
+        assert after_one.environment("prod").status is EnvironmentStatus.SUSPENDED
+        assert after_one.status is ReleaseStatus.SUSPENDED
+        assert prod_tip(url) == tip, "nothing is written before the quorum"
+        assert "Approvals: 1 of 2 (alice (U0ALICE01))" in message.text
+
+        refused = {
+            MALLORY: "not a listed approver",
+            DANA: "wrote the commit",  # in the ops group, but the commit is theirs and self-approval is off
+        }
+        for user, why in refused.items():
+            assert slack.approve(message, user)[0] == 200
+            assert why in message.text
+            assert current(local).environment("prod").status is EnvironmentStatus.SUSPENDED
+            assert "Approvals: 1 of 2" in message.text
+
+        forged = slack.approve(message, BOB, secret="not-the-signing-secret")
+        unsigned = slack.approve(message, BOB, signed=False)
+        stale = slack.approve(message, BOB, timestamp=int(time.time()) - 600)
+        assert [forged[0], unsigned[0], stale[0]] == [401, 401, 401]
+        assert "Approvals: 1 of 2" in message.text
+        assert current(local).environment("prod").status is EnvironmentStatus.SUSPENDED
+
+        assert slack.approve(message, CAROL)[0] == 200  # through the ops group
+        release = finished(local)
+
+    assert release.status is ReleaseStatus.SUCCEEDED, release.reason
+    prod = release.environment("prod")
+    assert prod.status is EnvironmentStatus.SUCCESSFUL
+    assert prod_tip(url) == prod.commit
+    approved_by = [
+        line.split(": ", 1)[1]
+        for line in prod.commit_message.splitlines()
+        if line.startswith("Promotion-Approved-By: ")
+    ]
+    assert sorted(approved_by) == ["alice (U0ALICE01)", "carol (U0CAROL01)"]
+    assert trailers_of(prod.commit_message.encode())["Promotion-Environment"] == "prod"
+    assert "Approved by" in message.text and slack.message_for("prod").button("promotions-approve") is None
+
+
+def test_a_rejection_fails_prod_naming_who_and_why_and_runs_its_on_fail_hooks(world, api):
+    config_dir, url, push = world
+    configure(config_dir, min_approvals=1)
+    api.route("POST", "/failed", {"status": "ok"})
+    (config_dir / "hooks.yaml").write_text(
+        json.dumps(
+            {
+                "apiVersion": "promotions.dev/v1alpha1",
+                "kind": "PromotionCheck",
+                "metadata": {"name": "tell-on-fail"},
+                "spec": {
+                    "http": {
+                        "url": f"{api.url}/failed",
+                        "method": "POST",
+                        "body": {"environment": "${ENVIRONMENT}", "error": "${ERROR_MESSAGE}"},
+                    }
+                },
+            }
+        )
+    )
+    flow = config_dir / "promotion-flow.yaml"
+    prod_step = "      dependsOn: [qa, staging]\n"
+    flow.write_text(flow.read_text().replace(prod_step, prod_step + "      hooks: {onFail: tell-on-fail}\n"))
+    assert "onFail: tell-on-fail" in flow.read_text()
+    slack = slack_workspace()
+    with slack, LocalPromotions(config_dir, slack=slack) as local:
+        local.submit_github_push(push("31.0.0"))
+        local.process_events()
+        waiting_for_people(local, slack)
+        tip = prod_tip(url)
+        message = slack.message_for("prod")
+        status, _ = slack.reject(message, BOB, "the error budget is spent")
+        assert status == 200
+        release = finished(local)
+
+    assert release.status is ReleaseStatus.FAILED
+    prod = release.environment("prod")
+    assert prod.status is EnvironmentStatus.FAILED
+    assert "rejected by bob (U0BOB0001): the error budget is spent" in prod.reason
+    assert prod_tip(url) == tip
+    [hook] = [json.loads(request.body) for request in api.requests if request.path == "/failed"]
+    assert hook["environment"] == "prod" and "the error budget is spent" in hook["error"]
+    assert "Rejected by bob (U0BOB0001): the error budget is spent" in message.text
+
+
+def test_an_unanswered_approval_times_out_and_fails_prod(world):
+    config_dir, _, push = world
+    configure(config_dir, min_approvals=1, timeout=1)
+    slack = slack_workspace()
+    with slack, LocalPromotions(config_dir, slack=slack) as local:
+        local.submit_github_push(push("32.0.0"))
+        local.process_events()
+        waiting_for_people(local, slack)
+        release = finished(local)
+
+    assert release.status is ReleaseStatus.FAILED
+    prod = release.environment("prod")
+    assert prod.status is EnvironmentStatus.FAILED
+    assert "approval timed out after 1 minutes" in prod.reason
+    message: PostedMessage = slack.message_for("prod")
+    assert "Approval timed out after 1 minutes" in message.text
+    assert message.button("promotions-approve") is None
