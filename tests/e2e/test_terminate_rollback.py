@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+
 from promotions import runtime
 from promotions.git import GitRemote
 from promotions.release.model import Release
@@ -193,7 +194,9 @@ def test_rollback_restores_the_earlier_values_keeps_the_environments_own_and_nam
         assert (older.version, newer.version, tag(remote, "qa")) == ("40.0.0", "41.0.0", "41.0.0")
 
         parts = runtime.services()
-        started = Rollbacks(parts.configs, parts.store, parts.executions).rollback("guestbook", "qa", OPERATOR)
+        started = Rollbacks(parts.configs, parts.store, parts.executions).rollback(
+            "guestbook", "qa", OPERATOR
+        )
         rollback = ended(started.id)
 
     assert rollback.status is ReleaseStatus.SUCCEEDED, rollback.reason
