@@ -28,9 +28,11 @@ from promotions.errors import is_transient
 from promotions.release.engine import ReleaseNotRetryable
 from promotions.release.manual import ManualReleases, ProductNotFound, RequestRefused, RetryAlreadyStarted
 from promotions.release.reading import product_state
+from promotions.release.rollback import RollbackRefused, Rollbacks
 from promotions.release.start import VersionNotFound
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.release.store import ReleaseNotFound, UnknownPageToken
+from promotions.release.termination import ReleaseAlreadyFinal
 from promotions.runtime import services, traced
 
 logger = Logger()
@@ -80,6 +82,22 @@ class PromotionRequest(ApiRequest):
         if self.from_release is not None and self.from_environment is not None:
             raise ValueError("give fromRelease or fromEnvironment, not both")
         return self
+
+
+class TerminationRequest(ApiRequest):
+    reason: str | None = Field(
+        None, min_length=1, max_length=500, description="Told to the flow's onFail hooks."
+    )
+
+
+class RollbackRequest(ApiRequest):
+    environment: str = Field(min_length=1, description="The environment to roll back.")
+    to_release: str | None = Field(
+        None,
+        min_length=1,
+        description="Restore what this release promoted; by default the release that changed the environment "
+        "before the one it runs now.",
+    )
 
 
 # Answers.
@@ -244,7 +262,12 @@ def no_route(_: NotFoundError) -> Response:
     )
 
 
-@app.exception_handler([ReleaseNotRetryable, RetryAlreadyStarted])
+@app.exception_handler(RollbackRefused)
+def rollback_refused(error: RollbackRefused) -> Response:
+    return _problem(HTTPStatus.BAD_REQUEST, str(error))
+
+
+@app.exception_handler([ReleaseNotRetryable, RetryAlreadyStarted, ReleaseAlreadyFinal])
 def conflict(error: RuntimeError) -> Response:
     return _problem(HTTPStatus.CONFLICT, str(error))
 
@@ -367,6 +390,32 @@ def promote(request: PromotionRequest, idempotency_key: IdempotencyKey = None) -
 )
 def retry(release_id: str) -> ReleaseView:
     return ReleaseView.model_validate(manual_releases().retry(release_id, actor=_actor()))
+
+
+@app.post(
+    f"{PREFIX}/releases/<release_id>/terminate",
+    status_code=202,
+    summary="Terminate a Queued or Running release: it ends Terminated, its flow's onFail hooks told who did it",
+)
+def terminate(release_id: str, request: TerminationRequest | None = None) -> ReleaseView:
+    services().termination.terminate(release_id, _actor(), reason=request.reason if request else None)
+    return ReleaseView.model_validate(services().store.get(release_id))
+
+
+@app.post(
+    f"{PREFIX}/products/<product>/rollback",
+    status_code=201,
+    summary="Promote an earlier release's properties back into one environment, through its gates",
+)
+def rollback(product: str, request: RollbackRequest, idempotency_key: IdempotencyKey = None) -> ReleaseView:
+    parts = services()
+    _, configuration = parts.configs.latest()
+    if product not in configuration.products:
+        raise ProductNotFound(f"there is no Product {product} in the configuration")
+    release = Rollbacks(parts.configs, parts.store, parts.executions).rollback(
+        product, request.environment, _actor(), to_release=request.to_release, request=idempotency_key
+    )
+    return ReleaseView.model_validate(parts.store.get(release.id))
 
 
 def openapi_document() -> str:

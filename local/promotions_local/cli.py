@@ -23,9 +23,11 @@ local_app = typer.Typer(help="Run the engine on this machine: no AWS account nee
 app.add_typer(local_app, name="local")
 # Client verbs: they speak to the HTTP API.
 app.add_typer(client_commands.release_app, name="release")
+app.add_typer(client_commands.product_app, name="product")
 app.command()(client_commands.trigger)
 app.command()(client_commands.promote)
 app.command()(client_commands.retry)
+app.command()(client_commands.rollback)
 
 
 @app.command()

@@ -32,7 +32,8 @@ Token = Annotated[
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")]
 
-release_app = typer.Typer(help="Releases: list, show, retry.", no_args_is_help=True)
+release_app = typer.Typer(help="Releases: list, show, retry, terminate.", no_args_is_help=True)
+product_app = typer.Typer(help="Products: what runs in each environment.", no_args_is_help=True)
 _EXECUTE_API_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 _STYLES = {
     "Successful": "green",
@@ -165,6 +166,32 @@ def _release_table(release: dict) -> Table:
     return table
 
 
+def _product_table(product: dict) -> Table:
+    table = Table(title=product["product"])
+    for column in ("environment", "version", "commit", "since", "release"):
+        table.add_column(column)
+    for env in product["environments"]:
+        table.add_row(
+            env["environment"],
+            env["version"] or "",
+            (env["commit"] or "")[:12],
+            env["since"] or "",
+            env["release"] or "",
+        )
+    return table
+
+
+@product_app.command("show")
+def product_show(
+    product: Annotated[str, typer.Argument(help="The product's name.")],
+    api: ApiUrl,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Per environment: the version running there, its commit, since when, and the release that put it there."""
+    _print(ApiClient(api, token).call("GET", f"/products/{product}"), as_json, _product_table)
+
+
 @release_app.command("list")
 def release_list(
     api: ApiUrl,
@@ -204,6 +231,45 @@ def retry(
 ) -> None:
     """Run a Failed or Terminated release again; environments that succeeded keep their commits."""
     _print(ApiClient(api, token).call("POST", f"/releases/{release_id}/retry"), as_json, _release_table)
+
+
+@release_app.command("terminate")
+def terminate(
+    release_id: Annotated[str, typer.Argument(help="A Queued or Running release.")],
+    api: ApiUrl,
+    token: Token = None,
+    reason: Annotated[str | None, typer.Option(help="Why; told to the flow's onFail hooks.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Terminate a release: a queued one leaves the queue; a running one stops, never in the middle of a push."""
+    body = {"reason": reason} if reason else None
+    _print(
+        ApiClient(api, token).call("POST", f"/releases/{release_id}/terminate", body=body),
+        as_json,
+        _release_table,
+    )
+
+
+def rollback(
+    product: Annotated[str, typer.Argument(help="The product to roll back.")],
+    api: ApiUrl,
+    environment: Annotated[str, typer.Option("--environment", help="The environment to roll back.")],
+    token: Token = None,
+    to_release: Annotated[
+        str | None,
+        typer.Option(
+            "--to-release", help="Restore what this release promoted (default: the one before the current)."
+        ),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Promote an earlier release's properties back into one environment, through its gates."""
+    body = {"environment": environment, **({"toRelease": to_release} if to_release else {})}
+    _print(
+        ApiClient(api, token).call("POST", f"/products/{product}/rollback", body=body),
+        as_json,
+        _release_table,
+    )
 
 
 def trigger(

@@ -144,6 +144,40 @@ def test_a_product_shows_the_version_each_environment_got_and_from_which_release
     assert listed["products"] == [product]
 
 
+def test_terminate_ends_a_waiting_release_and_says_who_did_it(api):
+    active = body(api.call("POST", "/api/v1/releases", {"product": "guestbook"}))
+    waiting = body(api.call("POST", "/api/v1/releases", {"product": "guestbook"}))
+
+    response = api.call("POST", f"/api/v1/releases/{waiting['id']}/terminate", {"reason": "wrong commit"})
+
+    assert response["statusCode"] == 202, response["body"]
+    terminated = body(response)
+    assert terminated["status"] == "Terminated"
+    assert f"terminated by {ALICE_ARN}: wrong commit" in terminated["reason"]
+    assert [(e["actor"], e["action"], e["detail"]) for e in terminated["audit"]][-1] == (
+        ALICE_ARN,
+        "terminate",
+        "wrong commit",
+    )
+    assert api.executions() == [active["id"]]
+    again = api.call("POST", f"/api/v1/releases/{waiting['id']}/terminate")
+    assert again["statusCode"] == 409 and "only a Queued or Running release" in body(again)["detail"]
+
+
+def test_a_rollback_is_a_release_of_one_environment_from_the_earlier_release(api):
+    earlier = body(api.call("POST", "/api/v1/releases", {"product": "guestbook"}))
+
+    response = api.call(
+        "POST", "/api/v1/products/guestbook/rollback", {"environment": "qa", "toRelease": earlier["id"]}
+    )
+
+    assert response["statusCode"] == 201, response["body"]
+    release = body(response)
+    assert [env["name"] for env in release["environments"]] == ["dev", "qa"]
+    assert release["source"] == earlier["source"]
+    assert release["audit"][0]["action"] == "rollback" and earlier["id"] in release["audit"][0]["detail"]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "payload"),
     [
@@ -152,6 +186,8 @@ def test_a_product_shows_the_version_each_environment_got_and_from_which_release
         ("POST", "/api/v1/releases", {"product": "guestbook"}),
         ("POST", "/api/v1/promotions", {"product": "guestbook", "environment": "prod"}),
         ("POST", "/api/v1/releases/guestbook-1/retry", None),
+        ("POST", "/api/v1/releases/guestbook-1/terminate", None),
+        ("POST", "/api/v1/products/guestbook/rollback", {"environment": "qa"}),
     ],
 )
 def test_a_request_without_credentials_is_401_and_changes_nothing(api, method, path, payload):
@@ -216,6 +252,10 @@ def test_a_jwt_without_subject_names_nobody_and_is_refused(api):
         ("GET", "/api/v1/releases?next=garbage", None, 400, "next:"),
         ("GET", "/api/v1/releases?status=Done", None, 400, "query.status"),
         ("DELETE", "/api/v1/releases", None, 404, "no route DELETE /api/v1/releases"),
+        ("POST", "/api/v1/releases/no-such-release/terminate", None, 404, "no-such-release"),
+        ("POST", "/api/v1/products/nope/rollback", {"environment": "qa"}, 404, "Product nope"),
+        ("POST", "/api/v1/products/guestbook/rollback", {}, 400, "body.environment"),
+        ("POST", "/api/v1/products/guestbook/rollback", {"environment": "qa"}, 400, "nothing to roll back"),
     ],
 )
 def test_bad_requests_are_problems_naming_what_was_wrong(api, method, path, payload, status, named):
@@ -245,5 +285,7 @@ def test_the_openapi_document_describes_every_route_and_needs_no_credentials(api
         "/api/v1/releases/{release_id}",
         "/api/v1/promotions",
         "/api/v1/releases/{release_id}/retry",
+        "/api/v1/releases/{release_id}/terminate",
+        "/api/v1/products/{product}/rollback",
     }
     assert "fromRelease" in json.dumps(document["components"]["schemas"]["PromotionRequest"])

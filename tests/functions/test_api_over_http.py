@@ -90,7 +90,7 @@ def test_no_request_the_openapi_document_allows_is_answered_with_a_server_error(
         answered.add((case.operation.label, response.status_code))
 
     no_server_error()
-    assert len(operations) == 7  # GET and POST /releases share a path
+    assert len(operations) == 9  # GET and POST /releases share a path
     assert {label for label, _ in answered} == {operation.label for operation in operations}
 
 
@@ -136,3 +136,29 @@ def test_the_cli_without_credentials_says_what_to_give(served, monkeypatch):
     result = CliRunner().invoke(cli, ["release", "list", "--api", served.base_url])
 
     assert result.exit_code == 1 and "--token" in result.output
+
+
+def test_the_cli_terminates_rolls_back_and_shows_a_product(served, api):
+    active = json.loads(run_cli(served, "trigger", "guestbook", "--json").output)
+    waiting = json.loads(run_cli(served, "trigger", "guestbook", "--json").output)
+
+    terminated = run_cli(served, "release", "terminate", waiting["id"], "--reason", "not this one", "--json")
+    rolled_back = run_cli(
+        served, "rollback", "guestbook", "--environment", "qa", "--to-release", active["id"], "--json"
+    )
+    shown = run_cli(served, "product", "show", "guestbook")
+    product = json.loads(run_cli(served, "product", "show", "guestbook", "--json").output)
+
+    assert terminated.exit_code == 0, terminated.output
+    assert json.loads(terminated.output)["status"] == "Terminated"
+    assert rolled_back.exit_code == 0, rolled_back.output
+    assert json.loads(rolled_back.output)["audit"][0]["action"] == "rollback"
+    assert shown.exit_code == 0 and all(name in shown.output for name in ("dev", "qa", "staging", "prod"))
+    # The newest release whose flow started from dev's commit; the rollback only read it.
+    assert product["environments"][0] == {
+        "environment": "dev",
+        "version": waiting["version"],
+        "commit": waiting["source"]["commit"],
+        "since": waiting["createdAt"],
+        "release": waiting["id"],
+    }

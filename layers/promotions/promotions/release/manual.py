@@ -6,17 +6,15 @@ machine through the same gates. Who asked, when and what is kept on the release'
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from promotions import clock
 from promotions.config import Application, Configuration, Product
 from promotions.config.repository import ConfigRepository
 from promotions.git import RefNotFound
+from promotions.release.concurrency import RetryableExecutions
 from promotions.release.engine import ReleaseNotRetryable
 from promotions.release.model import AuditEntry, EnvironmentRun, Release, SourceRevision
 from promotions.release.promotion import branch_of
 from promotions.release.start import (
-    Executions,
     RemoteFactory,
     flow_environments,
     launch,
@@ -47,16 +45,12 @@ class RetryAlreadyStarted(RuntimeError):
     """Another retry of the release started its execution first."""
 
 
-class RetryingExecutions(Executions, Protocol):
-    def retry(self, release_id: str, attempt: int) -> bool: ...
-
-
 class ManualReleases:
     def __init__(
         self,
         configs: ConfigRepository,
         store: ReleaseStore,
-        executions: RetryingExecutions,
+        executions: RetryableExecutions,
         remotes: RemoteFactory,
     ) -> None:
         self._configs = configs

@@ -15,6 +15,8 @@ from promotions.release.store import ReleaseStore
 # environment no release changed among them shows no version.
 RELEASES_READ = 100
 _PAGE = 25
+# The audit actions of releases that promote one environment (promotions.release.rollback records "rollback").
+_ONE_ENVIRONMENT = {PROMOTE, "rollback"}
 
 
 class EnvironmentVersion(BaseModel):
@@ -47,10 +49,10 @@ def product_state(configuration: Configuration, store: ReleaseStore, product: st
         page = store.list_releases(product=product, limit=_PAGE, next_token=token)
         for summary in page.releases:
             release = store.get(summary.id)
-            # A promotion of one environment names its source environment's commit, or an earlier release's
-            # source, which it did not put there and which may be there no longer.
-            promotion = any(entry.action == PROMOTE for entry in release.audit)
-            runs = release.promoted_environments if promotion else release.environments
+            # A promotion or rollback of one environment names its source environment's commit, or an earlier
+            # release's source, which it did not put there and which may be there no longer.
+            one_environment = any(entry.action in _ONE_ENVIRONMENT for entry in release.audit)
+            runs = release.promoted_environments if one_environment else release.environments
             for run in runs:
                 if (
                     run.name in wanted
