@@ -253,3 +253,11 @@ def test_changes_are_shortened_to_what_a_message_shows():
     )
     whole = big.diff().splitlines()
     assert shown[-1] == f"… {len(whole) - 40} more lines (promotions evaluate shows them all)"
+
+
+def test_a_group_slack_no_longer_has_lets_nobody_in(approvals, release, slack):
+    reference = ask(approvals, release, quorum=1)
+    del slack.groups["S0OPS0001"]
+    refused = approvals.decide(reference, person(CAROL), "approve")
+    assert refused.refused and "not a listed approver" in refused.detail
+    assert approvals.decide(reference, person(ALICE), "approve").recorded

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from promotions.slack.client import GROUP_MEMBERS_TTL_SECONDS, SlackClient, SlackRefused
+from promotions.slack.client import GROUP_MEMBERS_TTL_SECONDS, SlackClient, SlackRefused, UnknownGroup
 from promotions.slack.messages import ApprovalMessage
 from promotions_local.slack_server import SlackStandIn
 
@@ -79,5 +79,8 @@ def test_slacks_refusals_name_the_method_and_slacks_error(slack):
     client = SlackClient("xoxb-revoked", base_url=slack.api_url)
     with pytest.raises(SlackRefused, match="Slack chat.postMessage: invalid_auth"):
         client.post("C0DEPLOYS", message())
-    with pytest.raises(SlackRefused, match="Slack usergroups.users.list: no_such_subteam"):
+
+
+def test_an_unknown_group_is_said_so(slack):
+    with pytest.raises(UnknownGroup, match="Slack has no user group S0NOSUCH1"):
         SlackClient(slack.token, base_url=slack.api_url).group_members("S0NOSUCH1")

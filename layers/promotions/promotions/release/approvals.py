@@ -73,7 +73,9 @@ class ApprovalMessenger(Protocol):
 
     def update(self, where: MessageRef, message: ApprovalMessage) -> None: ...
 
-    def group_members(self, group: str) -> frozenset[str]: ...
+    def group_members(self, group: str) -> frozenset[str]:
+        """Raises LookupError for a group the workspace does not have."""
+        ...
 
     def user_by_email(self, email: str) -> str | None: ...
 
@@ -238,14 +240,21 @@ class Approvals:
 
     def _refusal(self, approval: StoredApproval, approver: Approver) -> str | None:
         request = approval.request
-        listed = approver.id in request.users or any(
-            approver.id in self._messenger.group_members(group) for group in request.groups
-        )
-        if not listed:
+        if approver.id not in request.users and not any(
+            approver.id in self._members(group) for group in request.groups
+        ):
             return f"{approver} may not approve: not a listed approver of {approval.environment}"
         if not request.allow_self_approval and approver.id == approval.author:
             return f"{approver} may not approve: they wrote the commit this release promotes"
         return None
+
+    def _members(self, group: str) -> frozenset[str]:
+        try:
+            return self._messenger.group_members(group)
+        except LookupError as unknown:
+            # A group deleted since the configuration named it lets nobody in.
+            logger.warning("approver group unknown", extra={"group": group, "error": str(unknown)})
+            return frozenset()
 
     def _open(self, release_id: str, environment: str) -> StoredApproval:
         for approval in reversed(self._approvals.of_release(release_id)):

@@ -27,6 +27,10 @@ class SlackRefused(RuntimeError):
     """Slack answered the call with an error a retry will not cure (an unknown channel, a revoked token)."""
 
 
+class UnknownGroup(LookupError):
+    """The workspace has no such user group (or the app cannot see it)."""
+
+
 class SlackClient:
     def __init__(
         self,
@@ -65,15 +69,20 @@ class SlackClient:
         )
 
     def group_members(self, group: str) -> frozenset[str]:
-        """The user IDs of a user group, cached for GROUP_MEMBERS_TTL_SECONDS."""
+        """The user IDs of a user group, cached for GROUP_MEMBERS_TTL_SECONDS; UnknownGroup when there is none."""
         now = self._monotonic()
         with self._groups_lock:
             cached = self._groups.get(group)
         if cached is not None and cached[0] > now:
             return cached[1]
-        response = self._call(
-            "usergroups.users.list", lambda: self._web.usergroups_users_list(usergroup=group)
-        )
+        try:
+            response = self._call(
+                "usergroups.users.list", lambda: self._web.usergroups_users_list(usergroup=group)
+            )
+        except SlackRefused as refused:
+            if str(refused).endswith(": no_such_subteam"):
+                raise UnknownGroup(f"Slack has no user group {group}") from refused
+            raise
         members = frozenset(str(user) for user in response.get("users") or ())
         with self._groups_lock:
             self._groups[group] = (now + GROUP_MEMBERS_TTL_SECONDS, members)
