@@ -248,6 +248,13 @@ def test_only_who_terminates_releases_stops_their_executions(stack_name, prefix)
     }
     # people through the API, a product's terminate policy on a new release, a release past its timeout
     assert stoppers == {"IngestFunction", "ApiFunction", "FinishReleaseFunction"}
+    # and they see whether a product's active release still has an execution running it
+    readers = {
+        role
+        for role, statements in deployment.roles().items()
+        if allowed(statements, "states:DescribeExecution", execution)
+    }
+    assert readers == stoppers
 
 
 @pytest.mark.parametrize(("stack_name", "prefix"), DEPLOYMENTS)

@@ -33,6 +33,8 @@ class RecordedExecutions:
         self.started: list[str] = []
         self.stopped: list[tuple[str, str]] = []
         self.terminating: list[str] = []
+        # Executions that ran and stopped running.
+        self.finished: set[str] = set()
 
     def start(self, release_id: str) -> bool:
         if release_id in self.started:
@@ -49,6 +51,9 @@ class RecordedExecutions:
     def terminate(self, release_id: str) -> bool:
         self.terminating.append(release_id)
         return True
+
+    def ended(self, execution: str) -> bool:
+        return execution in self.finished
 
 
 class NoTokens:
@@ -288,3 +293,41 @@ def test_a_terminated_release_never_starts_writing(store, leases, termination, e
     with pytest.raises(TerminatedBeforePush), holding_environment(leases, store, release, "qa"):
         raise AssertionError("the push must not start")
     assert leases.environment_holder(PRODUCT, "qa") is None
+
+
+def test_a_release_its_execution_abandoned_no_longer_holds_its_product(
+    store, leases, executions, termination, engine
+):
+    gate = concurrency(store, leases, executions, termination)
+    first, second = new_release(store, 0), new_release(store, 1)
+    gate.start(first.id)
+    engine.begin(first.id)
+    gate.start(second.id)
+    assert executions.started == [first.id]
+
+    # Running, and its execution still runs: it keeps the product.
+    assert gate.start_next(PRODUCT) is None
+    # Its execution timed out (the state machine's TimeoutSeconds) without closing it.
+    executions.finished.add(first.id)
+    assert gate.start_next(PRODUCT) == second.id
+
+    abandoned = store.get(first.id)
+    assert abandoned.status is ReleaseStatus.FAILED
+    assert abandoned.reason == "its execution ended without closing the release; it no longer holds guestbook"
+
+
+def test_a_terminating_release_holds_its_product_until_the_execution_finishing_it_ends(
+    store, leases, executions, termination, engine
+):
+    gate = concurrency(store, leases, executions, termination)
+    first, second = new_release(store, 0), new_release(store, 1)
+    gate.start(first.id)
+    engine.begin(first.id)
+    termination.terminate(first.id, "ops@example.com")
+    executions.finished.add(first.id)  # stopped
+    gate.start(second.id)
+    assert executions.started == [first.id]
+
+    executions.finished.add(f"{first.id}-terminated")
+    assert gate.start_next(PRODUCT) == second.id
+    assert store.get(first.id).status is ReleaseStatus.FAILED

@@ -15,6 +15,11 @@ logger = Logger(child=True)
 _STALE_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 
 
+def termination_execution(release_id: str) -> str:
+    """The name of the execution that finishes a terminated release."""
+    return f"{release_id}-terminated"
+
+
 class ReleaseExecutions:
     def __init__(self, client: Any, state_machine_arn: str) -> None:
         self._client = client
@@ -30,18 +35,32 @@ class ReleaseExecutions:
 
     def terminate(self, release_id: str) -> bool:
         """Finish a Terminating release (its onFail hooks, then Terminated) in an execution of its own."""
-        return self._start(release_id, f"{release_id}-terminated", terminate=True)
+        return self._start(release_id, termination_execution(release_id), terminate=True)
 
     def stop(self, execution: str, cause: str) -> None:
         """Stop the execution named `execution`; one that ended already, or never started, is left alone."""
-        arn = f"{self._state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{execution}"
         try:
             # The cause is the release's reason; Step Functions takes at most 32,768 characters.
-            self._client.stop_execution(executionArn=arn, error="ReleaseTerminated", cause=cause[:32768])
+            self._client.stop_execution(
+                executionArn=self._execution_arn(execution), error="ReleaseTerminated", cause=cause[:32768]
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
                 raise
             logger.info("no such execution to stop", extra={"execution": execution})
+
+    def ended(self, execution: str) -> bool:
+        """Whether the execution named `execution` ran and is no longer running; False for one never started."""
+        try:
+            found = self._client.describe_execution(executionArn=self._execution_arn(execution))
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
+                raise
+            return False
+        return found["status"] != "RUNNING"
+
+    def _execution_arn(self, execution: str) -> str:
+        return f"{self._state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{execution}"
 
     def _start(self, release_id: str, name: str, *, retry: bool = False, terminate: bool = False) -> bool:
         try:

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
+from promotions.aws.stepfunctions import termination_execution
 from promotions.config import ConcurrencyPolicy, Configuration
 from promotions.errors import TransientError
 from promotions.release.leases import ReleaseLeases
@@ -29,6 +30,7 @@ logger = Logger(child=True)
 # The actor concurrency acts as when it terminates a release.
 CONCURRENCY_ACTOR = "promotion concurrency"
 _CLAIM_ATTEMPTS = 10
+ABANDONED = "its execution ended without closing the release"
 # Longer than the promote function may run (template.yaml: Timeout 300): the lock of a promotion that
 # crashed frees itself a minute after the promotion could have ended at the latest.
 PUSH_LEASE_SECONDS = 360
@@ -71,6 +73,9 @@ def holding_environment(
 
 class RetryableExecutions(Executions, Protocol):
     def retry(self, release_id: str, attempt: int) -> bool: ...
+
+    def ended(self, execution: str) -> bool:
+        """Whether the named execution ran and is no longer running (False for one never started)."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +186,27 @@ class ReleaseConcurrency:
         if status is ReleaseStatus.QUEUED:
             # Made active, but its start may have been lost with whoever made it so: starting is idempotent.
             self._executions.start(release_id)
+            return True
+        if self._abandoned(release_id, status):
+            # Its execution ended without closing it: the state machine's TimeoutSeconds, or a failure no
+            # state caught. It must not hold its product for ever.
+            self._store.set_release_status(
+                release_id,
+                ReleaseStatus.FAILED,
+                reason=f"{ABANDONED}; it no longer holds {self._store.get(release_id).product}",
+                unless=(ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED),
+            )
+            logger.warning("release abandoned by its execution", extra={"release": release_id})
+            return False
         return True
+
+    def _abandoned(self, release_id: str, status: ReleaseStatus) -> bool:
+        if not self._executions.ended(self._leases.execution(release_id) or release_id):
+            return False
+        # A Terminating release is finished by an execution of its own (ReleaseExecutions.terminate).
+        return status is not ReleaseStatus.TERMINATING or self._executions.ended(
+            termination_execution(release_id)
+        )
 
     def _status(self, release_id: str) -> ReleaseStatus | None:
         try:
