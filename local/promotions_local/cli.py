@@ -87,9 +87,33 @@ def local_run(
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for the pushes to be ingested and the releases to settle.")
     ] = 600,
+    approve: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--approve",
+            metavar="ENV=USER",
+            help="When ENV waits for an approval, click Approve in Slack as the Slack user USER (an ID such as "
+            "U012AB3CD), through the signed callback; repeatable.",
+        ),
+    ] = None,
+    reject: Annotated[
+        list[str] | None,
+        typer.Option("--reject", metavar="ENV=USER", help="The same, clicking Reject; repeatable."),
+    ] = None,
 ) -> None:
-    """Run the engine with your configuration on the pushes you give, until every release settles."""
+    """Run the engine with your configuration on the pushes you give, until every release settles (or waits
+    for people who were not told to click)."""
     from promotions_local.session import EventRejected, LocalPromotions, release_document
+    from promotions_local.slack_server import Click, Clicker, SlackStandIn
+
+    try:
+        clicks = [Click.parse(text, "approve") for text in approve or ()]
+        clicks += [Click.parse(text, "reject") for text in reject or ()]
+    except ValueError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from error
+    # Approval messages go to a Slack stand-in, whose people are those named to click.
+    slack = SlackStandIn(users={click.user: (click.user, "") for click in clicks})
 
     payloads = []
     for path in github_push:
@@ -102,7 +126,7 @@ def local_run(
     deadline = time.monotonic() + timeout
     try:
         # The functions write their logs and metrics to stdout, as Lambda wants; here stdout is the answer.
-        with contextlib.redirect_stdout(sys.stderr), LocalPromotions(config) as local:
+        with contextlib.redirect_stdout(sys.stderr), slack, LocalPromotions(config, slack=slack) as local:
             for path, payload in zip(github_push, payloads, strict=True):
                 try:
                     local.submit_github_push(payload)
@@ -111,6 +135,11 @@ def local_run(
                     raise typer.Exit(2) from error
             local.process_events(timeout=timeout)
             releases = local.wait_until_settled(timeout=max(0.0, deadline - time.monotonic()))
+            clicker = Clicker(slack, clicks)
+            while clicked := clicker.click_waiting(releases):
+                for line in clicked:
+                    typer.echo(line, err=True)
+                releases = local.wait_until_settled(timeout=max(0.0, deadline - time.monotonic()))
     except ConfigError as error:
         for problem in error.problems:
             typer.echo(str(problem), err=True)

@@ -13,11 +13,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from slack_sdk.signature import SignatureVerifier
 
+from promotions.release.model import Release
+from promotions.release.status import EnvironmentStatus
 from promotions.slack.messages import APPROVE, REASON_BLOCK, REASON_INPUT, REJECT
 from promotions_local.loopback import LoopbackServer
 
@@ -297,3 +299,65 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 def _json(value: Any) -> Any:
     """Blocks and views arrive as JSON text in a form body, as objects in a JSON one."""
     return json.loads(value) if isinstance(value, str) else value
+
+
+CLICKED = {"approve": "clicked Approve on", "reject": "clicked Reject on"}
+
+
+@dataclass(frozen=True)
+class Click:
+    """A person's click on an environment's approval message: `promotions local run --approve ENV=USER`."""
+
+    environment: str
+    user: str
+    verdict: Literal["approve", "reject"]
+
+    @classmethod
+    def parse(cls, text: str, verdict: Literal["approve", "reject"]) -> Click:
+        environment, _, user = text.partition("=")
+        if not environment.strip() or not user.strip():
+            raise ValueError(f"--{verdict} {text!r}: write ENVIRONMENT=SLACK_USER_ID, as prod=U012AB3CD")
+        return cls(environment.strip(), user.strip(), verdict)
+
+
+class Clicker:
+    """Clicks, once each, as approval messages come: each environment's clicks in the order given."""
+
+    def __init__(self, slack: SlackStandIn, clicks: list[Click], *, message_wait: float = 10) -> None:
+        self._slack = slack
+        self._pending = list(clicks)
+        self._message_wait = message_wait
+
+    def click_waiting(self, releases: list[Release]) -> list[str]:
+        """Click for every Suspended environment with clicks pending; what each click did."""
+        waiting = {
+            run.name
+            for release in releases
+            for run in release.environments
+            if run.status is EnvironmentStatus.SUSPENDED
+        }
+        done = []
+        for click in [click for click in self._pending if click.environment in waiting]:
+            self._pending.remove(click)
+            message = self._message(click.environment)
+            if click.verdict == "approve":
+                status, _ = self._slack.approve(message, click.user)
+            else:
+                status, _ = self._slack.reject(
+                    message, click.user, f"rejected by {click.user} with promotions local run"
+                )
+            # The message's last words: the outcome, why the click changed nothing, or the approvals so far.
+            said = message.text.rsplit("\n", 1)[-1]
+            done.append(f"{click.user} {CLICKED[click.verdict]} {click.environment} (HTTP {status}): {said}")
+        return done
+
+    def _message(self, environment: str) -> PostedMessage:
+        # The environment shows Suspended just before its message is posted.
+        deadline = time.monotonic() + self._message_wait
+        while True:
+            try:
+                return self._slack.message_for(environment)
+            except LookupError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)

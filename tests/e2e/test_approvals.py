@@ -8,10 +8,12 @@ import json
 import time
 
 import pytest
+from typer.testing import CliRunner
 
 from promotions.git import GitRemote, trailers_of
 from promotions.release.model import Release
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
+from promotions_local.cli import app
 from promotions_local.git_server import GitHttpBackendServer
 from promotions_local.session import LocalPromotions
 from promotions_local.slack_server import PostedMessage, SlackStandIn
@@ -239,3 +241,31 @@ def test_an_unanswered_approval_times_out_and_fails_prod(world):
     message: PostedMessage = slack.message_for("prod")
     assert "Approval timed out after 1 minutes" in message.text
     assert message.button("promotions-approve") is None
+
+
+def test_local_run_clicks_approve_as_the_slack_users_named(world, tmp_path):
+    config_dir, _, push = world
+    configure(config_dir, min_approvals=2)
+    pushed = tmp_path / "push.json"
+    pushed.write_text(json.dumps(push("33.0.0")))
+    arguments = ["local", "run", "--config", str(config_dir), "--github-push", str(pushed), "--json"]
+    clicks = ["--approve", f"prod={ALICE}", "--approve", f"prod={MALLORY}", "--approve", f"prod={BOB}"]
+
+    result = CliRunner().invoke(app, [*arguments, *clicks])
+
+    assert result.exit_code == 0, result.output
+    [release] = json.loads(result.stdout)["releases"]
+    assert release["status"] == "Succeeded"
+    assert {env["name"]: env["status"] for env in release["environments"]}["prod"] == "Successful"
+    said = result.stderr.splitlines()
+    assert (
+        f"{MALLORY} clicked Approve on prod (HTTP 200): :warning: {MALLORY} may not approve: not a listed approver of prod"
+        in said
+    )
+    assert (
+        f"{BOB} clicked Approve on prod (HTTP 200): :white_check_mark: Approved by {ALICE}, {BOB}." in said
+        or (
+            f"{BOB} clicked Approve on prod (HTTP 200): :white_check_mark: Approved by {BOB}, {ALICE}."
+            in said
+        )
+    )

@@ -17,7 +17,7 @@ class RecordingLocalPromotions:
     waits: list[tuple[str, float]]
     drain_error: Exception | None = None
 
-    def __init__(self, config_dir, parameters=None) -> None:
+    def __init__(self, config_dir, parameters=None, *, slack=None) -> None:
         self.pushes: list[dict] = []
 
     def __enter__(self):
@@ -77,3 +77,10 @@ def test_running_out_of_time_is_one_line_and_an_exit_code_not_a_traceback(local_
     assert result.exit_code == 3
     assert "timed out" in result.stderr and "after 5 s" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_click_that_names_no_user_is_refused_before_anything_runs(local_run):
+    result = local_run("--approve", "prod")
+    assert result.exit_code == 2
+    assert "--approve 'prod': write ENVIRONMENT=SLACK_USER_ID, as prod=U012AB3CD" in result.output
+    assert RecordingLocalPromotions.waits == []
