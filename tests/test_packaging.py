@@ -63,7 +63,9 @@ def exported(*command: str) -> str:
 
 
 def pinned_names(requirements: str) -> set[str]:
-    return {line.split("==")[0] for line in requirements.splitlines() if line and not line.startswith((" ", "#"))}
+    return {
+        line.split("==")[0] for line in requirements.splitlines() if line and not line.startswith((" ", "#"))
+    }
 
 
 def test_layer_requirements_match_the_lock():
@@ -84,5 +86,7 @@ def test_the_signing_layer_holds_what_cryptography_alone_needs():
     makefile = (LAYER_SOURCE / "Makefile").read_text()
     declared = re.search(r"^SIGNING_PACKAGES = (.+)$", makefile, re.MULTILINE)
     assert declared, "layers/promotions/Makefile declares no SIGNING_PACKAGES"
-    only_for_signing = pinned_names(exported(*EXPORT)) - pinned_names(exported(*EXPORT, "--prune", "cryptography"))
+    only_for_signing = pinned_names(exported(*EXPORT)) - pinned_names(
+        exported(*EXPORT, "--prune", "cryptography")
+    )
     assert set(declared.group(1).split()) == only_for_signing
