@@ -52,7 +52,7 @@ def tracing_is_on() -> bool:
     return not disabled and "LAMBDA_TASK_ROOT" in os.environ
 
 
-def traced[Handler: Callable[..., Any]](handler: Handler) -> Handler:
+def traced(handler: Callable[..., Any]) -> Callable[..., Any]:
     """`handler` under Powertools' Tracer where tracing is on; elsewhere `handler` itself, without the X-Ray SDK,
     whose import is a good part of a cold start."""
     if not tracing_is_on():
