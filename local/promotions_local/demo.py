@@ -15,16 +15,20 @@ from rich.live import Live
 from rich.table import Table
 
 from promotions.git import Author
-from promotions.release.status import ReleaseStatus
+from promotions.release.model import Release
+from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions_local.git_server import create_bare_repository, serve_repositories
 from promotions_local.github_payloads import push_and_describe
 from promotions_local.session import LocalPromotions
+from promotions_local.slack_server import Click, Clicker, SlackStandIn
 from promotions_local.views import release_table
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 PLACEHOLDER_URL = "https://git.example.invalid/demo/gitops.git"
 OLD_VERSION, NEW_VERSION = "1.4.0", "1.5.0"
 DEVELOPER = Author(name="Dana Developer", email="dana@example.invalid")
+# Who approves prod in the demo's Slack (examples/demo/approvals.yaml lists them).
+APPROVER = "U0ALEX001"
 
 
 def run_demo(console: Console, *, timeout: float) -> int:
@@ -38,15 +42,17 @@ def run_demo(console: Console, *, timeout: float) -> int:
         repos = workspace / "repos"
         repos.mkdir()
         create_demo_repository(repos / "gitops.git")
-        with serve_repositories(repos) as server:
+        slack = SlackStandIn(users={APPROVER: ("alex", "alex@example.invalid")})
+        with serve_repositories(repos) as server, slack:
             gitops_url = server.url_for("gitops.git")
             console.print(f"GitOps repository: {gitops_url} (served by {type(server).__name__})")
             config_dir = write_demo_configuration(workspace / "config", gitops_url)
+            shutil.copy(DEMO / "approvals.yaml", config_dir / "approvals.yaml")
             # The functions log and publish metrics on stdout, as Lambda wants; here they go to a file.
             log_path = Path(tempfile.gettempdir()) / "promotions-demo.log"
             with log_path.open("w") as log, contextlib.redirect_stdout(log):
                 with console.status("Starting the embedded stack (moto, template.yaml, the real handlers)…"):
-                    local = LocalPromotions(config_dir).__enter__()
+                    local = LocalPromotions(config_dir, slack=slack).__enter__()
                 try:
                     push = _push_new_version(gitops_url)
                     console.print(
@@ -54,19 +60,49 @@ def run_demo(console: Console, *, timeout: float) -> int:
                     )
                     local.submit_github_push(push)
                     local.process_events()
+                    clicker = Clicker(slack, [Click("prod", APPROVER, "approve")])
                     with Live(console=console, refresh_per_second=8, transient=False) as live:
-                        releases = local.wait_until_settled(
-                            timeout=timeout,
-                            on_progress=lambda rs: live.update(
-                                Group(*map(release_table, rs)) if rs else "waiting for the release…"
-                            ),
-                        )
+
+                        def show(releases: list) -> None:
+                            live.update(
+                                Group(*map(release_table, releases))
+                                if releases
+                                else "waiting for the release…"
+                            )
+
+                        releases = local.wait_until_settled(timeout=timeout, on_progress=show)
+                        if _waits_for_approval(releases):
+                            _show_approval_message(live.console, slack)
+                        clicked = clicker.click_waiting(releases)
+                        for line in clicked:
+                            live.console.print(f"Slack: {line}")
+                        if clicked:
+                            releases = local.wait_until_settled(timeout=timeout, on_progress=show)
                 finally:
                     local.__exit__(None, None, None)
             console.print()
             console.print(_history(repos / "gitops.git"))
+            for release in releases:
+                approvals = [
+                    line
+                    for line in (release.environment("prod").commit_message or "").splitlines()
+                    if line.startswith("Promotion-Approved-By:")
+                ]
+                console.print(f"prod's commit names who approved it: {'; '.join(approvals) or 'nobody'}")
             console.print(f"The functions' logs: {log_path}")
             return 0 if releases and all(r.status is ReleaseStatus.SUCCEEDED for r in releases) else 1
+
+
+def _waits_for_approval(releases: list[Release]) -> bool:
+    return any(
+        run.status is EnvironmentStatus.SUSPENDED for release in releases for run in release.environments
+    )
+
+
+def _show_approval_message(console: Console, slack: SlackStandIn) -> None:
+    message = slack.message_for("prod")
+    console.print(f"Slack #{message.channel}: prod waits for an approval, and the message reads")
+    console.print(message.text)
 
 
 def create_demo_repository(path: Path) -> None:
