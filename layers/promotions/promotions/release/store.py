@@ -478,10 +478,6 @@ class ReleaseStore:
         return True
 
 
-# The attributes of a key DynamoDB hands back from a query of either index, all strings.
-_PAGE_KEY_ATTRIBUTES = {"pk", "sk", "listing", "listed_at", "product"}
-
-
 def _encode_page_token(last_key: Mapping[str, Any], product: str | None) -> str:
     document = json.dumps({"product": product, "key": last_key}, separators=(",", ":"))
     return base64.urlsafe_b64encode(document.encode()).decode()
@@ -497,15 +493,29 @@ def _decode_page_token(token: str | None, product: str | None) -> dict[str, Any]
             "not a page token this API handed out: pass the `next` of the previous page"
         ) from error
     key = document.get("key") if isinstance(document, dict) else None
-    if not (
-        isinstance(key, dict)
-        and set(key) <= _PAGE_KEY_ATTRIBUTES
-        and all(isinstance(value, dict) and set(value) == {"S"} for value in key.values())
-    ):
-        raise UnknownPageToken("not a page token this API handed out: pass the `next` of the previous page")
-    if document.get("product") != product:
+    if isinstance(document, dict) and document.get("product") != product:
         raise UnknownPageToken("this page token continues another listing: pass the same product filter")
+    if not _is_release_index_key(key, product):
+        raise UnknownPageToken("not a page token this API handed out: pass the `next` of the previous page")
     return key
+
+
+def _is_release_index_key(key: Any, product: str | None) -> bool:
+    """Whether `key` is what a query of the listing's index hands back after a release: DynamoDB refuses any
+    other as a start key, and the caller would get a server error for a token it made up."""
+    partition = {"product": product} if product is not None else {"listing": _LISTED}
+    if not isinstance(key, dict) or set(key) != {"pk", "sk", "listed_at", *partition}:
+        return False
+    values = {
+        name: value.get("S") if isinstance(value, dict) and set(value) == {"S"} else None
+        for name, value in key.items()
+    }
+    return (
+        all(isinstance(value, str) and value for value in values.values())
+        and values["sk"] == _RELEASE_SK
+        and values["pk"].startswith("RELEASE#")
+        and all(values[name] == expected for name, expected in partition.items())
+    )
 
 
 def _condition_failed(error: PutError | UpdateError | TransactWriteError) -> bool:
