@@ -36,7 +36,7 @@ SECRET_READERS = {
     "CommitSigningKeySecretArn": {"PromoteEnvironmentFunction"},
     "WebhookSecretArn": {"WebhookFunction"},
     # the bot token that posts approval messages, the signing secret Slack's callbacks are verified with
-    "SlackSecretArn": {"ApprovalsFunction", "SlackInteractionsFunction"},
+    "SlackSecretArn": {"ApprovalsFunction", "SlackInteractionsFunction", "ApiFunction"},
 }
 
 # The property of each resource SAM gives a role that names the role.

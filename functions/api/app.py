@@ -25,6 +25,8 @@ from pydantic.alias_generators import to_camel
 
 from promotions.config.repository import NoValidConfiguration
 from promotions.errors import is_transient
+from promotions.release.approval_store import ApprovalNotFound, Approver
+from promotions.release.approvals import ApprovalClosed, ApprovalRefused
 from promotions.release.engine import ReleaseNotRetryable
 from promotions.release.manual import ManualReleases, ProductNotFound, RequestRefused, RetryAlreadyStarted
 from promotions.release.reading import product_state
@@ -87,6 +89,14 @@ class PromotionRequest(ApiRequest):
 class TerminationRequest(ApiRequest):
     reason: str | None = Field(
         None, min_length=1, max_length=500, description="Told to the flow's onFail hooks."
+    )
+
+
+class RejectionRequest(ApiRequest):
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Why the promotion must not go on: the environment fails with it.",
     )
 
 
@@ -262,12 +272,22 @@ def no_route(_: NotFoundError) -> Response:
     )
 
 
+@app.exception_handler(ApprovalRefused)
+def approval_refused(error: ApprovalRefused) -> Response:
+    return _problem(HTTPStatus.FORBIDDEN, str(error))
+
+
+@app.exception_handler(ApprovalNotFound)
+def no_open_approval(error: ApprovalNotFound) -> Response:
+    return _problem(HTTPStatus.NOT_FOUND, str(error).strip("'\""))
+
+
 @app.exception_handler(RollbackRefused)
 def rollback_refused(error: RollbackRefused) -> Response:
     return _problem(HTTPStatus.BAD_REQUEST, str(error))
 
 
-@app.exception_handler([ReleaseNotRetryable, RetryAlreadyStarted, ReleaseAlreadyFinal])
+@app.exception_handler([ReleaseNotRetryable, RetryAlreadyStarted, ReleaseAlreadyFinal, ApprovalClosed])
 def conflict(error: RuntimeError) -> Response:
     return _problem(HTTPStatus.CONFLICT, str(error))
 
@@ -416,6 +436,24 @@ def rollback(product: str, request: RollbackRequest, idempotency_key: Idempotenc
         product, request.environment, _actor(), to_release=request.to_release, request=idempotency_key
     )
     return ReleaseView.model_validate(parts.store.get(release.id))
+
+
+@app.post(
+    f"{PREFIX}/releases/<release_id>/environments/<environment>/approve",
+    summary="Approve the environment's waiting approval as the caller, listed among its approvers",
+)
+def approve(release_id: str, environment: str) -> ReleaseView:
+    services().approvals.approve(release_id, environment, Approver(_actor(), _actor()))
+    return ReleaseView.model_validate(services().store.get(release_id))
+
+
+@app.post(
+    f"{PREFIX}/releases/<release_id>/environments/<environment>/reject",
+    summary="Reject the environment's waiting approval as the caller: the environment fails with the reason",
+)
+def reject(release_id: str, environment: str, request: RejectionRequest) -> ReleaseView:
+    services().approvals.reject(release_id, environment, Approver(_actor(), _actor()), request.reason)
+    return ReleaseView.model_validate(services().store.get(release_id))
 
 
 def openapi_document() -> str:

@@ -28,6 +28,8 @@ app.command()(client_commands.trigger)
 app.command()(client_commands.promote)
 app.command()(client_commands.retry)
 app.command()(client_commands.rollback)
+app.command()(client_commands.approve)
+app.command()(client_commands.reject)
 
 
 @app.command()

@@ -321,3 +321,36 @@ def promote(
         "POST", "/promotions", body={name: value for name, value in body.items() if value is not None}
     )
     _print(release, as_json, _release_table)
+
+
+def approve(
+    release_id: Annotated[str, typer.Argument(help="The release whose environment waits for an approval.")],
+    environment: Annotated[str, typer.Argument(help="The environment that waits.")],
+    api: ApiUrl,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Approve an environment's waiting approval as yourself (listed among its approvers by your identity)."""
+    _print(
+        ApiClient(api, token).call("POST", f"/releases/{release_id}/environments/{environment}/approve"),
+        as_json,
+        _release_table,
+    )
+
+
+def reject(
+    release_id: Annotated[str, typer.Argument(help="The release whose environment waits for an approval.")],
+    environment: Annotated[str, typer.Argument(help="The environment that waits.")],
+    api: ApiUrl,
+    reason: Annotated[str, typer.Option("--reason", help="Why; the environment fails with it.")],
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Reject an environment's waiting approval as yourself: the environment fails, naming you and why."""
+    _print(
+        ApiClient(api, token).call(
+            "POST", f"/releases/{release_id}/environments/{environment}/reject", body={"reason": reason}
+        ),
+        as_json,
+        _release_table,
+    )

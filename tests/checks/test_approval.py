@@ -35,7 +35,8 @@ def test_the_issues_example_reads_with_its_timeout():
     [
         ({"approvers": {}}, "approvers lists nobody"),
         ({"approvers": {"users": ["U012AB3CD"]}, "minApprovals": 2}, "the quorum could never be reached"),
-        ({"approvers": {"users": ["alice"]}}, "String should match pattern"),
+        ({"approvers": {"users": [" U012AB3CD"]}}, "String should match pattern"),
+        ({"approvers": {"groups": ["ops"]}}, "String should match pattern"),
         ({"channel": "#deploys"}, "String should match pattern"),
         ({"minApprovals": 0}, "greater than 0"),
         ({"quorum": 2}, "Extra inputs are not permitted"),

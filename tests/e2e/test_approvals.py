@@ -4,6 +4,7 @@ signs them."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from promotions.git import GitRemote, trailers_of
 from promotions.release.model import Release
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
+from promotions_local.api_server import PROTECTED_ROUTE, ApiServer, http_api_event, http_response
 from promotions_local.cli import app
 from promotions_local.git_server import GitHttpBackendServer
 from promotions_local.session import LocalPromotions
@@ -39,10 +41,10 @@ def slack_workspace() -> SlackStandIn:
     )
 
 
-def approval_documents(*, min_approvals: int, timeout: int | None = None, on_fail: str | None = None) -> str:
+def approval_documents(*, min_approvals: int, timeout: int | None = None, also: tuple[str, ...] = ()) -> str:
     spec: dict = {
         "approval": {
-            "approvers": {"users": [ALICE, BOB], "groups": [OPS]},
+            "approvers": {"users": [ALICE, BOB, *also], "groups": [OPS]},
             "minApprovals": min_approvals,
             "allowSelfApproval": False,
             "channel": CHANNEL,
@@ -269,3 +271,76 @@ def test_local_run_clicks_approve_as_the_slack_users_named(world, tmp_path):
             in said
         )
     )
+
+
+RELEASE_MANAGER = "arn:aws:iam::123456789012:role/release-manager"
+
+
+def api_call(local: LocalPromotions, actor: str, path: str, payload: dict | None = None) -> tuple[int, dict]:
+    """The API function as the HTTP API hands it a request its authorizer let in as `actor`."""
+    body = json.dumps(payload).encode() if payload is not None else b""
+    event = http_api_event(
+        "POST",
+        f"/api/v1{path}",
+        {"content-type": "application/json"},
+        body,
+        route_key=PROTECTED_ROUTE,
+        authorizer={"lambda": {"actor": actor}},
+    )
+    status, _, answer = http_response(local.stack.invoke("ApiFunction", event))
+    return status, json.loads(answer)
+
+
+def test_the_api_approves_for_an_identity_listed_by_its_own_name_and_refuses_others(world):
+    config_dir, _, push = world
+    configure(config_dir, min_approvals=1, also=(RELEASE_MANAGER,))
+    slack = slack_workspace()
+    with slack, LocalPromotions(config_dir, slack=slack) as local:
+        local.submit_github_push(push("34.0.0"))
+        local.process_events()
+        waiting = waiting_for_people(local, slack)
+        approve = f"/releases/{waiting.id}/environments/prod/approve"
+
+        status, problem = api_call(local, "arn:aws:iam::123456789012:user/intern", approve)
+        assert status == 403
+        assert (
+            "arn:aws:iam::123456789012:user/intern may not approve: not a listed approver"
+            in problem["detail"]
+        )
+        assert current(local).environment("prod").status is EnvironmentStatus.SUSPENDED
+        status, problem = api_call(
+            local, RELEASE_MANAGER, f"/releases/{waiting.id}/environments/prod/reject", {}
+        )
+        assert status == 400 and problem["errors"][0]["field"] == "body.reason"
+
+        status, shown = api_call(local, RELEASE_MANAGER, approve)
+        assert status == 200, shown
+        release = finished(local)
+        status, problem = api_call(local, RELEASE_MANAGER, approve)
+        assert status == 404 and "no open approval for prod" in problem["detail"]
+
+    assert release.status is ReleaseStatus.SUCCEEDED, release.reason
+    assert f"Promotion-Approved-By: {RELEASE_MANAGER}" in (release.environment("prod").commit_message or "")
+    assert f"Approved by {RELEASE_MANAGER}." in slack.message_for("prod").text
+
+
+def test_promotions_reject_fails_prod_through_the_api_naming_the_caller(world):
+    config_dir, _, push = world
+    configure(config_dir, min_approvals=1, also=(RELEASE_MANAGER,))
+    slack = slack_workspace()
+    with slack, LocalPromotions(config_dir, slack=slack) as local:
+        local.submit_github_push(push("35.0.0"))
+        local.process_events()
+        waiting = waiting_for_people(local, slack)
+        invoke = functools.partial(local.stack.invoke, "ApiFunction")
+        with ApiServer(invoke, "local-token", actor=RELEASE_MANAGER) as server:
+            api = ["--api", server.base_url, "--token", "local-token", "--json"]
+            result = CliRunner().invoke(app, ["reject", waiting.id, "prod", "--reason", "freeze week", *api])
+            again = CliRunner().invoke(app, ["approve", waiting.id, "prod", *api])
+        release = finished(local)
+
+    assert result.exit_code == 0, result.output
+    assert again.exit_code == 1 and "no open approval for prod" in again.output
+    assert release.status is ReleaseStatus.FAILED
+    assert f"rejected by {RELEASE_MANAGER}: freeze week" in (release.environment("prod").reason or "")
+    assert f"Rejected by {RELEASE_MANAGER}: freeze week" in slack.message_for("prod").text

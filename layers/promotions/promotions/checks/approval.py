@@ -2,7 +2,7 @@
 
     spec:
       approval:
-        approvers: {users: [U012AB3CD], groups: [S0614TZR7]}   # Slack user IDs, user-group IDs
+        approvers: {users: [U012AB3CD], groups: [S0614TZR7]}   # Slack user IDs (or API identities), user groups
         minApprovals: 2
         allowSelfApproval: false
         channel: C024BE91L
@@ -27,7 +27,9 @@ from promotions.checks.outcomes import CheckOutcome, Failed, Integration, Passed
 from promotions.checks.templates import render
 
 # Slack's IDs: users U… or W… (Enterprise Grid), user groups S…, channels C…, G… (private) or D… (direct).
-SlackUser = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,}$")]
+# An approver is a Slack user ID, or an identity of the API (an IAM principal's ARN, a JWT subject) listed
+# by its own name, who approves with `promotions approve`.
+Approver = Annotated[str, StringConstraints(pattern=r"^\S(?:.*\S)?$", max_length=2048)]
 SlackGroup = Annotated[str, StringConstraints(pattern=r"^S[A-Z0-9]{2,}$")]
 SlackChannel = Annotated[str, StringConstraints(pattern=r"^[CGD][A-Z0-9]{2,}$")]
 
@@ -36,7 +38,7 @@ _MENTION = re.compile(r"<(?=[@#!])")
 
 
 class Approvers(CheckConfig):
-    users: tuple[SlackUser, ...] = ()
+    users: tuple[Approver, ...] = ()
     groups: tuple[SlackGroup, ...] = ()
 
 
