@@ -152,8 +152,9 @@ def _release_table(release: dict) -> Table:
     audit = "\n".join(f"{e['at']} {e['actor']}: {e['action']} {e['detail']}" for e in release["audit"])
     caption = "\n".join(filter(None, [release["id"], release.get("reason"), audit]))
     table = Table(title=title, caption=caption)
-    for column in ("environment", "depends on", "status", "commit", "note"):
-        table.add_column(column, overflow="fold" if column == "note" else None)
+    for column in ("environment", "depends on", "status", "commit"):
+        table.add_column(column)
+    table.add_column("note", overflow="fold")
     for run in release["environments"]:
         note = "source" if run["name"] == release["triggerEnvironment"] else (run.get("reason") or "")
         table.add_row(

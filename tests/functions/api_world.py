@@ -144,7 +144,14 @@ def api(aws, monkeypatch, tmp_path, upstream_events) -> Api:
         definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}),
         roleArn="arn:aws:iam::123456789012:role/release",
     )["stateMachineArn"]
+    # The approval routes build their Slack client whatever they are asked: they need the app's secret, as a
+    # deployment with Slack has it (without one they answer 500).
+    slack_secret = f"promotions-slack-{uuid.uuid4().hex}"  # Powertools caches secrets by name per process
+    boto3.client("secretsmanager").create_secret(
+        Name=slack_secret, SecretString=json.dumps({"botToken": "xoxb-test", "signingSecret": "test"})
+    )
     for name, value in {
+        "SLACK_SECRET_ARN": slack_secret,
         "PROMOTIONS_TABLE": TABLE,
         "CONFIG_REPO_URL": str(tmp_path / "config.git"),
         "CONFIG_REPO_BRANCH": "main",

@@ -90,7 +90,6 @@ def test_no_request_the_openapi_document_allows_is_answered_with_a_server_error(
         answered.add((case.operation.label, response.status_code))
 
     no_server_error()
-    assert len(operations) == 9  # GET and POST /releases share a path
     assert {label for label, _ in answered} == {operation.label for operation in operations}
 
 

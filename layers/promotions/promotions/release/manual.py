@@ -6,15 +6,17 @@ machine through the same gates. Who asked, when and what is kept on the release'
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from promotions import clock
 from promotions.config import Application, Configuration, Product
 from promotions.config.repository import ConfigRepository
 from promotions.git import RefNotFound
-from promotions.release.concurrency import RetryableExecutions
 from promotions.release.engine import ReleaseNotRetryable
 from promotions.release.model import AuditEntry, EnvironmentRun, Release, SourceRevision
 from promotions.release.promotion import branch_of
 from promotions.release.start import (
+    Executions,
     RemoteFactory,
     flow_environments,
     launch,
@@ -45,12 +47,16 @@ class RetryAlreadyStarted(RuntimeError):
     """Another retry of the release started its execution first."""
 
 
+class RetryingExecutions(Executions, Protocol):
+    def retry(self, release_id: str, attempt: int) -> bool: ...
+
+
 class ManualReleases:
     def __init__(
         self,
         configs: ConfigRepository,
         store: ReleaseStore,
-        executions: RetryableExecutions,
+        executions: RetryingExecutions,
         remotes: RemoteFactory,
     ) -> None:
         self._configs = configs
@@ -106,8 +112,11 @@ class ManualReleases:
             raise RequestRefused("fromRelease", "give fromRelease or fromEnvironment, not both")
         revision, configuration = self._configs.latest()
         flows = [ref.name for ref in _product(configuration, product).promotion_flows]
-        flow = next((name for name in flows if configuration.flows[name].step(environment)), None)
-        if flow is None:
+        flow, step = next(
+            ((name, step) for name in flows if (step := configuration.flows[name].step(environment))),
+            (None, None),
+        )
+        if flow is None or step is None:
             raise RequestRefused(
                 "environment",
                 f"{environment} is not a step of any of Product {product}'s flows ({', '.join(flows) or 'none'}): "
@@ -118,7 +127,7 @@ class ManualReleases:
             source_environment, source, version = earlier.trigger_environment, earlier.source, earlier.version
             detail = f"{environment} from release {from_release}"
         else:
-            source_environment = from_environment or configuration.flows[flow].step(environment).depends_on[0]
+            source_environment = from_environment or step.depends_on[0]
             source, version = self._current(
                 configuration, product, source_environment, None, field="fromEnvironment"
             )

@@ -506,13 +506,14 @@ def _is_release_index_key(key: Any, product: str | None) -> bool:
     partition = {"product": product} if product is not None else {"listing": _LISTED}
     if not isinstance(key, dict) or set(key) != {"pk", "sk", "listed_at", *partition}:
         return False
-    values = {
-        name: value.get("S") if isinstance(value, dict) and set(value) == {"S"} else None
-        for name, value in key.items()
-    }
+    values: dict[str, str] = {}
+    for name, value in key.items():
+        text = value.get("S") if isinstance(value, dict) and set(value) == {"S"} else None
+        if not isinstance(text, str) or not text:
+            return False
+        values[name] = text
     return (
-        all(isinstance(value, str) and value for value in values.values())
-        and values["sk"] == _RELEASE_SK
+        values["sk"] == _RELEASE_SK
         and values["pk"].startswith("RELEASE#")
         and all(values[name] == expected for name, expected in partition.items())
     )
