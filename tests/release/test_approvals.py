@@ -261,3 +261,20 @@ def test_a_group_slack_no_longer_has_lets_nobody_in(approvals, release, slack):
     refused = approvals.decide(reference, person(CAROL), "approve")
     assert refused.refused and "not a listed approver" in refused.detail
     assert approvals.decide(reference, person(ALICE), "approve").recorded
+
+
+def test_without_slack_people_decide_through_the_api_alone(store, release, tokens):
+    approvals = Approvals(
+        ApprovalStore("promotions-test"),
+        store,
+        UnreadableConfigs(),  # type: ignore[arg-type]
+        lambda url: None,  # type: ignore[arg-type, return-value]
+        None,
+        tokens,
+    )
+    ask(approvals, release, quorum=1)
+    assert store.get(release.id).environment("prod").status is EnvironmentStatus.SUSPENDED
+    with pytest.raises(ApprovalRefused, match="not a listed approver"):
+        approvals.approve(release.id, "prod", person(CAROL))  # a Slack group's member, and no Slack to ask
+    approvals.approve(release.id, "prod", person(ALICE))
+    assert tokens.answered == [(TOKEN, {"approvers": ["u0alice01 (U0ALICE01)"]})]

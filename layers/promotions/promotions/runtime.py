@@ -246,7 +246,7 @@ class Services:
             self.store,
             self.configs,
             self.remote,
-            self.slack,
+            self.slack if self.settings.slack_secret else None,
             StepFunctionsTaskTokens(self.stepfunctions),
             release_url=(lambda release_id: f"{prefix}{release_id}") if prefix else (lambda release_id: None),
         )

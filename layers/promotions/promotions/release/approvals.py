@@ -104,7 +104,7 @@ class Approvals:
         releases: ReleaseStore,
         configs: ConfigRepository,
         remotes: RemoteFactory,
-        messenger: ApprovalMessenger,
+        messenger: ApprovalMessenger | None,
         tokens: TaskTokens,
         *,
         release_url: Callable[[str], str | None] = lambda release_id: None,
@@ -113,6 +113,7 @@ class Approvals:
         self._releases = releases
         self._configs = configs
         self._remotes = remotes
+        # None where no Slack app is configured: people decide through the API alone.
         self._messenger = messenger
         self._tokens = tokens
         self._release_url = release_url
@@ -130,7 +131,7 @@ class Approvals:
                 environment,
                 token,
                 request,
-                author=self._messenger.user_by_email(email) if email else None,
+                author=self._messenger.user_by_email(email) if email and self._messenger else None,
                 changes=self._changes(release, environment),
             )
             approval = self._approvals.get(release_id, approval_id_for(token))
@@ -140,7 +141,7 @@ class Approvals:
         self._releases.set_release_status(
             release_id, ReleaseStatus.SUSPENDED, unless=(*_ENDING, ReleaseStatus.QUEUED)
         )
-        if approval.message is None:
+        if approval.message is None and self._messenger is not None:
             where = self._messenger.post(request.channel, self._message(release, approval))
             self._approvals.record_message(approval, where)
         logger.info(
@@ -223,6 +224,8 @@ class Approvals:
         if refusal is not None:
             self._show(approval, note=refusal)
             return Decision(recorded=False, detail=refusal, refused=True)
+        if self._messenger is None:
+            raise ValueError("a rejection's reason dialog is Slack's, and no Slack app is configured")
         self._messenger.ask_reason(trigger_id, reference, approval.environment)
         return Decision(recorded=False, detail=f"{approver} was asked why")
 
@@ -249,6 +252,8 @@ class Approvals:
         return None
 
     def _members(self, group: str) -> frozenset[str]:
+        if self._messenger is None:
+            return frozenset()
         try:
             return self._messenger.group_members(group)
         except LookupError as unknown:
@@ -287,7 +292,7 @@ class Approvals:
 
     def _show(self, approval: StoredApproval, *, outcome: str | None = None, note: str | None = None) -> None:
         approval = self._approvals.get(approval.release_id, approval.id)
-        if approval.message is None:
+        if approval.message is None or self._messenger is None:
             return
         release = self._releases.get(approval.release_id)
         self._messenger.update(approval.message, self._message(release, approval, outcome=outcome, note=note))
