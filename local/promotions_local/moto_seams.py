@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import moto
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,6 +65,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
     WaitFunction,
 )
 from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: E402
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend  # noqa: E402
 from moto.stepfunctions.responses import StepFunctionResponse  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -259,7 +260,9 @@ _ATOMIC_DYNAMODB: tuple[tuple[object, str, object], ...] = tuple(
 # SendTaskFailure's cause says why a waiting task failed (who rejected an approval, and why); moto's response
 # handler passes the error on to the interpreter but drops the cause.
 def _send_task_failure_with_cause(self: StepFunctionResponse) -> ActionResult:
-    self.stepfunction_backend.send_task_failure(
+    # With execution switched on (applied()), the backend is the interpreter's, which takes the cause.
+    backend = cast(StepFunctionsParserBackend, self.stepfunction_backend)
+    backend.send_task_failure(
         self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
     )
     return EmptyResult()
