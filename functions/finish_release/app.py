@@ -41,7 +41,8 @@ def handler(task: FinishTask, context: LambdaContext) -> dict:
         return {}
     if task.action == "terminate":
         parts.termination.finish(task.releaseId)
+        parts.approvals.withdraw(task.releaseId)
         return {"gates": {"releaseFailed": {}}}
-    status = engine.close(task.releaseId, succeeded=task.succeeded)
-    parts.executions.start_next(parts.store.get(task.releaseId).product)
-    return {"status": status.value}
+    # The product's next release starts first: none of its releases reads final while one still waits.
+    parts.executions.start_next(parts.store.get(task.releaseId).product, ending=task.releaseId)
+    return {"status": engine.close(task.releaseId, succeeded=task.succeeded).value}

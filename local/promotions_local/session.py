@@ -23,7 +23,6 @@ from promotions.config import load_configuration_dir
 from promotions.git import Author, GitRemote
 from promotions.release.model import Release
 from promotions.release.status import ReleaseStatus
-from promotions.release.store import ReleaseNotFound
 from promotions.sources import github
 from promotions.sources.registry import WEBHOOK_BUS_SOURCE
 from promotions_local.api_server import http_api_event, http_response
@@ -190,14 +189,16 @@ class LocalPromotions:
         return [event for page in paginator.paginate(executionArn=execution) for event in page["events"]]
 
     def releases(self) -> list[Release]:
+        """Every release stored, in the order of their ids; queued ones too, which have no execution until their
+        product's active release ends."""
         store = runtime.services().store
-        found = []
-        for release_id in self.release_ids():
-            try:
-                found.append(store.get(release_id))
-            except ReleaseNotFound:
-                continue
-        return found
+        found, token = [], None
+        while True:
+            page = store.list_releases(limit=100, next_token=token)
+            found += [store.get(summary.id) for summary in page.releases]
+            if page.next_token is None:
+                return sorted(found, key=lambda release: release.id)
+            token = page.next_token
 
     def wait_until_settled(self, timeout: float = 300, on_progress=None) -> list[Release]:
         """Wait until every release is final or Suspended (waiting for a person), then return them."""

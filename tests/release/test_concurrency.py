@@ -123,12 +123,12 @@ def new_release(store, number: int) -> Release:
 
 
 def end(engine: ReleaseEngine, gate: ReleaseConcurrency, release: Release, *, succeeded: bool = True) -> None:
-    """What the state machine's last steps do: settle, close, start the product's next release."""
+    """What the state machine's last steps do: settle, start the product's next release, close."""
     if succeeded:
         engine.begin(release.id)
         engine.complete(release.id, "qa", succeeded=True)
+    gate.start_next(release.product, ending=release.id)
     engine.close(release.id, succeeded=succeeded)
-    gate.start_next(release.product)
 
 
 def test_queue_runs_three_releases_one_after_another(store, leases, executions, termination, engine):

@@ -155,12 +155,13 @@ class ReleaseConcurrency:
         )
         return Admission(release.id, started=started == release.id, terminated=tuple(terminated))
 
-    def start_next(self, product: str) -> str | None:
-        """When no release of the product is active, make the oldest waiting one active and start it; the
-        release started, if any."""
+    def start_next(self, product: str, *, ending: str | None = None) -> str | None:
+        """When no release of the product is active (or the active one is `ending`: its last step, the final
+        status, is all that is left), make the oldest waiting one active and start it; the release started,
+        if any."""
         for _ in range(_CLAIM_ATTEMPTS):
             active = self._leases.active(product)
-            if active is not None and self._still_active(active):
+            if active is not None and active != ending and self._still_active(active):
                 return None
             waiting = self._leases.queued(product)
             if not waiting:
