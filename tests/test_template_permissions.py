@@ -36,7 +36,12 @@ SECRET_READERS = {
     "CommitSigningKeySecretArn": {"PromoteEnvironmentFunction"},
     "WebhookSecretArn": {"WebhookFunction"},
     # the bot token that posts approval messages, the signing secret Slack's callbacks are verified with
-    "SlackSecretArn": {"ApprovalsFunction", "SlackInteractionsFunction", "ApiFunction"},
+    "SlackSecretArn": {
+        "ApprovalsFunction",
+        "SlackInteractionsFunction",
+        "ApiFunction",
+        "FinishReleaseFunction",
+    },
 }
 
 # The property of each resource SAM gives a role that names the role.

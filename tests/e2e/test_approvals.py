@@ -344,3 +344,27 @@ def test_promotions_reject_fails_prod_through_the_api_naming_the_caller(world):
     assert release.status is ReleaseStatus.FAILED
     assert f"rejected by {RELEASE_MANAGER}: freeze week" in (release.environment("prod").reason or "")
     assert f"Rejected by {RELEASE_MANAGER}: freeze week" in slack.message_for("prod").text
+
+
+def test_terminating_a_release_that_waits_for_people_ends_it_and_says_so_on_the_message(world):
+    config_dir, url, push = world
+    configure(config_dir, min_approvals=2)
+    slack = slack_workspace()
+    with slack, LocalPromotions(config_dir, slack=slack) as local:
+        local.submit_github_push(push("36.0.0"))
+        local.process_events()
+        waiting = waiting_for_people(local, slack)
+        tip = prod_tip(url)
+        message = slack.message_for("prod")
+        assert slack.approve(message, ALICE)[0] == 200
+        status, _ = api_call(
+            local, RELEASE_MANAGER, f"/releases/{waiting.id}/terminate", {"reason": "wrong build"}
+        )
+        assert status == 202
+        release = finished(local)
+
+    assert release.status is ReleaseStatus.TERMINATED
+    assert release.environment("prod").status is EnvironmentStatus.TERMINATED
+    assert prod_tip(url) == tip
+    assert "The release was terminated:" in message.text and "wrong build" in message.text
+    assert message.button("promotions-approve") is None

@@ -278,3 +278,18 @@ def test_without_slack_people_decide_through_the_api_alone(store, release, token
         approvals.approve(release.id, "prod", person(CAROL))  # a Slack group's member, and no Slack to ask
     approvals.approve(release.id, "prod", person(ALICE))
     assert tokens.answered == [(TOKEN, {"approvers": ["u0alice01 (U0ALICE01)"]})]
+
+
+def test_a_terminated_release_withdraws_its_open_approvals_and_says_so(
+    approvals, release, store, slack, tokens
+):
+    reference = ask(approvals, release)
+    store.set_release_status(release.id, ReleaseStatus.TERMINATING, reason="terminated by ops: wrong build")
+    approvals.withdraw(release.id)
+    approvals.withdraw(release.id)
+    message = slack.messages[0]
+    assert len(message.versions) == 2, "withdrawn once"
+    assert "The release was terminated: terminated by ops: wrong build" in message.text
+    late = approvals.decide(reference, person(ALICE), "approve")
+    assert (late.recorded, late.detail) == (False, "this approval was withdrawn already")
+    assert tokens.answered == [] and tokens.refused == []

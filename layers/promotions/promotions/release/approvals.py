@@ -172,6 +172,15 @@ class Approvals:
             self._show(approval, outcome=f":hourglass: {reason[0].upper()}{reason[1:]}.")
         return {"Error": TIMED_OUT_ERROR, "Cause": reason}
 
+    def withdraw(self, release_id: str) -> None:
+        """The release was terminated while people were asked (its execution, and the tokens with it, are
+        stopped): its open approvals are closed, and their messages say so."""
+        release = self._releases.get(release_id)
+        why = release.reason or "terminated"
+        for approval in self._approvals.of_release(release_id):
+            if approval.decision is None and self._approvals.decide(approval, "withdrawn", None, why):
+                self._show(approval, outcome=f":no_entry: The release was terminated: {why}")
+
     def decide(
         self, reference: str, approver: Approver, verdict: Verdict, reason: str | None = None
     ) -> Decision:
