@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from promotions.config import PolicyAction
 from promotions.config.repository import NoValidConfiguration
 from promotions.errors import is_transient
 from promotions.release.approval_store import ApprovalNotFound, Approver
@@ -77,6 +78,9 @@ class PromotionRequest(ApiRequest):
         None,
         min_length=1,
         description="Promote this environment's current commit; the step's first dependency if neither is given.",
+    )
+    action: PolicyAction | None = Field(
+        None, description="commit, pr or none, instead of the action the environment's policy sets."
     )
 
     @model_validator(mode="after")
@@ -156,6 +160,7 @@ class ReleaseSummaryView(ApiModel):
 
 class ReleaseView(ReleaseSummaryView):
     source: SourceView
+    action: PolicyAction | None = Field(description="The action chosen for this promotion over the policy's.")
     config_revision: str
     environments: tuple[EnvironmentView, ...]
     audit: tuple[AuditView, ...] = Field(description="Who did what to the release, oldest first.")
@@ -399,6 +404,7 @@ def promote(request: PromotionRequest, idempotency_key: IdempotencyKey = None) -
         from_environment=request.from_environment,
         actor=_actor(),
         request=_request_key(idempotency_key),
+        action=request.action,
     )
     return ReleaseView.model_validate(release)
 

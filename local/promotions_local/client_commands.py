@@ -309,6 +309,9 @@ def promote(
             help="Promote this environment's current commit (default: the step's first dependency).",
         ),
     ] = None,
+    action: Annotated[
+        str | None, typer.Option("--action", help="commit, pr or none, instead of the environment's policy.")
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Promote one environment through its gates, as a release of its own."""
@@ -317,6 +320,7 @@ def promote(
         "environment": to,
         "fromRelease": from_release,
         "fromEnvironment": from_environment,
+        "action": action,
     }
     release = ApiClient(api, token).call(
         "POST", "/promotions", body={name: value for name, value in body.items() if value is not None}

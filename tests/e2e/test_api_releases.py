@@ -52,6 +52,11 @@ def test_a_triggered_flow_and_a_promotion_go_through_the_state_machine_and_its_g
                 by_id = {release.id: release for release in local.wait_until_settled(timeout=180)}
                 backwards = cli("promote", "guestbook", "--to", "qa", "--from-release", pushed.id)
                 by_id = {release.id: release for release in local.wait_until_settled(timeout=180)}
+                push_version(url, "38.0.0", message="Release 38.0.0 [skip promotion]")
+                writes_nothing = cli(
+                    "promote", "guestbook", "--to", "qa", "--from-environment", "dev", "--action", "none"
+                )
+                by_id = {release.id: release for release in local.wait_until_settled(timeout=180)}
                 shown = cli("release", "show", triggered["id"])
             versions = {env: version_in(url, env) for env in ("qa", "staging", "prod")}
 
@@ -68,3 +73,7 @@ def test_a_triggered_flow_and_a_promotion_go_through_the_state_machine_and_its_g
     assert promotion.status is ReleaseStatus.SUCCEEDED, promotion.reason
     assert promotion.environment("qa").status is EnvironmentStatus.SUPERSEDED
     assert trigger_run.id in (promotion.environment("qa").reason or "")
+    # The action chosen over the policy's: none writes nothing, and qa stays at 37.0.0 though dev has 38.0.0.
+    chosen = by_id[writes_nothing["id"]]
+    assert writes_nothing["action"] == "none" and chosen.version == "38.0.0"
+    assert chosen.status is ReleaseStatus.SUCCEEDED and chosen.environment("qa").commit is None

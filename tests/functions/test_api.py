@@ -230,6 +230,13 @@ def test_a_jwt_without_subject_names_nobody_and_is_refused(api):
         (
             "POST",
             "/api/v1/promotions",
+            {"product": "guestbook", "environment": "qa", "action": "merge"},
+            400,
+            "body.action",
+        ),
+        (
+            "POST",
+            "/api/v1/promotions",
             {"product": "guestbook", "environment": "dev"},
             400,
             "environment: dev",

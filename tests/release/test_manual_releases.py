@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from promotions.config import PolicyAction
 from promotions.config.repository import ConfigRepository
 from promotions.git import Author, GitRemote
 from promotions.release.engine import ReleaseNotRetryable
@@ -153,6 +154,25 @@ def test_a_promotion_defaults_to_the_steps_first_dependency_and_writes_only_its_
     ]
     assert release.environment("staging").depends_on == ()
     assert store.get(release.id).audit[0].detail.startswith("staging from dev at ")
+
+
+def test_a_promotion_keeps_the_action_chosen_over_the_policys(manual, store):
+    chosen = manual.promote(
+        "guestbook",
+        "qa",
+        from_release=None,
+        from_environment=None,
+        actor="a",
+        request="k1",
+        action=PolicyAction.PR,
+    )
+    policy = manual.promote(
+        "guestbook", "qa", from_release=None, from_environment=None, actor="a", request="k2"
+    )
+
+    assert store.get(chosen.id).action is PolicyAction.PR
+    assert store.get(policy.id).action is None
+    assert store.get(chosen.id).audit[0].detail.endswith(", action pr")
 
 
 def test_the_same_promotion_request_is_one_release(manual, executions):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from promotions import clock
-from promotions.config import Application, Configuration, Product
+from promotions.config import Application, Configuration, PolicyAction, Product
 from promotions.config.repository import ConfigRepository
 from promotions.git import RefNotFound
 from promotions.release.engine import ReleaseNotRetryable
@@ -104,10 +104,11 @@ class ManualReleases:
         from_environment: str | None,
         actor: str,
         request: str,
+        action: PolicyAction | None = None,
     ) -> Release:
         """Promote one environment, through its step's gates in the first of the product's flows that has it:
         from what an earlier release of the product promoted, or from another environment's current commit
-        (the step's first dependency when neither is given)."""
+        (the step's first dependency when neither is given); with `action`, instead of the policy's."""
         if from_release is not None and from_environment is not None:
             raise RequestRefused("fromRelease", "give fromRelease or fromEnvironment, not both")
         revision, configuration = self._configs.latest()
@@ -147,7 +148,8 @@ class ManualReleases:
             version=version,
             environments=[EnvironmentRun(name=environment)],
             request=request,
-            audit=(_entry(actor, PROMOTE, detail),),
+            audit=(_entry(actor, PROMOTE, f"{detail}, action {action.value}" if action else detail),),
+            action=action,
         )
         launch(release, self._store, self._executions)
         return self._store.get(release.id)

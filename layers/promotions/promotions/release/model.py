@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from promotions.config import PolicyAction
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 
 
@@ -86,6 +87,8 @@ class Release(BaseModel):
     audit: tuple[AuditEntry, ...] = ()
     # A rollback restores this earlier release's properties, and may move its environment backwards.
     rollback_of: str | None = None
+    # The action a person chose for a promotion of theirs, over the policy's.
+    action: PolicyAction | None = None
 
     def environment(self, name: str) -> EnvironmentRun:
         for run in self.environments:

@@ -110,7 +110,7 @@ class Promoter:
     def _promote(self, release: Release, environment: str, *, forward_only: bool) -> PromotionResult:
         release_id = release.id
         configuration = self._configs.at(release.config_revision)
-        action = configuration.policy_for(release.product, environment, release.flow).action
+        action = release.action or configuration.policy_for(release.product, environment, release.flow).action
         if action == "none":
             logger.info(
                 "policy action is none: nothing to write",

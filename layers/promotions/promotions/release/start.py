@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
 from promotions import clock
-from promotions.config import Application, Configuration
+from promotions.config import Application, Configuration, PolicyAction
 from promotions.config.repository import ConfigRepository
 from promotions.edits import read_version
 from promotions.git import GitRemote, Snapshot
@@ -119,6 +119,7 @@ def new_release(
     environments: list[EnvironmentRun],
     request: str = "",
     audit: tuple[AuditEntry, ...] = (),
+    action: PolicyAction | None = None,
 ) -> Release:
     """A release promoting `source` (the source environment's commit, done already) into `environments`.
 
@@ -143,6 +144,7 @@ def new_release(
             *environments,
         ],
         audit=audit,
+        action=action,
     )
 
 

@@ -29,6 +29,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from promotions import clock
+from promotions.config import PolicyAction
 from promotions.errors import TransientError
 from promotions.release.model import (
     AuditEntry,
@@ -109,6 +110,7 @@ def _models(
         updated_at = UTCDateTimeAttribute()
         promotion_context = JSONAttribute(default=dict)
         rollback_of = UnicodeAttribute(null=True)
+        action = UnicodeAttribute(null=True)
         # Null on releases stored before releases were listed: those are not listed.
         listing = UnicodeAttribute(null=True)
         listed_at = UnicodeAttribute(null=True)
@@ -193,6 +195,7 @@ class ReleaseStore:
             updated_at=now,
             promotion_context=release.promotion_context,
             rollback_of=release.rollback_of,
+            action=release.action.value if release.action else None,
             listing=_LISTED,
             listed_at=_listed_at(release),
         )
@@ -232,6 +235,7 @@ class ReleaseStore:
             created_at=head.created_at,
             promotion_context=head.promotion_context or {},
             rollback_of=head.rollback_of,
+            action=PolicyAction(head.action) if head.action else None,
             environments=[
                 EnvironmentRun(
                     name=run.name,
