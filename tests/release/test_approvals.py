@@ -9,7 +9,7 @@ import pytest
 
 from promotions.release.approval_store import ApprovalNotFound, ApprovalRequest, ApprovalStore, Approver
 from promotions.release.approvals import ApprovalClosed, ApprovalRefused, Approvals, shortened_changes
-from promotions.release.model import EnvironmentRun, Release, SourceRevision
+from promotions.release.model import AuditEntry, EnvironmentRun, Release, SourceRevision
 from promotions.release.promotion import FileChange
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.slack.client import SlackClient
@@ -293,3 +293,33 @@ def test_a_terminated_release_withdraws_its_open_approvals_and_says_so(
     late = approvals.decide(reference, person(ALICE), "approve")
     assert (late.recorded, late.detail) == (False, "this approval was withdrawn already")
     assert tokens.answered == [] and tokens.refused == []
+
+
+def test_who_asked_for_the_release_may_not_approve_it_either(approvals, store, slack, tokens):
+    manager = "arn:aws:iam::123456789012:role/release-manager"
+    asked = Release(
+        id="guestbook-asked-for",
+        product="guestbook",
+        flow="flow",
+        version="2.1.0",
+        trigger_environment="dev",
+        source=SourceRevision(repo_url="https://git.example/gitops.git", branch="main", commit="b" * 40),
+        config_revision="c" * 40,
+        status=ReleaseStatus.RUNNING,
+        created_at=datetime.now(UTC),
+        environments=[
+            EnvironmentRun(name="dev", status=EnvironmentStatus.SUCCESSFUL),
+            EnvironmentRun(name="prod", depends_on=("dev",), status=EnvironmentStatus.RUNNING),
+        ],
+        audit=(AuditEntry(at=datetime.now(UTC), actor=manager, action="trigger"),),
+    )
+    store.create(asked)
+    request = ApprovalRequest(
+        check="prod-approval", users=(manager, ALICE), channel="C0DEPLOYS", text="Promote?", timeout_minutes=5
+    )
+    approvals.request(asked.id, "prod", "token-of-asked", request)
+
+    with pytest.raises(ApprovalRefused, match="they wrote the commit this release promotes, or asked for it"):
+        approvals.approve(asked.id, "prod", Approver(manager, manager))
+    approvals.approve(asked.id, "prod", person(ALICE))
+    assert [token for token, _ in tokens.answered] == ["token-of-asked"]

@@ -4,13 +4,20 @@ determines, holding the token, what was asked, who approved and the decision."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, PositiveInt
 from pydantic.alias_generators import to_camel
-from pynamodb.attributes import JSONAttribute, MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
@@ -79,7 +86,9 @@ def _models(table_name: str) -> Any:
         environment = UnicodeAttribute()
         token = UnicodeAttribute()
         request = JSONAttribute()
-        author = UnicodeAttribute(null=True)
+        # Who may not approve their own change: the pushed commit's author (a Slack user), who asked for the
+        # release (an API identity).
+        authors = ListAttribute(of=UnicodeAttribute, default=list)
         # The promotion's changes as the message shows them, read once when asked.
         changes = UnicodeAttribute(default="")
         channel = UnicodeAttribute(null=True)
@@ -106,7 +115,7 @@ class StoredApproval:
     environment: str
     token: str
     request: ApprovalRequest
-    author: str | None
+    authors: tuple[str, ...]
     changes: str
     message: MessageRef | None
     approvers: dict[str, str]
@@ -131,7 +140,7 @@ class ApprovalStore:
         token: str,
         request: ApprovalRequest,
         *,
-        author: str | None,
+        authors: Iterable[str],
         changes: str,
     ) -> bool:
         """False when this token's approval exists already (a retried request)."""
@@ -141,7 +150,7 @@ class ApprovalStore:
             environment=environment,
             token=token,
             request=request.model_dump(mode="json", by_alias=True),
-            author=author,
+            authors=list(authors),
             changes=changes,
             approvers={},
             created_at=clock.now(),
@@ -231,7 +240,7 @@ def _approval(release_id: str, item: Any) -> StoredApproval:
         environment=item.environment,
         token=item.token,
         request=ApprovalRequest.model_validate(item.request),
-        author=item.author,
+        authors=tuple(item.authors or ()),
         changes=item.changes or "",
         message=MessageRef(channel=item.channel, ts=item.ts) if item.channel and item.ts else None,
         approvers=_as_names(item.approvers),

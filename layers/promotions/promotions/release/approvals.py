@@ -27,6 +27,7 @@ from promotions.release.approval_store import (
     parse_reference,
 )
 from promotions.release.engine import TaskTokens
+from promotions.release.manual import PROMOTE, TRIGGER
 from promotions.release.model import Release
 from promotions.release.promotion import FileChange, RemoteFactory, preview_promotion
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
@@ -45,6 +46,8 @@ CHANGES_MAX_CHARACTERS = 2500
 _ENDING = (ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATING, ReleaseStatus.TERMINATED)
 
 Verdict = Literal["approve", "reject"]
+# The audit trail's verbs by which someone asks for a release of their own.
+_ASKED_FOR = (TRIGGER, PROMOTE, "rollback")
 
 
 @dataclass(frozen=True)
@@ -126,12 +129,16 @@ class Approvals:
             approval = self._approvals.get(release_id, approval_id_for(token))
         except ApprovalNotFound:
             email = release.source.author_email
+            committer = self._messenger.user_by_email(email) if email and self._messenger else None
             self._approvals.create(
                 release_id,
                 environment,
                 token,
                 request,
-                author=self._messenger.user_by_email(email) if email and self._messenger else None,
+                authors=[
+                    *([committer] if committer else []),
+                    *(entry.actor for entry in release.audit if entry.action in _ASKED_FOR),
+                ],
                 changes=self._changes(release, environment),
             )
             approval = self._approvals.get(release_id, approval_id_for(token))
@@ -256,8 +263,8 @@ class Approvals:
             approver.id in self._members(group) for group in request.groups
         ):
             return f"{approver} may not approve: not a listed approver of {approval.environment}"
-        if not request.allow_self_approval and approver.id == approval.author:
-            return f"{approver} may not approve: they wrote the commit this release promotes"
+        if not request.allow_self_approval and approver.id in approval.authors:
+            return f"{approver} may not approve: they wrote the commit this release promotes, or asked for it"
         return None
 
     def _members(self, group: str) -> frozenset[str]:
