@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from promotions.git import GitRemote
 from promotions.release.model import Release
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
@@ -23,6 +24,8 @@ from promotions_local.session import LocalPromotions
 
 pytestmark = pytest.mark.slow
 
+# Where the deployment says a release's page is (ReleaseLinkPrefix): hooks get it as RELEASE_URL.
+RELEASE_PAGES = "https://promotions.example/releases/"
 PROMOTED = ("qa", "staging", "prod")
 DEMO_VERSION = "1.4.0"
 IMAGE_TAG = re.compile(rb'^\s*tag:\s*"([^"]*)"', re.MULTILINE)
@@ -38,6 +41,7 @@ class HookCall:
     commit: str
     error: str
     failed: list[str]
+    link: str
     # The image tag apps/api/<environment>/values.yaml held on the branch when the hook ran.
     tag_then: str | None
 
@@ -70,6 +74,7 @@ class HookRecorder:
             commit=sent["commit"],
             error=sent["error"],
             failed=json.loads(sent["failed"]),
+            link=sent["link"],
             tag_then=tag,
         )
         with self._lock:
@@ -109,6 +114,7 @@ def hook_check(recorder: HookRecorder, name: str) -> dict:
                     "commit": "${COMMIT_SHA}",
                     "error": "${ERROR_MESSAGE}",
                     "failed": "${FAILED_ENVIRONMENTS}",
+                    "link": "${RELEASE_URL}",
                 },
             }
         },
@@ -156,7 +162,7 @@ class World:
 
     def release(self, version: str) -> tuple[Release, dict]:
         pushed = self.push_version(self.url, version)
-        with LocalPromotions(self.config_dir) as local:
+        with LocalPromotions(self.config_dir, parameters={"ReleaseLinkPrefix": RELEASE_PAGES}) as local:
             local.submit_github_push(pushed)
             local.process_events()
             [release] = local.wait_until_settled(timeout=120)
@@ -188,6 +194,7 @@ def test_step_hooks_run_around_each_promotion_and_the_flows_on_success_after_eve
         assert (started.tag_then, started.commit) == (DEMO_VERSION, pushed["after"])
         assert (succeeded.tag_then, succeeded.commit) == ("20.0.0", run.commit)
         assert {started.release, succeeded.release} == {release.id}
+        assert started.link == succeeded.link == f"{RELEASE_PAGES}{release.id}"
     # prod starts once both of its dependencies succeeded, hooks included
     prod_started = hooks.position("step-started", "prod")
     assert prod_started > max(hooks.position("step-succeeded", env) for env in ("qa", "staging"))

@@ -101,6 +101,11 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    def release_url(self, release_id: str) -> str | None:
+        """The release's page, where one is configured (RELEASE_LINK_PREFIX)."""
+        prefix = self.settings.release_link_prefix
+        return f"{prefix}{release_id}" if prefix else None
+
     @functools.cached_property
     def store(self) -> ReleaseStore:
         from promotions.release.store import ReleaseStore
@@ -180,6 +185,7 @@ class Services:
             aws_check_services(),
             self.settings.commit_author_name,
             git_credentials_secret=self.settings.git_credentials_secret,
+            release_url=self.release_url,
         )
 
     @functools.cached_property
@@ -240,7 +246,6 @@ class Services:
         from promotions.aws.stepfunctions import StepFunctionsTaskTokens
         from promotions.release.approvals import Approvals
 
-        prefix = self.settings.release_link_prefix
         return Approvals(
             self.approval_store,
             self.store,
@@ -248,7 +253,7 @@ class Services:
             self.remote,
             self.slack if self.settings.slack_secret else None,
             StepFunctionsTaskTokens(self.stepfunctions),
-            release_url=(lambda release_id: f"{prefix}{release_id}") if prefix else (lambda release_id: None),
+            release_url=self.release_url,
         )
 
 

@@ -10,7 +10,7 @@ reaches every later hook and check.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -82,6 +82,7 @@ class Gates:
         commit_author: str,
         *,
         git_credentials_secret: str | None = None,
+        release_url: Callable[[str], str | None] = lambda release_id: None,
     ) -> None:
         self._store = store
         self._configs = configs
@@ -89,6 +90,7 @@ class Gates:
         self._commit_author = commit_author
         # Where pullRequestMerged checks find their API token (promotions.gitproviders.apis).
         self._git_credentials_secret = git_credentials_secret
+        self._release_url = release_url
 
     def evaluate(
         self,
@@ -218,6 +220,7 @@ class Gates:
             error = release.reason
         return CheckContext(
             release_id=release.id,
+            release_url=self._release_url(release.id),
             product=release.product,
             version=release.version,
             flow=release.flow,
