@@ -67,14 +67,14 @@ class SlackStandIn(LoopbackServer):
 
     def __init__(
         self,
-        users: Mapping[str, tuple[str, str]] = {},
-        groups: Mapping[str, list[str]] = {},
+        users: Mapping[str, tuple[str, str]] | None = None,
+        groups: Mapping[str, list[str]] | None = None,
         *,
         signing_secret: str | None = None,
     ) -> None:
         super().__init__()
-        self.users = dict(users)
-        self.groups = {group: list(members) for group, members in groups.items()}
+        self.users = dict(users or {})
+        self.groups = {group: list(members) for group, members in (groups or {}).items()}
         self.token = f"xoxb-local-{secrets.token_hex(8)}"
         self.signing_secret = signing_secret or secrets.token_hex(16)
         self.messages: list[PostedMessage] = []
