@@ -22,7 +22,7 @@ import types
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import moto
@@ -55,6 +55,9 @@ from moto.stepfunctions.parser.asl.component.common.error_name.failure_event imp
     FailureEventException,
 )
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (  # noqa: E402
+    StateTaskServiceCallback,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (  # noqa: E402
     StateTaskServiceSfn,
 )
@@ -64,6 +67,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp 
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (  # noqa: E402
     WaitFunction,
 )
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcome  # noqa: E402
 from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: E402
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend  # noqa: E402
 from moto.stepfunctions.responses import StepFunctionResponse  # noqa: E402
@@ -268,6 +272,23 @@ def _send_task_failure_with_cause(self: StepFunctionResponse) -> ActionResult:
     return EmptyResult()
 
 
+# A task waiting on its token (an approval) times out after TimeoutSeconds of the engine's clock, which the
+# Wait and Retry seams move, not of the machine's: a test moves the clock past an approval's timeout rather
+# than waiting it out. Moto waits on the token's event for the whole timeout; this waits in short slices,
+# each ending early when the token is answered or the execution stops (both set the event).
+_TOKEN_WAIT_SLICE_SECONDS = 0.05
+
+
+def _token_wait_on_the_clock(
+    self: StateTaskServiceCallback, timeout_seconds: int, callback_endpoint: CallbackEndpoint
+) -> CallbackOutcome | None:
+    deadline = clock.now() + timedelta(seconds=timeout_seconds)
+    while not callback_endpoint._notify_event.wait(timeout=_TOKEN_WAIT_SLICE_SECONDS):
+        if clock.now() >= deadline:
+            return None
+    return callback_endpoint.get_outcome()
+
+
 _PATCHES: tuple[tuple[object, str, object], ...] = (
     (LambdaFunction, "_invoke_lambda", _invoke_in_process),
     (WaitFunction, "_wait_interval", _fast_forward_wait),
@@ -277,6 +298,7 @@ _PATCHES: tuple[tuple[object, str, object], ...] = (
     (StateTaskServiceSfn, "_normalise_parameters", _boto_spelled_parameters),
     (StateTaskServiceSfn, "_normalise_response", _integration_spelled_response),
     (StepFunctionResponse, "send_task_failure", _send_task_failure_with_cause),
+    (StateTaskServiceCallback, "_wait_for_task_token_timeout", _token_wait_on_the_clock),
     *_ATOMIC_DYNAMODB,
 )
 

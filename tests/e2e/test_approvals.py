@@ -11,6 +11,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
+from promotions import clock
 from promotions.git import GitRemote, trailers_of
 from promotions.release.model import Release
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
@@ -234,6 +235,8 @@ def test_an_unanswered_approval_times_out_and_fails_prod(world):
         local.submit_github_push(push("32.0.0"))
         local.process_events()
         waiting_for_people(local, slack)
+        assert current(local).environment("prod").status is EnvironmentStatus.SUSPENDED
+        clock.fast_forward(61)  # the task's timeout runs on the engine's clock locally
         release = finished(local)
 
     assert release.status is ReleaseStatus.FAILED

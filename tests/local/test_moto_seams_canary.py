@@ -18,11 +18,15 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
     StateTaskService,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
 )
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
@@ -115,6 +119,23 @@ def test_task_failure_seam_target_still_drops_the_cause_the_backend_takes():
     assert "cause" in parameter_names(StepFunctionsParserBackend.send_task_failure)
 
 
+def test_token_wait_seam_target_waits_the_whole_timeout_on_the_endpoints_event():
+    """Moto waits on a task token for TimeoutSeconds of the machine's time, in one wait on the endpoint's
+    event, which an answer or a stopped execution sets; the seam waits on that event in slices."""
+    assert parameter_names(StateTaskServiceCallback._wait_for_task_token_timeout) == [
+        "self",
+        "timeout_seconds",
+        "callback_endpoint",
+    ]
+    assert "callback_endpoint.wait(" in inspect.getsource(
+        StateTaskServiceCallback._wait_for_task_token_timeout
+    )
+    endpoint = CallbackEndpoint(callback_id="token")
+    assert not endpoint._notify_event.is_set() and endpoint.get_outcome() is None
+    endpoint.interrupt_all()
+    assert endpoint._notify_event.is_set() and endpoint.get_outcome() is None
+
+
 def test_dynamodb_seam_targets_are_the_backend_writes_and_take_no_lock_of_their_own():
     """When moto serialises writes itself, the atomic-writes seam can go."""
     for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
@@ -136,6 +157,7 @@ def test_applying_the_seams_patches_and_restores_every_target():
         StateTaskServiceSfn._normalise_parameters,
         StateTaskServiceSfn._normalise_response,
         StepFunctionResponse.send_task_failure,
+        StateTaskServiceCallback._wait_for_task_token_timeout,
     )
 
     with moto_seams.applied(moto_seams.HandlerRegistry()):
@@ -148,6 +170,7 @@ def test_applying_the_seams_patches_and_restores_every_target():
             StateTaskServiceSfn._normalise_parameters,
             StateTaskServiceSfn._normalise_response,
             StepFunctionResponse.send_task_failure,
+            StateTaskServiceCallback._wait_for_task_token_timeout,
         )
         assert default_user_config["stepfunctions"]["execute_state_machine"] is True
         with (
@@ -166,5 +189,6 @@ def test_applying_the_seams_patches_and_restores_every_target():
         StateTaskServiceSfn._normalise_parameters,
         StateTaskServiceSfn._normalise_response,
         StepFunctionResponse.send_task_failure,
+        StateTaskServiceCallback._wait_for_task_token_timeout,
     ) == originals
     assert default_user_config["stepfunctions"]["execute_state_machine"] is False
