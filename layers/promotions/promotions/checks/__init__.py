@@ -9,7 +9,7 @@ from promotions.checks.definition import PromotionCheck
 from promotions.checks.evaluate import PhaseProgress, PhaseResult, ProgressMismatch, evaluate_checks
 from promotions.checks.kind import CheckKind, IntegrationCheck
 from promotions.checks.outcomes import CheckOutcome, Failed, Integration, Passed, Run, Wait
-from promotions.checks.registry import CHECK_KINDS, HOOK_KINDS
+from promotions.checks.registry import CHECK_KINDS, check_kind, hook_kinds
 from promotions.checks.services import (
     CheckServices,
     HttpRequester,
@@ -20,7 +20,6 @@ from promotions.checks.services import (
 
 __all__ = [
     "CHECK_KINDS",
-    "HOOK_KINDS",
     "ApplicationRef",
     "CheckContext",
     "CheckKind",
@@ -41,5 +40,7 @@ __all__ = [
     "SecretResolver",
     "SecretUnavailable",
     "Wait",
+    "check_kind",
     "evaluate_checks",
+    "hook_kinds",
 ]

@@ -11,6 +11,7 @@ PromotionFlow hooks refer to (where Codefresh names Argo WorkflowTemplates).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PositiveInt,
+    SerializeAsAny,
     ValidationError,
     create_model,
     model_validator,
@@ -28,7 +30,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from promotions.checks.kind import CheckKind, Name
-from promotions.checks.registry import CHECK_KINDS
+from promotions.checks.registry import CHECK_KINDS, check_kind
 
 _KIND_LIST = ", ".join(sorted(CHECK_KINDS))
 
@@ -42,19 +44,19 @@ def _problem(location: tuple[str, ...], value: Any, message: str) -> InitErrorDe
     }
 
 
-def _field(kind: str) -> str:
-    return f"{kind}_check"
+class CheckSpec(BaseModel):
+    """A check's spec: its timeout, and its kind's configuration under the kind's key. Each kind's spec is a model
+    of its own, made when a spec first names the kind, so that only the kinds named are imported."""
 
-
-class _CheckSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     # Minutes, like a flow's promotionTimeoutLimit.
     timeout: PositiveInt | None = None
+    config: CheckKind
 
     @model_validator(mode="wrap")
     @classmethod
-    def _one_known_kind(cls, data: Any, handler: Callable[[Any], _CheckSpec]) -> _CheckSpec:
+    def _one_known_kind(cls, data: Any, handler: Callable[[Any], CheckSpec]) -> CheckSpec:
         """Problems point at the offending key, so the loader reports the line it is on."""
         if not isinstance(data, Mapping):
             return handler(data)
@@ -67,7 +69,7 @@ class _CheckSpec(BaseModel):
         if not problems and len(kinds) != 1:
             found = " and ".join(kinds) or "none"
             problems.append(_problem((), data, f"give exactly one check kind ({_KIND_LIST}); found {found}"))
-        elif not problems and "timeout" in data and not CHECK_KINDS[kinds[0]].polls:
+        elif not problems and "timeout" in data and not check_kind(kinds[0]).polls:
             problems.append(
                 _problem(
                     ("timeout",),
@@ -78,29 +80,34 @@ class _CheckSpec(BaseModel):
             )
         if problems:
             raise ValidationError.from_exception_data(cls.__name__, problems)
-        return handler(data)
+        spec = _kind_spec(kinds[0])
+        return handler(data) if cls is spec else spec.model_validate(data)
+
+    @classmethod
+    def model_for_key(cls, key: str) -> type[CheckSpec] | None:
+        """The model a spec holding `key` validates with, or None when `key` names no kind: the configuration
+        loader reads off it which fields may be written under a kind's key."""
+        return _kind_spec(key) if key in CHECK_KINDS else None
 
     @property
     def kind(self) -> str:
-        return next(kind for kind in CHECK_KINDS if getattr(self, _field(kind)) is not None)
-
-    @property
-    def config(self) -> CheckKind:
-        return getattr(self, _field(self.kind))
+        """The spec key that chose the kind (see promotions.checks.registry)."""
+        return self.config.kind
 
 
-# One optional field per check kind, built from the registry at import time: types as values, hence Any.
-_KIND_FIELDS: dict[str, Any] = {
-    _field(kind): (model | None, Field(None, alias=kind)) for kind, model in CHECK_KINDS.items()
-}
-CheckSpec = create_model("CheckSpec", __base__=_CheckSpec, **_KIND_FIELDS)
+@functools.cache
+def _kind_spec(kind: str) -> type[CheckSpec]:
+    """The spec of a `kind` check, its configuration read from the key `kind`."""
+    model = check_kind(kind)
+    return create_model(f"{model.__name__}Spec", __base__=CheckSpec, config=(model, Field(alias=kind)))
 
 
 class PromotionCheck(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: Name = Field(validation_alias=AliasPath("metadata", "name"))
-    spec: CheckSpec
+    # An instance of its kind's spec, which holds the kind's fields.
+    spec: SerializeAsAny[CheckSpec]
 
     @property
     def kind(self) -> str:

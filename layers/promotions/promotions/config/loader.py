@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from promotions.checks import HOOK_KINDS, PromotionCheck
+from promotions.checks import PromotionCheck, hook_kinds
 from promotions.config.configuration import Configuration
 from promotions.config.documents import Location, SourceDocument, read_documents
 from promotions.config.errors import ConfigError, ConfigProblem, PolicyError, TemplateError
@@ -410,7 +410,7 @@ class _Loading:
                     document,
                     where,
                     f"{subject}: hook {key} runs PromotionCheck {name}, a {check.entity.kind} check; "
-                    f"hooks run only {', '.join(sorted(HOOK_KINDS))} checks",
+                    f"hooks run only {', '.join(hook_kinds())} checks",
                 )
 
     def _check_check_environments(self) -> None:

@@ -49,6 +49,11 @@ def known_keys(annotation: Any, location: Location) -> frozenset[str]:
 
 
 def _model_keys(model: type[BaseModel], location: tuple[str | int, ...]) -> frozenset[str]:
+    # A model whose fields depend on the keys written (a PromotionCheck's spec: its kind's key) names the
+    # model that a key chooses.
+    model_for_key = getattr(model, "model_for_key", None)
+    if location and model_for_key is not None:
+        model = model_for_key(location[0]) or model
     paths = [
         (path, field.annotation)
         for name, field in model.model_fields.items()
