@@ -22,7 +22,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from urllib3.util import parse_url
 
@@ -118,6 +117,10 @@ def _location(url: str) -> _Location | None:
 
 
 def _read_json(secret_id: str) -> Any:
+    # Imported on first use: it imports boto3 and the AppConfig provider (about 50 ms of a cold start), and
+    # only reading the secret needs it.
+    from aws_lambda_powertools.utilities import parameters
+
     if is_ssm_parameter_arn(secret_id):
         # GetParameter takes the ARN as the name.
         return parameters.get_parameter(secret_id, decrypt=True, transform="json", max_age=_CACHE_SECONDS)
