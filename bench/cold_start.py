@@ -1,7 +1,7 @@
 """Cold start of every Lambda handler, and the size of the layers, as `sam build` ships them.
 
-    uv run --frozen python bench/cold_start.py [--runs 9]   (after ./dev test has installed the environment;
-                                                               needs python3.13 with pip, as `sam build` does)
+    uv run --frozen python bench/cold_start.py [--runs 9] [--functions api ingest]
+        (after ./dev test has installed the environment; needs python3.13 with pip, as `sam build` does)
 
 Builds the layers with their own Makefile (layers/promotions/Makefile), as `sam build` does: for arm64, as
 deployed, to weigh them unzipped; and the promotions layer for this machine's architecture, to import from (the
@@ -155,8 +155,18 @@ def timed_import(code: str, python_path: list[Path], *, tracing: bool = False) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    functions = sorted(path.parent for path in FUNCTIONS.glob("*/app.py"))
     parser.add_argument("--runs", type=int, default=9, help="fresh interpreters per handler and setting")
+    parser.add_argument(
+        "--functions",
+        nargs="+",
+        choices=[function.name for function in functions],
+        metavar="FUNCTION",
+        help="time only these functions' handlers (folders of functions/); all of them by default",
+    )
     arguments = parser.parse_args()
+    if arguments.functions:
+        functions = [function for function in functions if function.name in arguments.functions]
 
     python = python_with_pip()
     with tempfile.TemporaryDirectory(prefix="promotions-cold-start-") as scratch_name:
@@ -177,7 +187,7 @@ def main() -> None:
         print(f"{'handler':<22}{'tracing off (default)':>24}{'tracing on':>20}{'baseline':>10}")
 
         baselines = []
-        for function in sorted(path.parent for path in FUNCTIONS.glob("*/app.py")):
+        for function in functions:
             python_path = [function, importable, runtime]
             runs = []
             # The baseline is timed next to each handler's imports, so that all three see the same load.
