@@ -3,10 +3,11 @@
 The local mode runs the real Lambda handlers and the real state machine definitions on moto's server. Moto
 would run Lambda functions in Docker and would really sleep through Wait states and Retry intervals; these
 seams route Lambda invocations to the handlers in this process, turn waiting into moving the engine's
-clock (promotions.clock), make EventBridge deliver the whole event envelope to SQS as AWS does, let
-the Step Functions startExecution integration speak boto3's parameter names, and make DynamoDB writes
-atomic per item as DynamoDB's are. They reach into private moto code, so they are pinned to one moto version and
-tests/local/test_moto_seams.py checks each patched attribute and its behaviour through a real state machine.
+clock (promotions.clock) unless real time is asked for, make EventBridge deliver the whole event envelope
+to SQS as AWS does, let the Step Functions startExecution integration speak boto3's parameter names, and
+make DynamoDB writes atomic per item as DynamoDB's are. They reach into private moto code, so they are
+pinned to one moto version and tests/local/test_moto_seams.py checks each patched attribute and its
+behaviour through a real state machine.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def _invocation_context(function: LambdaFunction, request_id: str) -> LambdaCont
     started = datetime.now(UTC)
     return LambdaContext(
         function_name=function.function_name,
-        function_version=function.version,
+        function_version=str(function.version),
         invoked_function_arn=function.function_arn,
         memory_limit_in_mb=int(function.memory_size),
         aws_request_id=request_id,
@@ -289,11 +290,16 @@ def _token_wait_on_the_clock(
     return callback_endpoint.get_outcome()
 
 
+# Without these, Wait states and Retry intervals take their time, as on AWS; the engine's clock is then the
+# machine's, so the other seams that read it hold either way.
+_FAST_FORWARD: tuple[tuple[object, str, object], ...] = (
+    (WaitFunction, "_wait_interval", _fast_forward_wait),
+    (retrier_decl, "time", _retrier_time),
+)
+
 _PATCHES: tuple[tuple[object, str, object], ...] = (
     (LambdaFunction, "_invoke_lambda", _invoke_in_process),
-    (WaitFunction, "_wait_interval", _fast_forward_wait),
     (Timestamp, "_get_wait_seconds", _seconds_until_timestamp),
-    (retrier_decl, "time", _retrier_time),
     (EventTemplateParser, "DEFAULT_EVENT_INPUT_TEMPLATE", _WHOLE_EVENT_TEMPLATE),
     (StateTaskServiceSfn, "_normalise_parameters", _boto_spelled_parameters),
     (StateTaskServiceSfn, "_normalise_response", _integration_spelled_response),
@@ -329,8 +335,9 @@ def atomic_dynamodb_writes() -> Iterator[None]:
 
 
 @contextmanager
-def applied(registry: HandlerRegistry) -> Iterator[None]:
-    """Patch moto for the local runtime while the block runs; handlers are looked up in `registry`.
+def applied(registry: HandlerRegistry, *, fast_forward: bool = True) -> Iterator[None]:
+    """Patch moto for the local runtime while the block runs; handlers are looked up in `registry`. With
+    `fast_forward`, waiting moves the engine's clock instead of taking its time.
 
     Also switches on moto's Step Functions interpreter, without which executions never run a state.
     Only one block may be active in a process: the patches are process-wide.
@@ -345,7 +352,7 @@ def applied(registry: HandlerRegistry) -> Iterator[None]:
     sfn_config = default_user_config["stepfunctions"]
     executed_before = sfn_config["execute_state_machine"]
     try:
-        with _patched(_PATCHES):
+        with _patched((*_PATCHES, *_FAST_FORWARD) if fast_forward else _PATCHES):
             sfn_config["execute_state_machine"] = True
             yield
     finally:

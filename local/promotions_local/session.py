@@ -17,8 +17,8 @@ from typing import Any, Self
 from aws_lambda_powertools.utilities import parameters as powertools_parameters
 
 from promotions import runtime
-from promotions.aws.webhook_payloads import WebhookPayloads
 from promotions.aws.stepfunctions import ReleaseExecutions
+from promotions.aws.webhook_payloads import WebhookPayloads
 from promotions.config import load_configuration_dir
 from promotions.git import Author, GitRemote
 from promotions.release.model import Release
@@ -50,7 +50,8 @@ class EventRejected(RuntimeError):
 
 class LocalPromotions:
     """`parameters` are further template parameters (GitCredentialsSecretArn, CommitAuthorName, ...); the
-    configuration repository's are set here."""
+    configuration repository's are set here. `fast_forward` moves the clock through waits (soak times,
+    retries) instead of taking their time."""
 
     def __init__(
         self,
@@ -58,9 +59,11 @@ class LocalPromotions:
         parameters: Mapping[str, str] = MappingProxyType({}),
         *,
         slack: SlackStandIn | None = None,
+        fast_forward: bool = True,
     ) -> None:
         self._config_dir = config_dir
         self._parameters = dict(parameters)
+        self._fast_forward = fast_forward
         # Approval messages go to this stand-in, and its clicks come back through the signed callback.
         self._slack = slack
         if slack is not None:
@@ -75,7 +78,8 @@ class LocalPromotions:
         config_repo = Path(self._workspace.name) / "promotions-config.git"
         create_bare_repository(config_repo, self._config_files(), message="Promotion configuration")
         self.stack = LocalStack(
-            parameters={**self._parameters, "ConfigRepoUrl": str(config_repo), "ConfigRepoBranch": "main"}
+            parameters={**self._parameters, "ConfigRepoUrl": str(config_repo), "ConfigRepoBranch": "main"},
+            fast_forward=self._fast_forward,
         )
         self.stack.start()
         self._forget_clients()
@@ -217,7 +221,7 @@ class LocalPromotions:
     def _dead_letters(self) -> list[str]:
         sqs = self._stack.client("sqs")
         url = self._stack.resources["EventsDeadLetterQueue"].physical_id
-        reasons = []
+        reasons: list[str] = []
         while True:
             messages = sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]

@@ -214,11 +214,15 @@ class LocalStack:
         parameters: Mapping[str, str] = MappingProxyType({}),
         region: str = "us-east-1",
         stack_name: str = "promotions-local",
+        *,
+        fast_forward: bool = True,
     ):
         self.template_path = Path(template)
         self.parameters = dict(parameters)
         self.region = region
         self.stack_name = stack_name
+        # Wait states and Retry intervals move the engine's clock instead of taking their time (moto_seams).
+        self.fast_forward = fast_forward
         self._resources: dict[str, PhysicalResource] = {}
         self._outputs: dict[str, Any] = {}
         self._functions: dict[str, LocalFunction] = {}
@@ -307,7 +311,7 @@ class LocalStack:
         boto3.DEFAULT_SESSION = None
         teardown.callback(setattr, boto3, "DEFAULT_SESSION", None)
         registry = moto_seams.HandlerRegistry()
-        teardown.enter_context(moto_seams.applied(registry))
+        teardown.enter_context(moto_seams.applied(registry, fast_forward=self.fast_forward))
         self._handlers = registry
         # Moto's backends are process-wide: start without an earlier stack's resources, leave none behind.
         self._reset_moto()
