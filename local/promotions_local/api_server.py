@@ -4,6 +4,9 @@ payload format 2.0 event for the API function, and its answer becomes the HTTP r
 A bearer token stands in for IAM: a request without it is answered 401 here, as API Gateway answers one its
 authorizer refuses, and never reaches the function. One that has it reaches the function with an authorizer
 context naming the caller, the way a Lambda authorizer's context arrives on AWS.
+
+Open routes are the ones template.yaml gives no authorizer (the webhooks, Slack's callback): each request
+matching one goes to its own function as is, with the route's path parameters, and checks its own signature.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import re
 import threading
 import time
 import uuid
@@ -35,15 +39,27 @@ ApiFunction = Callable[[dict[str, Any]], Any]
 
 
 class ApiServer(LoopbackServer):
-    def __init__(self, api: ApiFunction, token: str, *, actor: str = LOCAL_ACTOR) -> None:
-        super().__init__()
+    """`open_routes` maps route keys such as `POST /webhooks/{provider}` to their functions; `port` 0 takes a
+    free one."""
+
+    def __init__(
+        self,
+        api: ApiFunction,
+        token: str,
+        *,
+        actor: str = LOCAL_ACTOR,
+        open_routes: Mapping[str, ApiFunction] | None = None,
+        port: int = 0,
+    ) -> None:
+        super().__init__(port=port)
         if not token:
             raise ValueError("the local API needs a token: an empty one would let every request in")
         self._api = api
         self._token = token
         self._actor = actor
+        self._open_routes = dict(open_routes or {})
         # A Lambda instance serves one request at a time, and the handler's resolver holds the current one.
-        self._one_at_a_time = threading.Lock()
+        self._one_at_a_time = {function: threading.Lock() for function in [api, *self._open_routes.values()]}
 
     def _handler(self) -> Callable[..., BaseHTTPRequestHandler]:
         server = self
@@ -76,6 +92,12 @@ class ApiServer(LoopbackServer):
     ) -> tuple[int, dict[str, str], bytes]:
         """Status, headers and body for one request, as API Gateway in front of the function would give them."""
         path = urlsplit(target).path
+        open_route = next((key for key in self._open_routes if route_matches(key, method, path)), None)
+        if open_route is not None:
+            event = http_api_event(
+                method, target, headers, body, route_key=open_route, authorizer=None, source_ip=source_ip
+            )
+            return self._invoke(self._open_routes[open_route], event)
         if not path.startswith(API_PREFIX):
             return _problem(
                 HTTPStatus.NOT_FOUND, f"nothing is served at {path}: the API is under {API_PREFIX}"
@@ -96,9 +118,12 @@ class ApiServer(LoopbackServer):
             authorizer={"lambda": {"actor": self._actor}} if authorized else None,
             source_ip=source_ip,
         )
+        return self._invoke(self._api, event)
+
+    def _invoke(self, function: ApiFunction, event: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         try:
-            with self._one_at_a_time:
-                result = self._api(event)
+            with self._one_at_a_time[function]:
+                result = function(event)
         except Exception:  # noqa: BLE001 - API Gateway answers a failed invocation this way, whatever failed
             return 500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}'
         return http_response(result)
@@ -167,8 +192,9 @@ def http_api_event(
         event["cookies"] = cookies
     if query:
         event["queryStringParameters"] = query
-    if route_key == PROTECTED_ROUTE:
-        event["pathParameters"] = {"proxy": parts.path.removeprefix(API_PREFIX)}
+    path_parameters = _route_pattern(route_key).fullmatch(parts.path)
+    if path_parameters is not None and path_parameters.groupdict():
+        event["pathParameters"] = path_parameters.groupdict()
     if body:
         event["body"] = text if text is not None else base64.b64encode(body).decode()
     if authorizer is not None:
@@ -188,6 +214,23 @@ def http_response(result: Any) -> tuple[int, dict[str, str], bytes]:
     if cookies:
         headers["Set-Cookie"] = ", ".join(cookies)
     return int(result["statusCode"]), headers, payload
+
+
+def route_matches(route_key: str, method: str, path: str) -> bool:
+    """Whether a request is one for the route, as API Gateway matches route keys (`ANY` takes every method)."""
+    route_method, _, _ = route_key.partition(" ")
+    return route_method in ("ANY", method) and _route_pattern(route_key).fullmatch(path) is not None
+
+
+def _route_pattern(route_key: str) -> re.Pattern[str]:
+    """The route key's path as a pattern: `{name}` takes one path segment, a greedy `{name+}` the rest."""
+    _, _, template = route_key.partition(" ")
+    pattern = ""
+    for literal, name, greedy in re.findall(r"([^{]*)(?:\{(\w+)(\+?)\})?", template):
+        pattern += re.escape(literal)
+        if name:
+            pattern += f"(?P<{name}>{'.+' if greedy else '[^/]+'})"
+    return re.compile(pattern)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

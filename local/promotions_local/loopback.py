@@ -16,7 +16,8 @@ class _ThreadingHTTPServer(ThreadingHTTPServer):
 
 
 class LoopbackServer:
-    def __init__(self) -> None:
+    def __init__(self, *, port: int = 0) -> None:
+        self._port = port
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -25,7 +26,7 @@ class LoopbackServer:
         raise NotImplementedError
 
     def __enter__(self) -> Self:
-        httpd = _ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        httpd = _ThreadingHTTPServer(("127.0.0.1", self._port), self._handler())
         httpd.daemon_threads = True
         self._httpd = httpd
         self._thread = threading.Thread(
