@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aws_lambda_powertools import Logger
 
 from promotions.config.configuration import Configuration
 from promotions.config.errors import ConfigError
 from promotions.config.loader import load_configuration
-from promotions.git import GitRemote, Snapshot
+
+if TYPE_CHECKING:
+    # Types only: importing the Git engine is left to the remote's maker, at first use.
+    from promotions.git import GitRemote, Snapshot
 
 logger = Logger(child=True)
 

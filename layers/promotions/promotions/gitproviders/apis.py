@@ -11,13 +11,17 @@ x-token-auth, or `token` alone; sent as Bearer) or an app password with its user
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from promotions.git.credentials import GitCredentials
 from promotions.http import HttpClient
 
 from .errors import GitProviderConfigError
 from .rest import RestProvider
 from .selection import provider_for
+
+if TYPE_CHECKING:
+    # A type only: the module imports the Git engine, which the configuration (ProviderChoice) does not need.
+    from promotions.git.credentials import GitCredentials
 
 
 @dataclass(frozen=True)

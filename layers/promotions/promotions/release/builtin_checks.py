@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from promotions.checks import PromotionCheck, argocd_health, pull_request_merged
+from promotions.checks import PromotionCheck, argocd_health
 from promotions.config import Application, Environment
 from promotions.gitproviders.apis import ProviderChoice
 from promotions.repo_url import canonical_repo
 
 _ARGOCD_CONNECTION_FIELDS = frozenset(argocd_health.ArgoCdConnection.model_fields)
+# The kind's key, not its module's KIND: the module imports the Git engine, and only a `pr` promotion's gates
+# need the kind (the registry imports it then).
+_PULL_REQUEST_MERGED = "pullRequestMerged"
 
 
 def verification_check(
@@ -57,7 +60,7 @@ def pull_request_check(
         {
             "metadata": {"name": f"pull-request:{canonical_repo(repo_url)}#{number}"},
             "spec": {
-                pull_request_merged.KIND: {
+                _PULL_REQUEST_MERGED: {
                     "repoUrl": repo_url,
                     "number": number,
                     "provider": choice.provider,

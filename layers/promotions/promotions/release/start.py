@@ -4,7 +4,7 @@ steps every release takes to start, whoever asks for it."""
 from __future__ import annotations
 
 import posixpath
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
@@ -13,11 +13,14 @@ from promotions import clock
 from promotions.config import Application, Configuration, PolicyAction
 from promotions.config.repository import ConfigRepository
 from promotions.edits import read_version
-from promotions.git import GitRemote, Snapshot
 from promotions.push import GitPush
 from promotions.release.model import AuditEntry, EnvironmentRun, Release, SourceRevision, release_id_for
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.release.store import ReleaseStore
+
+if TYPE_CHECKING:
+    # Types only: importing the Git engine is left to the remote's maker, at first use.
+    from promotions.git import GitRemote, Snapshot
 
 logger = Logger(child=True)
 
