@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from promotions.config import ConfigError
-from promotions.sources import EventError
 from rich.console import Console
 
+from promotions.config import ConfigError
+from promotions.sources import EventError
 from promotions_local import client_commands, validate_command
 
 app = typer.Typer(
@@ -163,6 +163,62 @@ def local_run(
             console.print("No release started: no product flow matched the pushes.")
         for release in releases:
             console.print(release_table(release))
+
+
+@local_app.command("up")
+def local_up(
+    config: Annotated[
+        Path, typer.Option("--config", help="Folder of configuration YAML.", exists=True, file_okay=False)
+    ],
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1; 0 takes a free one.")
+    ] = 8080,
+    token: Annotated[
+        str | None, typer.Option(help="Bearer token the API asks for; generated when not given.")
+    ] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(
+            help="Secret webhook deliveries are signed with (GitLab's token); generated when not given."
+        ),
+    ] = None,
+    slack_signing_secret: Annotated[
+        str | None,
+        typer.Option(help="Signing secret of requests to /slack/interactions; generated when not given."),
+    ] = None,
+    fast_forward: Annotated[
+        bool,
+        typer.Option(
+            "--fast-forward",
+            help="Move the clock through waits (a soak time passes at once), as the demo does.",
+        ),
+    ] = False,
+) -> None:
+    """Serve the HTTP API (/api/v1), the webhook routes (/webhooks/PROVIDER) and Slack's callback
+    (/slack/interactions) on 127.0.0.1 on the embedded stack, in real time, until Ctrl-C."""
+    from promotions_local.local_up import Credentials, serve
+
+    try:
+        credentials = Credentials.given_or_generated(token, webhook_secret, slack_signing_secret)
+    except ValueError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from error
+    terminal = sys.stdout
+
+    def announce(line: str) -> None:
+        print(line, file=terminal, flush=True)
+
+    try:
+        # The functions write their logs to stdout, as Lambda wants; here stdout is for the lines above.
+        with contextlib.redirect_stdout(sys.stderr):
+            serve(config, credentials, port=port, fast_forward=fast_forward, announce=announce)
+    except ConfigError as error:
+        for problem in error.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from error
+    except OSError as error:
+        typer.echo(f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}", err=True)
+        raise typer.Exit(1) from error
 
 
 if __name__ == "__main__":

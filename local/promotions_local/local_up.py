@@ -1,0 +1,92 @@
+"""`promotions local up`: the embedded stack, serving on 127.0.0.1 what the stack's HTTP API serves on AWS.
+
+Moto keeps the HTTP API's routes (SAM's OpenAPI body, imported) but serves none of them, so the loopback
+server (api_server) serves the template's routes and hands each request, as API Gateway's event, to the
+route's function through the stack's Lambda Invoke: the same handlers as on AWS. A push then goes from the
+webhook function over the bus to the queue, which the stack's event source pollers drain as long as it is up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from promotions_local.api_server import ApiServer
+from promotions_local.session import SLACK_ROUTE, LocalPromotions
+from promotions_local.slack_server import SlackStandIn
+
+# The secret's name in the stack's Secrets Manager, given to the template as WebhookSecretArn.
+WEBHOOK_SECRET_NAME = "promotions-webhook"
+# template.yaml's routes that name no authorizer: each request checks its own signature.
+OPEN_ROUTES = {"POST /webhooks/{provider}": "WebhookFunction", SLACK_ROUTE: "SlackInteractionsFunction"}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The API's bearer token, the webhook secret and the Slack app's signing secret: given, or made here."""
+
+    token: str
+    webhook_secret: str
+    slack_signing_secret: str
+
+    @classmethod
+    def given_or_generated(
+        cls, token: str | None, webhook_secret: str | None, slack_signing_secret: str | None
+    ) -> Credentials:
+        given = {
+            "--token": token,
+            "--webhook-secret": webhook_secret,
+            "--slack-signing-secret": slack_signing_secret,
+        }
+        empty = [option for option, value in given.items() if value is not None and not value.strip()]
+        if empty:
+            raise ValueError(f"{', '.join(empty)} cannot be empty: leave it out and one is generated")
+        return cls(
+            token=token or secrets.token_urlsafe(24),
+            webhook_secret=webhook_secret or secrets.token_hex(20),
+            slack_signing_secret=slack_signing_secret or secrets.token_hex(16),
+        )
+
+
+def serve(
+    config_dir: Path,
+    credentials: Credentials,
+    *,
+    port: int,
+    fast_forward: bool,
+    announce: Callable[[str], None],
+) -> None:
+    """Start the stack and serve until Ctrl-C; `announce` receives the lines a person needs to use it (the
+    token among them, so they go to the terminal, never to the functions' logs)."""
+    # Approval messages go to a Slack stand-in; clicks reach /slack/interactions signed with the secret.
+    slack = SlackStandIn(signing_secret=credentials.slack_signing_secret)
+    parameters = {"WebhookSecretArn": WEBHOOK_SECRET_NAME}
+    with slack, LocalPromotions(config_dir, parameters, slack=slack, fast_forward=fast_forward) as local:
+        stack = local.stack
+        assert stack is not None
+        stack.client("secretsmanager").create_secret(
+            Name=WEBHOOK_SECRET_NAME, SecretString=credentials.webhook_secret
+        )
+        stack.start_event_source_pollers()
+        server = ApiServer(
+            functools.partial(stack.invoke, "ApiFunction"),
+            credentials.token,
+            open_routes={
+                route: functools.partial(stack.invoke, function) for route, function in OPEN_ROUTES.items()
+            },
+            port=port,
+        )
+        with server:
+            announce(f"API: {server.base_url}")
+            announce(f"Token: {credentials.token}")
+            announce(f"Webhook secret: {credentials.webhook_secret}")
+            announce(f"Slack signing secret: {credentials.slack_signing_secret}")
+            announce("Serving until Ctrl-C.")
+            # Leaving the blocks stops the server, the pollers and the stack.
+            with contextlib.suppress(KeyboardInterrupt):
+                threading.Event().wait()
