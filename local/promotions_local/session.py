@@ -37,7 +37,8 @@ logging.getLogger(
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_unsupported"
 ).setLevel(logging.ERROR)
 _POLL_SECONDS = 0.1
-_RETRY_SUFFIX = re.compile(r"-retry-\d+$")
+# A retry's execution, and the one that finishes a terminated release, run a release of another name.
+_EXECUTION_SUFFIX = re.compile(r"-(retry-\d+|terminated)$")
 CONFIG_AUTHOR = Author(name="Promotions local", email="promotions@localhost")
 # The Slack app's secret, when a Slack stand-in is connected (template parameter SlackSecretArn).
 SLACK_SECRET = "promotions-slack"
@@ -162,8 +163,8 @@ class LocalPromotions:
             raise EventRejected("; ".join(rejected))
 
     def release_ids(self) -> list[str]:
-        """Every release an execution was started for (a retried release has several executions)."""
-        return sorted({_RETRY_SUFFIX.sub("", name) for name in self._execution_names()})
+        """Every release an execution was started for (a retried or terminated release has several)."""
+        return sorted({_EXECUTION_SUFFIX.sub("", name) for name in self._execution_names()})
 
     def retry_release(self, release_id: str) -> None:
         """Run a failed release again, as an operator would on AWS (see README)."""

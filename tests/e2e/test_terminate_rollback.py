@@ -143,6 +143,8 @@ def test_terminating_a_release_whose_check_still_waits(world, api):
         outcome = runtime.services().termination.terminate(release_id, OPERATOR, reason="wrong build")
         release = ended(release_id)
         stopped = execution_status(local, release_id)
+        # one release, run by two executions
+        assert local.release_ids() == [release_id]
 
     assert outcome.status is ReleaseStatus.TERMINATING
     assert release.status is ReleaseStatus.TERMINATED, release.reason
