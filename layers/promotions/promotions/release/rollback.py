@@ -52,6 +52,8 @@ class Rollbacks:
         revision, configuration = self._configs.latest()
         if product not in configuration.products:
             raise RollbackRefused(f"no Product {product} in configuration revision {revision}")
+        if environment not in configuration.environments:
+            raise RollbackRefused(f"no Environment {environment} in configuration revision {revision}")
         if not configuration.applications_of(product, environment):
             raise RollbackRefused(f"{product} has no application in environment {environment}")
         target = (

@@ -1,0 +1,162 @@
+"""Rollback (promotions.release.rollback): which release an environment goes back to, the release that does it,
+and what is refused, against DynamoDB on moto shaped as template.yaml's table and the demo's configuration;
+executions are recorded, not run (tests/e2e/test_terminate_rollback.py runs one)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from promotions.config.repository import ConfigRepository
+from promotions.git import GitRemote
+from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
+from promotions.release.rollback import RollbackRefused, Rollbacks
+from promotions.release.status import EnvironmentStatus, ReleaseStatus
+from promotions.release.store import ReleaseStore
+from promotions_local.demo import create_demo_repository, write_demo_configuration
+from promotions_local.git_server import create_bare_repository
+from tests.functions.api_world import TABLE, promotions_table_from_template
+
+PRODUCT, FLOW = "guestbook", "guestbook-release"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+OPERATOR = "ops@example.com"
+
+
+class RecordedExecutions:
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def start(self, release_id: str) -> bool:
+        if release_id in self.started:
+            return False
+        self.started.append(release_id)
+        return True
+
+
+@pytest.fixture
+def store(aws) -> ReleaseStore:
+    boto3.client("dynamodb").create_table(**promotions_table_from_template())
+    return ReleaseStore(TABLE)
+
+
+@pytest.fixture
+def configs(tmp_path, store) -> ConfigRepository:
+    create_demo_repository(tmp_path / "gitops.git")
+    config_dir = write_demo_configuration(tmp_path / "config", str(tmp_path / "gitops.git"))
+    files = {
+        p.relative_to(config_dir).as_posix(): p.read_bytes() for p in config_dir.rglob("*") if p.is_file()
+    }
+    create_bare_repository(tmp_path / "config.git", files, message="Promotion configuration")
+    return ConfigRepository(GitRemote(str(tmp_path / "config.git")), "main", "", store)
+
+
+@pytest.fixture
+def executions() -> RecordedExecutions:
+    return RecordedExecutions()
+
+
+@pytest.fixture
+def rollbacks(configs, store, executions) -> Rollbacks:
+    return Rollbacks(configs, store, executions)
+
+
+def released(
+    store: ReleaseStore, number: int, version: str, qa: EnvironmentStatus, product: str = PRODUCT
+) -> Release:
+    """A release of `version` that ended with qa `qa` (its commit recorded when Successful)."""
+    source = SourceRevision(
+        repo_url="https://git.example.com/gitops.git", branch="main", commit=f"{number:040x}"
+    )
+    release = Release(
+        id=release_id_for(product, FLOW, source),
+        product=product,
+        flow=FLOW,
+        version=version,
+        trigger_environment="dev",
+        source=source,
+        config_revision="r",
+        status=ReleaseStatus.SUCCEEDED,
+        created_at=T0 + timedelta(hours=number),
+        environments=[
+            EnvironmentRun(name="dev", status=EnvironmentStatus.SUCCESSFUL, commit=source.commit),
+            EnvironmentRun(
+                name="qa",
+                depends_on=("dev",),
+                status=qa,
+                commit=f"{number + 100:040x}" if qa is EnvironmentStatus.SUCCESSFUL else None,
+            ),
+        ],
+    )
+    assert store.create(release)
+    return release
+
+
+def test_by_default_an_environment_goes_back_to_the_release_that_changed_it_to_another_version(
+    rollbacks, store, executions
+):
+    earlier = released(store, 1, "1.0.0", EnvironmentStatus.SUCCESSFUL)
+    released(store, 2, "1.1.0", EnvironmentStatus.FAILED)  # never reached qa
+    released(store, 3, "2.0.0", EnvironmentStatus.SUCCESSFUL)
+    released(store, 4, "2.0.0", EnvironmentStatus.SUCCESSFUL)  # the same version again
+    released(store, 5, "2.1.0", EnvironmentStatus.SUPERSEDED)  # wrote nothing
+
+    rollback = rollbacks.rollback(PRODUCT, "qa", OPERATOR)
+
+    stored = store.get(rollback.id)
+    assert (stored.rollback_of, stored.version, stored.source) == (earlier.id, "1.0.0", earlier.source)
+    assert (stored.flow, stored.trigger_environment, stored.status) == (FLOW, "dev", ReleaseStatus.QUEUED)
+    assert [(run.name, run.status) for run in stored.environments] == [
+        ("dev", EnvironmentStatus.SUCCESSFUL),
+        ("qa", EnvironmentStatus.PENDING),
+    ]
+    assert stored.environment("qa").depends_on == ()
+    assert [(entry.actor, entry.action) for entry in stored.audit] == [(OPERATOR, "rollback")]
+    assert executions.started == [rollback.id]
+
+
+def test_a_named_release_is_rolled_back_to_and_each_request_is_a_release_of_its_own(
+    rollbacks, store, executions
+):
+    first = released(store, 1, "1.0.0", EnvironmentStatus.SUCCESSFUL)
+    released(store, 2, "2.0.0", EnvironmentStatus.SUCCESSFUL)
+
+    once = rollbacks.rollback(PRODUCT, "qa", OPERATOR, to_release=first.id, request="ticket-7")
+    again = rollbacks.rollback(PRODUCT, "qa", OPERATOR, to_release=first.id, request="ticket-7")
+    other = rollbacks.rollback(PRODUCT, "qa", OPERATOR, to_release=first.id)
+
+    assert once.id == again.id != other.id
+    assert executions.started == [once.id, other.id]
+    assert store.get(other.id).rollback_of == first.id
+
+
+@pytest.mark.parametrize(
+    ("environment", "target", "refusal"),
+    [
+        ("qa", "unknown", "toRelease unknown: no such release"),
+        ("qa", "other-product", "is a release of another, not of guestbook"),
+        ("dev", "earlier", "dev is the trigger environment of release"),
+        ("nowhere", "earlier", "no Environment nowhere in configuration revision"),
+    ],
+)
+def test_what_cannot_be_rolled_back_is_refused_saying_why(
+    rollbacks, store, executions, environment, target, refusal
+):
+    targets = {
+        "earlier": released(store, 1, "1.0.0", EnvironmentStatus.SUCCESSFUL).id,
+        "other-product": released(store, 2, "1.0.0", EnvironmentStatus.SUCCESSFUL, product="another").id,
+        "unknown": "unknown",
+    }
+    with pytest.raises(RollbackRefused, match=refusal):
+        rollbacks.rollback(PRODUCT, environment, OPERATOR, to_release=targets[target])
+    assert executions.started == []
+
+
+def test_an_environment_with_nothing_earlier_is_refused(rollbacks, store):
+    with pytest.raises(RollbackRefused, match="no release of guestbook has changed qa"):
+        rollbacks.rollback(PRODUCT, "qa", OPERATOR)
+    released(store, 1, "1.0.0", EnvironmentStatus.SUCCESSFUL)
+    released(store, 2, "1.0.0", EnvironmentStatus.SUCCESSFUL)
+    with pytest.raises(RollbackRefused, match="qa has run only guestbook 1.0.0"):
+        rollbacks.rollback(PRODUCT, "qa", OPERATOR)
