@@ -117,3 +117,45 @@ def test_the_commit_signing_key_loads_cryptography_only_to_sign():
 
     assert "promotions.git.signing_key" in loaded
     assert "cryptography" not in loaded
+
+
+@pytest.mark.parametrize("function", ["api", "evaluate_gates", "ingest"])
+def test_a_handler_imports_no_check_kind_nor_the_parameters_utility_before_using_them(function):
+    """A check kind's module is imported when a configuration names the kind; Powertools' parameters utility
+    (and boto3 with it) when a secret is read."""
+    loaded = modules_after(function, "import app", tracing=False)
+
+    assert {
+        "promotions.checks.http_check",
+        "promotions.checks.pull_request_merged",
+        "promotions.checks.commit_status",
+        "aws_lambda_powertools.utilities.parameters",
+    }.isdisjoint(loaded)
+
+
+@pytest.mark.parametrize("function", ["evaluate_gates", "ingest"])
+def test_a_handler_imports_the_git_engine_when_it_first_makes_a_remote(function):
+    loaded = modules_after(function, "import app", tracing=False)
+
+    assert {"promotions.git", "dulwich"}.isdisjoint(loaded)
+
+
+def test_ingest_imports_boto3_with_its_first_client():
+    """The idempotency utility's DynamoDB client, and every other, is made at first use."""
+    assert "boto3" not in modules_after("ingest", "import app", tracing=False)
+
+
+def test_a_check_imports_only_its_own_kind():
+    soak = {"metadata": {"name": "soak"}, "spec": {"soakTime": {"environments": ["qa"], "duration": "1h"}}}
+    loaded = modules_after(
+        "evaluate_gates",
+        f"from promotions.checks import PromotionCheck\nPromotionCheck.model_validate({soak!r})",
+        tracing=False,
+    )
+
+    assert "promotions.checks.soak_time" in loaded
+    assert {
+        "promotions.checks.http_check",
+        "promotions.checks.window",
+        "promotions.checks.approval",
+    }.isdisjoint(loaded)

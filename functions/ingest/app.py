@@ -8,20 +8,13 @@ the event goes to the dead-letter queue at once with its reason.
 
 import functools
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -32,17 +25,22 @@ from promotions.release.start import PushOutcome, start_releases
 from promotions.runtime import services, traced
 from promotions.sources.registry import WEBHOOK_BUS_SOURCE, bus_source, event_source
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
 logger = Logger()
 metrics = Metrics()
 # A batch whose every record failed is answered like any other: only the transient failures go back to SQS.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
 
 
-# Clients are made at first use, not at import: each loads its service's model, and the dead-letter queue's is
-# needed only by an event that can never succeed.
+# Clients are made at first use, not at import, boto3 imported with the first: each loads its service's model,
+# and the dead-letter queue's is needed only by an event that can never succeed.
 @functools.cache
 def aws_client(service: str) -> Any:
+    import boto3
+
     return boto3.client(service)
 
 
@@ -64,24 +62,39 @@ def log_outcome(outcome: PushOutcome, *, replayed: bool) -> None:
         )
 
 
-def replay(outcome: PushOutcome, stored: DataRecord) -> PushOutcome:
+def replay(outcome: PushOutcome, stored: "DataRecord") -> PushOutcome:
     """A push delivered again: its first outcome stands, logged again and counted once."""
     log_outcome(outcome, replayed=True)
     return outcome
 
 
-idempotency = IdempotencyConfig(
-    event_key_jmespath="[repo_url, ref, after]", raise_on_no_idempotency_key=True, response_hook=replay
-)
+# Powertools' idempotency utility is imported at first use, and its DynamoDB client made then: it imports boto3
+# and loads DynamoDB's service model, which is most of what a cold start would otherwise import.
+@functools.cache
+def idempotency() -> "IdempotencyConfig":
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(
+        event_key_jmespath="[repo_url, ref, after]", raise_on_no_idempotency_key=True, response_hook=replay
+    )
 
 
-# Stored as a model, never as an empty result: Powertools replays an empty one as None.
-@idempotent_function(
-    data_keyword_argument="push",
-    config=idempotency,
-    persistence_store=persistence,
-    output_serializer=PydanticSerializer,
-)
+@functools.cache
+def start_once_per_push() -> Callable[..., PushOutcome]:
+    """start_for_push, made idempotent per push (its key names the function, as its decorator would)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+
+    # Stored as a model, never as an empty result: Powertools replays an empty one as None.
+    return idempotent_function(
+        start_for_push,
+        data_keyword_argument="push",
+        config=idempotency(),
+        persistence_store=DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"]),
+        output_serializer=PydanticSerializer,
+    )
+
+
 def start_for_push(push: GitPush) -> PushOutcome:
     parts = services()
     outcome = start_releases(push, parts.configs, parts.store, parts.executions, parts.remote)
@@ -125,7 +138,7 @@ def handle(record: SQSRecord) -> None:
         return ignore("the push updates no ref")
     for push in pushes:
         with logger.append_context_keys(repo=push.repo_url, ref=push.ref, after=push.after):
-            start_for_push(push=push)
+            start_once_per_push()(push=push)
 
 
 def ignore(reason: str) -> None:
@@ -154,7 +167,7 @@ def dead_letter(record: SQSRecord, reason: str, error: Exception) -> None:
 @traced
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    idempotency.register_lambda_context(context)
+    idempotency().register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
