@@ -45,8 +45,10 @@ def test_mistakes_are_reported_at_their_line(sample_problems):
 
 def test_it_must_name_a_product(sample_problems):
     assert sample_problems({"concurrency.yaml": TERMINATE.replace("guestbook", "guestbok")}) == [
-        "concurrency.yaml:4: PromotionConcurrency guestbok: it is named after the product it sets, and no Product "
-        "guestbok is defined"
+        (
+            "concurrency.yaml:4: PromotionConcurrency guestbok: it is named after the product it sets, and no Product "
+            "guestbok is defined"
+        )
     ]
 
 
