@@ -331,3 +331,16 @@ def test_a_terminating_release_holds_its_product_until_the_execution_finishing_i
     executions.finished.add(f"{first.id}-terminated")
     assert gate.start_next(PRODUCT) == second.id
     assert store.get(first.id).status is ReleaseStatus.FAILED
+
+
+def test_a_release_terminated_as_its_turn_came_runs_no_environment(
+    store, leases, executions, termination, engine
+):
+    gate = concurrency(store, leases, executions, termination)
+    release = new_release(store, 0)
+    gate.start(release.id)
+    # Terminated while still Queued, as if the request arrived just before its execution's first step.
+    store.set_release_status(release.id, ReleaseStatus.TERMINATED, reason="terminated by ops@example.com")
+
+    assert engine.begin(release.id) == []
+    assert store.get(release.id).status is ReleaseStatus.TERMINATED

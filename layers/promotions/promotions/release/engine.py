@@ -54,9 +54,15 @@ class ReleaseEngine:
         self._tokens = tokens
 
     def begin(self, release_id: str) -> list[str]:
-        """Mark the release Running and name the environments the state machine must run."""
-        self._store.set_release_status(release_id, ReleaseStatus.RUNNING, unless=_ENDING)
+        """Mark the release Running and name the environments the state machine must run: none for a release
+        terminated before its execution began (it was still queued when its product's turn came)."""
+        started = self._store.set_release_status(release_id, ReleaseStatus.RUNNING, unless=_ENDING)
         release = self._store.get(release_id)
+        if not started:
+            logger.info(
+                "release ended before it began", extra={"release": release_id, "status": release.status}
+            )
+            return []
         logger.info(
             "release started",
             extra={"release": release_id, "product": release.product, "version": release.version},
