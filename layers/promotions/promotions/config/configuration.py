@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,9 +26,11 @@ from promotions.config.models import (
     PromotionTemplate,
     check_names,
 )
-from promotions.gitproviders.apis import ProviderChoice
 from promotions.push import GitPush
 from promotions.repo_url import canonical_repo
+
+if TYPE_CHECKING:
+    from promotions.gitproviders.apis import ProviderChoice
 
 
 class FlowTrigger(BaseModel):
@@ -140,6 +143,10 @@ class Configuration:
     def provider_choice_for(self, repo_url: str) -> ProviderChoice:
         """Which pull request API serves `repo_url`: the covering GitRepository's provider and API URL, each
         left to the host's default when not set."""
+        # Imported on first use: the Git host providers are about 10 ms of a cold start, and only pull requests
+        # and commit statuses need them.
+        from promotions.gitproviders.apis import ProviderChoice
+
         repository = self.git_repository_for(repo_url)
         if repository is None:
             return ProviderChoice()

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from promotions.checks import PromotionCheck, argocd_health
 from promotions.config import Application, Environment
-from promotions.gitproviders.apis import ProviderChoice
 from promotions.repo_url import canonical_repo
+
+if TYPE_CHECKING:
+    from promotions.gitproviders.apis import ProviderChoice
 
 _ARGOCD_CONNECTION_FIELDS = frozenset(argocd_health.ArgoCdConnection.model_fields)
 # The kind's key, not its module's KIND: the module imports the Git engine, and only a `pr` promotion's gates
