@@ -3,6 +3,7 @@ a terminal one is never retried and reaches Catch with its own name."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import json
@@ -11,13 +12,15 @@ import re
 import uuid
 from pathlib import Path
 
-import promotions
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from pynamodb.exceptions import PutError
+
+import promotions
 from promotions.errors import TransientError, is_transient
 from promotions.git import RefNotFound
+from promotions.release.concurrency import EnvironmentLocked
 from promotions.release.store import ReleaseNotFound
-from pynamodb.exceptions import PutError
 
 REPO = Path(__file__).resolve().parents[1]
 # Error names AWS raises itself (the Lambda service, Step Functions): no function of ours raises them.
@@ -148,11 +151,17 @@ def task_handlers(functions: set[str], monkeypatch) -> dict:
     return modules
 
 
-def raised_by(module, error: Exception, monkeypatch) -> BaseException:
-    """What the function's handler raises when the domain fails with `error`."""
+def task_input(state: dict) -> dict:
+    """TASK_INPUT with the values the state itself fixes in its payload (a function's `action`, say)."""
+    fixed = {key: value for key, value in state["Parameters"]["Payload"].items() if not key.endswith(".$")}
+    return TASK_INPUT | fixed
+
+
+def raised_by(module, state: dict, error: Exception, monkeypatch) -> BaseException:
+    """What the function's handler raises when the domain fails with `error` in the task `state`."""
     monkeypatch.setattr(module, "services", lambda: FailingServices(error))
     with pytest.raises(Exception) as raised:
-        module.handler(dict(TASK_INPUT), Context())
+        module.handler(task_input(state), Context())
     return raised.value
 
 
@@ -165,12 +174,12 @@ def test_every_task_retries_every_transient_failure_and_no_terminal_one(monkeypa
     for name, state in tasks.items():
         retried = retried_names(state)
         for error in TRANSIENT_FAILURES:
-            raised = raised_by(handlers[function_of(state)], error, monkeypatch)
+            raised = raised_by(handlers[function_of(state)], state, error, monkeypatch)
             names_raised.add(type(raised).__name__)
             assert type(raised).__name__ in retried, f"{name} does not retry {error!r} (raised as {raised!r})"
             assert str(error) in str(raised), "the reason of the original failure is kept"
         for error in TERMINAL_FAILURES:
-            raised = raised_by(handlers[function_of(state)], error, monkeypatch)
+            raised = raised_by(handlers[function_of(state)], state, error, monkeypatch)
             assert raised is error
             assert type(raised).__name__ not in retried and "States.ALL" not in retried, (
                 f"{name} retries the terminal {error!r}"
@@ -181,4 +190,27 @@ def test_every_task_retries_every_transient_failure_and_no_terminal_one(monkeypa
         for error in retried_names(state)
         if not error.startswith(AWS_ERROR_PREFIXES)
     }
-    assert own_names <= names_raised, f"Retry lists names no function raises: {own_names - names_raised}"
+    waits = own_names - names_raised
+    assert waits <= set(WAITS), f"Retry lists names no function raises: {waits - set(WAITS)}"
+    for name, state in tasks.items():
+        for waited in retried_names(state) & waits:
+            error = WAITS[waited]("another release holds the lock")
+            assert raised_by(handlers[function_of(state)], state, error, monkeypatch) is error, (
+                f"{name} retries {waited} by its name, so its function must raise it as it is"
+            )
+
+
+# Not failures: a state retries these by their own name to wait (for a lock), with its own intervals.
+WAITS = {"EnvironmentLocked": EnvironmentLocked}
+
+
+def test_every_wait_a_state_retries_is_raised_by_the_engine():
+    raised = {
+        node.exc.func.id
+        for path in Path(promotions.__path__[0]).rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Raise)
+        and isinstance(node.exc, ast.Call)
+        and isinstance(node.exc.func, ast.Name)
+    }
+    assert set(WAITS) <= raised
