@@ -3,7 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
+from aws_lambda_powertools.utilities.parser import BaseModel, Field, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from promotions.errors import raising_transient_as_one_name
@@ -16,7 +16,7 @@ logger = Logger()
 class GateState(BaseModel):
     """What the state machine kept of the stage: the last progress, and an integration's result if one ran."""
 
-    progress: dict[str, Any] = {}
+    progress: dict[str, Any] = Field(default_factory=dict)
     integrationResult: dict[str, Any] | None = None
 
 

@@ -47,31 +47,31 @@ if moto.__version__ != MOTO_VERSION:
     )
 
 # Imported only after the version check: on another moto these modules may not exist at all.
-from moto.awslambda.models import LambdaFunction  # noqa: E402
-from moto.core.config import default_user_config  # noqa: E402
-from moto.core.responses import ActionResult, EmptyResult  # noqa: E402
-from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
-from moto.events.utils import EventTemplateParser  # noqa: E402
-from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: E402
+from moto.awslambda.models import LambdaFunction
+from moto.core.config import default_user_config
+from moto.core.responses import ActionResult, EmptyResult
+from moto.dynamodb.models import DynamoDBBackend
+from moto.events.utils import EventTemplateParser
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEventException,
 )
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: E402
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (  # noqa: E402
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
     StateTaskServiceCallback,
 )
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
 )
-from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import (  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import (
     Timestamp,
 )
-from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
     WaitFunction,
 )
-from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcome  # noqa: E402
-from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: E402
-from moto.stepfunctions.parser.models import StepFunctionsParserBackend  # noqa: E402
-from moto.stepfunctions.responses import StepFunctionResponse  # noqa: E402
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcome
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+from moto.stepfunctions.responses import StepFunctionResponse
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,8 @@ def _invoke_in_process(function: LambdaFunction, event: Any = None) -> tuple[str
     started = time.monotonic()
     try:
         result = handler(event, context)
-    except Exception as exc:
+    # Broad on purpose: like the Lambda runtime, any error a handler raises becomes the invocation's function error.
+    except Exception as exc:  # noqa: BLE001
         # The first frame is this dispatcher; the runtime's stack trace starts in the handler.
         frames = traceback.extract_tb(exc.__traceback__.tb_next) if exc.__traceback__ else []
         logger.warning("Lambda function %s raised %s: %s", function.function_name, type(exc).__name__, exc)

@@ -93,5 +93,7 @@ class WebhookPayloads:
         except ValueError as error:
             raise StoredPayloadError(f"{where}: the payload is not a JSON object: {error}") from None
         if not isinstance(payload, dict):
-            raise StoredPayloadError(f"{where}: the payload is not a JSON object but a {type(payload).__name__}")
+            raise StoredPayloadError(
+                f"{where}: the payload is not a JSON object but a {type(payload).__name__}"
+            )
         return payload

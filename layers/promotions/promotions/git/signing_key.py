@@ -27,4 +27,6 @@ class SecretsManagerCommitSigner:
 
     def sign(self, payload: bytes) -> bytes:
         key = self._read_secret(self._secret_id)
-        return SshCommitSigner(key, source=f"the commit signing key in secret {self._secret_id}").sign(payload)
+        return SshCommitSigner(key, source=f"the commit signing key in secret {self._secret_id}").sign(
+            payload
+        )

@@ -220,7 +220,9 @@ class _HttpGitClient(Urllib3HttpGitClient):
             service, base_url, protocol_version, ref_prefix
         )
         self._memo.latest = (
-            _Advertisement(frozenset(capabilities), url, presumed=False) if self.protocol_version == 2 else None
+            _Advertisement(frozenset(capabilities), url, presumed=False)
+            if self.protocol_version == 2
+            else None
         )
         return refs, capabilities, url, symrefs, peeled
 
@@ -297,7 +299,8 @@ class Transport:
         self.display_url = self.scrub(self.location)
         client, _path = self._new_client()
         if not isinstance(client, Urllib3HttpGitClient | LocalGitClient):
-            raise ValueError(
+            # The URL's value names a scheme we cannot serve, which is a ValueError to the caller, not a TypeError.
+            raise ValueError(  # noqa: TRY004
                 f"unsupported Git remote {self.display_url!r}: use an http(s) URL or a local repository path "
                 "(ssh and git:// need programs the Lambda runtime does not have)"
             )
@@ -332,7 +335,9 @@ class Transport:
         assert isinstance(client, _HttpGitClient)
         if not self._advertisements.push_without_advertisement:
             expected_refs = None
-        client.remember_in(self._advertisements, reuse_advertisement=by_object_id, expected_refs=expected_refs)
+        client.remember_in(
+            self._advertisements, reuse_advertisement=by_object_id, expected_refs=expected_refs
+        )
         return client, parts.path
 
     def takes_wants_by_id(self) -> bool:

@@ -18,7 +18,7 @@ from promotions.config import WHOLE_FILE, Application, Configuration, PolicyActi
 from promotions.config.repository import ConfigRepository
 from promotions.edits import promote_properties
 from promotions.git import Author, CommitSigner, GitRemote, Snapshot, with_trailers
-from promotions.gitproviders.apis import ProviderChoice, PullRequestApis
+from promotions.gitproviders.apis import PullRequestApis
 from promotions.gitproviders.rest import RestProvider
 from promotions.release.concurrency import holding_environment
 from promotions.release.leases import ReleaseLeases
