@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from promotions.actions import PolicyAction
 from promotions.checks.argocd_health import DEFAULT_TIMEOUT as DEFAULT_ARGOCD_TIMEOUT
 from promotions.checks.argocd_health import ArgoCdConnection
 from promotions.config.schema import Ignored
@@ -319,12 +320,6 @@ class GitRepository(_Model):
 
 
 # --- Promotion policies and flows -------------------------------------------------------------------------
-
-
-class PolicyAction(StrEnum):
-    COMMIT = "commit"
-    PR = "pr"
-    NONE = "none"
 
 
 # A PromotionCheck name, or a list of them run in order (Codefresh names one Argo WorkflowTemplate).

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from promotions.config import PolicyAction
+from promotions.actions import PolicyAction
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 
 

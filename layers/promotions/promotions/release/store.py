@@ -29,7 +29,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from promotions import clock
-from promotions.config import PolicyAction
+from promotions.actions import PolicyAction
 from promotions.errors import TransientError
 from promotions.release.model import (
     AuditEntry,
