@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from promotions import clock
 from promotions.release.approval_store import ApprovalNotFound, ApprovalRequest, ApprovalStore, Approver
 from promotions.release.approvals import ApprovalClosed, ApprovalRefused, Approvals, shortened_changes
 from promotions.release.model import AuditEntry, EnvironmentRun, Release, SourceRevision
@@ -70,7 +71,7 @@ def release(store) -> Release:
         source=source,
         config_revision="c" * 40,
         status=ReleaseStatus.RUNNING,
-        created_at=datetime.now(UTC),
+        created_at=clock.now(),
         environments=[
             EnvironmentRun(name="dev", status=EnvironmentStatus.SUCCESSFUL),
             EnvironmentRun(name="prod", depends_on=("dev",), status=EnvironmentStatus.RUNNING),
@@ -306,7 +307,7 @@ def test_who_asked_for_the_release_may_not_approve_it_either(approvals, store, s
         source=SourceRevision(repo_url="https://git.example/gitops.git", branch="main", commit="b" * 40),
         config_revision="c" * 40,
         status=ReleaseStatus.RUNNING,
-        created_at=datetime.now(UTC),
+        created_at=clock.now(),
         environments=[
             EnvironmentRun(name="dev", status=EnvironmentStatus.SUCCESSFUL),
             EnvironmentRun(name="prod", depends_on=("dev",), status=EnvironmentStatus.RUNNING),

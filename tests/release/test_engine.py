@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 
 import pytest
 
+from promotions import clock
 from promotions.release.engine import ReleaseEngine, ReleaseNotRetryable, error_reason
 from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
-
-
 
 PROCEED = {"proceed": True}
 SKIP = {"proceed": False}
@@ -63,7 +61,7 @@ def diamond_release() -> Release:
         trigger_environment="dev",
         source=source,
         config_revision="c" * 40,
-        created_at=datetime.now(UTC),
+        created_at=clock.now(),
         environments=[
             EnvironmentRun(name="dev", status=EnvironmentStatus.SUCCESSFUL, commit="a" * 40),
             EnvironmentRun(name="qa", depends_on=("dev",)),

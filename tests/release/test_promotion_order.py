@@ -9,12 +9,12 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 import promotions.release.promotion as promotion_module
+from promotions import clock
 from promotions.checks import CheckServices
 from promotions.config import Configuration, load_configuration_dir
 from promotions.git import Author, GitRemote, GitTransientError
@@ -99,7 +99,7 @@ class World:
             trigger_environment="dev",
             source=source,
             config_revision="c" * 40,
-            created_at=datetime.now(UTC),
+            created_at=clock.now(),
             environments=[
                 EnvironmentRun(name="dev", status=EnvironmentStatus.SUCCESSFUL, commit=outcome.commit_sha),
                 EnvironmentRun(name="prod", depends_on=("dev",), status=EnvironmentStatus.RUNNING),

@@ -9,11 +9,11 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from promotions import clock
 from promotions.checks import CheckServices, SecretUnavailable
 from promotions.config import Configuration, load_configuration_dir
 from promotions.git import Author, GitRemote, RefNotFound
@@ -105,7 +105,7 @@ class World:
             trigger_environment="dev",
             source=source,
             config_revision="c" * 40,
-            created_at=datetime.now(UTC),
+            created_at=clock.now(),
             environments=[
                 EnvironmentRun(name="dev", status=EnvironmentStatus.SUCCESSFUL, commit=commit),
                 EnvironmentRun(name="qa", depends_on=("dev",)),
@@ -316,7 +316,7 @@ def test_an_environment_s_pull_requests_round_trip_through_the_store(store: Rele
         trigger_environment="dev",
         source=source,
         config_revision="c" * 40,
-        created_at=datetime.now(UTC),
+        created_at=clock.now(),
         environments=[
             EnvironmentRun(name="dev", status=EnvironmentStatus.SUCCESSFUL, commit="a" * 40),
             EnvironmentRun(name="prod", depends_on=("dev",), pull_requests=(pull,)),
