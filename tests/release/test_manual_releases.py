@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promotions.config import PolicyAction
-from promotions.config.repository import ConfigRepository
 from promotions.git import Author, GitRemote
 from promotions.release.engine import ReleaseNotRetryable
 from promotions.release.manual import ManualReleases, ProductNotFound, RequestRefused, RetryAlreadyStarted
@@ -22,33 +21,12 @@ from promotions.release.model import AuditEntry, EnvironmentRun, Release, Source
 from promotions.release.reading import product_state
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.release.store import ReleaseStore, UnknownPageToken
-from promotions_local.demo import create_demo_repository, write_demo_configuration
-from promotions_local.git_server import create_bare_repository, serve_repositories
+from promotions_local.demo import create_demo_repository
+from promotions_local.git_server import serve_repositories
 from tests.functions.api_world import TABLE, promotions_table_from_template
 
 DEVELOPER = Author(name="Dana", email="dana@example.invalid")
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class RecordedExecutions:
-    def __init__(self, existing: set[str] = frozenset()) -> None:
-        self.started: list[str] = []
-        self.retried: list[str] = []
-        self._existing = set(existing)
-
-    def start(self, release_id: str) -> bool:
-        if release_id in self._existing:
-            return False
-        self._existing.add(release_id)
-        self.started.append(release_id)
-        return True
-
-    def retry(self, release_id: str, attempt: int) -> bool:
-        name = f"{release_id}-retry-{attempt}"
-        if not self.start(name):
-            return False
-        self.retried.append(name)
-        return True
 
 
 @pytest.fixture
@@ -64,21 +42,6 @@ def gitops(tmp_path):
     create_demo_repository(tmp_path / "repos" / "gitops.git")
     with serve_repositories(tmp_path / "repos") as server:
         yield f"{server.base_url}/gitops.git"
-
-
-@pytest.fixture
-def configs(tmp_path, gitops, store) -> ConfigRepository:
-    config_dir = write_demo_configuration(tmp_path / "config", str(gitops))
-    files = {
-        p.relative_to(config_dir).as_posix(): p.read_bytes() for p in config_dir.rglob("*") if p.is_file()
-    }
-    create_bare_repository(tmp_path / "config.git", files, message="Promotion configuration")
-    return ConfigRepository(GitRemote(str(tmp_path / "config.git")), "main", "", store)
-
-
-@pytest.fixture
-def executions() -> RecordedExecutions:
-    return RecordedExecutions()
 
 
 @pytest.fixture

@@ -9,14 +9,10 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from promotions.config.repository import ConfigRepository
-from promotions.git import GitRemote
 from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
 from promotions.release.rollback import RollbackRefused, Rollbacks
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.release.store import ReleaseStore
-from promotions_local.demo import create_demo_repository, write_demo_configuration
-from promotions_local.git_server import create_bare_repository
 from tests.functions.api_world import TABLE, promotions_table_from_template
 
 PRODUCT, FLOW = "guestbook", "guestbook-release"
@@ -24,37 +20,10 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 OPERATOR = "ops@example.com"
 
 
-class RecordedExecutions:
-    def __init__(self) -> None:
-        self.started: list[str] = []
-
-    def start(self, release_id: str) -> bool:
-        if release_id in self.started:
-            return False
-        self.started.append(release_id)
-        return True
-
-
 @pytest.fixture
 def store(aws) -> ReleaseStore:
     boto3.client("dynamodb").create_table(**promotions_table_from_template())
     return ReleaseStore(TABLE)
-
-
-@pytest.fixture
-def configs(tmp_path, store) -> ConfigRepository:
-    create_demo_repository(tmp_path / "gitops.git")
-    config_dir = write_demo_configuration(tmp_path / "config", str(tmp_path / "gitops.git"))
-    files = {
-        p.relative_to(config_dir).as_posix(): p.read_bytes() for p in config_dir.rglob("*") if p.is_file()
-    }
-    create_bare_repository(tmp_path / "config.git", files, message="Promotion configuration")
-    return ConfigRepository(GitRemote(str(tmp_path / "config.git")), "main", "", store)
-
-
-@pytest.fixture
-def executions() -> RecordedExecutions:
-    return RecordedExecutions()
 
 
 @pytest.fixture
