@@ -14,6 +14,7 @@ from dulwich.client import FetchPackResult, GitClient, LocalGitClient
 from dulwich.errors import HangupException
 from dulwich.object_store import MemoryObjectStore
 from dulwich.objects import Commit, ObjectID, ShaFile, Tag, Tree
+from dulwich.refs import Ref
 from dulwich.repo import MemoryRepo
 
 from .backoff import back_off
@@ -39,11 +40,11 @@ _TOP_LEVEL_TREES = b"tree:2"
 # Filters a snapshot is fetched with, most sparing first, each tried when the server refuses the one before;
 # None, the whole tree, comes last. A commit needs only the trees on the paths it reads and writes: its
 # root tree comes with the commit (tree:1), or one round trip later where a host caps tree depth at 0.
-_TREELESS_FILTERS = (_ROOT_TREE_ONLY, _COMMITS_ONLY, _BLOBLESS, None)
+_TREELESS_FILTERS: tuple[bytes | None, ...] = (_ROOT_TREE_ONLY, _COMMITS_ONLY, _BLOBLESS, None)
 # For paths in subdirectories, the top-level directories come with the commit too: a GitOps repository has a
 # few (apps/, clusters/, ...) and small files at its root, which cost less than the round trip fetching the
 # directory on the path.
-_TREELESS_FILTERS_FOR_SUBDIRECTORIES = (_TOP_LEVEL_TREES, *_TREELESS_FILTERS)
+_TREELESS_FILTERS_FOR_SUBDIRECTORIES: tuple[bytes | None, ...] = (_TOP_LEVEL_TREES, *_TREELESS_FILTERS)
 _REACH_FILTERS = {
     Reach.NOTHING: _COMMITS_ONLY,
     Reach.ENTRIES: _ROOT_TREE_ONLY,
@@ -157,11 +158,11 @@ class Fetcher:
         """Where branch `ref` points now; None when there is no such branch."""
         client, path = self._transport.client()
         with self._transport.errors("read", ref.decode()):
-            return client.get_refs(path, ref_prefix=[ref]).refs.get(ref)
+            return client.get_refs(path.encode(), ref_prefix=[ref]).refs.get(Ref(ref))
 
     def _fetch_filtered(
         self, revision: Revision, filters: Sequence[bytes | None]
-    ) -> tuple[MemoryRepo, ObjectID, bytes | None]:
+    ) -> tuple[_FetchedRepo, ObjectID, bytes | None]:
         """Fetch `revision` at depth 1 with the first of `filters` the server does not refuse; return what was
         fetched, the object `revision` names and the filter used. `filters` must end with None (no filter)."""
         refused: list[bytes] = []
@@ -211,7 +212,7 @@ class Fetcher:
         depth: int | None,
         filter_spec: bytes | None,
         ref_prefix: Sequence[bytes],
-    ) -> tuple[MemoryRepo, list[ObjectID]]:
+    ) -> tuple[_FetchedRepo, list[ObjectID]]:
         """Fetch the ref tips `choose` picks from the advertisement; return them with what was fetched.
 
         Over stateless HTTP the refs are advertised in one request and wanted in the next. A protocol v0
@@ -254,7 +255,7 @@ class Fetcher:
                 back_off(attempt)
         raise AssertionError("itertools.count never ends")
 
-    def _fetch_ref(self, ref: bytes, filter_spec: bytes | None) -> tuple[MemoryRepo, ObjectID]:
+    def _fetch_ref(self, ref: bytes, filter_spec: bytes | None) -> tuple[_FetchedRepo, ObjectID]:
         def tip_of_ref(refs: Mapping[bytes, ObjectID]) -> list[ObjectID]:
             if ref not in refs:
                 raise RefNotFound(self._transport.describe("fetch", ref.decode(), "no such ref"))
@@ -265,7 +266,7 @@ class Fetcher:
         )
         return repo, tip
 
-    def _fetch_commit(self, sha: ObjectID, filter_spec: bytes | None) -> MemoryRepo:
+    def _fetch_commit(self, sha: ObjectID, filter_spec: bytes | None) -> _FetchedRepo:
         client, path = self._transport.client(by_object_id=self._transport.takes_wants_by_id())
 
         def want_commit(refs: Mapping[bytes, ObjectID], depth: int | None = None) -> list[ObjectID]:
@@ -301,7 +302,7 @@ class Fetcher:
             ) from error
         return repo
 
-    def _fetch_by_deepening(self, sha: ObjectID) -> MemoryRepo:
+    def _fetch_by_deepening(self, sha: ObjectID) -> _FetchedRepo:
         """Fetch `sha` from a server that serves only advertised tips: as a tip if it is one, else by
         deepening the history of every branch and tag until it shows up."""
         repo, _tips = self._fetch_advertised(
@@ -335,7 +336,7 @@ class Fetcher:
     def _advertised(self, ref_prefix: Sequence[bytes]) -> set[ObjectID]:
         client, path = self._transport.client()
         with self._transport.errors("read refs of", None):
-            refs = client.get_refs(path, ref_prefix=list(ref_prefix)).refs
+            refs = client.get_refs(path.encode(), ref_prefix=list(ref_prefix)).refs
         return {sha for sha in refs.values() if sha is not None}
 
     def _fetch_objects(self, label: str, object_ids: Sequence[ObjectID], reach: Reach) -> list[ShaFile]:
@@ -427,6 +428,12 @@ class Fetcher:
         )
 
 
+class _FetchedRepo(MemoryRepo):
+    """A fetch's repository: its objects are in a SpillingObjectStore (set by _fetch_into_new_repository)."""
+
+    object_store: SpillingObjectStore
+
+
 def _fetch_into_new_repository(
     client: GitClient,
     path: str,
@@ -437,14 +444,14 @@ def _fetch_into_new_repository(
     ref_prefix: Sequence[bytes],
     in_memory_limit: int,
     byte_limit: int | None = None,
-) -> tuple[MemoryRepo, FetchPackResult]:
+) -> tuple[_FetchedRepo, FetchPackResult]:
     """Fetch into a new repository whose objects are in memory, or on disk if the pack is over the limit.
 
     dulwich's `fetch` would hand the pack to the store as a thin pack, inflating every object; a repository that
     starts empty announces no objects it has, so the server sends a self-contained pack, which `add_pack` takes
     as it is. With `byte_limit`, a pack growing past it is abandoned, the connection closed, and _PackOverLimit
     raised."""
-    repo = MemoryRepo()
+    repo = _FetchedRepo()
     repo.object_store = SpillingObjectStore(in_memory_limit)
     pack, commit, abort = repo.object_store.add_pack()
     write = pack.write if byte_limit is None else _limited(pack.write, byte_limit)

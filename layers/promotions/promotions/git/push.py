@@ -14,6 +14,7 @@ from collections.abc import Set as AbstractSet
 from dulwich.file import FileLocked
 from dulwich.objects import ObjectID, ShaFile
 from dulwich.pack import UnpackedObject, pack_objects_to_data
+from dulwich.refs import Ref
 
 from .errors import GitError, GitTransientError, PushRejected
 from .fetch import Fetcher
@@ -45,16 +46,17 @@ class Pusher:
         locked (a repository given by path) did not move: that is a race lost like any other, with no refusal.
         Raises PushRejected."""
         label = ref.decode()
-        client, path = self._transport.client(expected_refs={} if base is None else {ref: base})
+        key = Ref(ref)
+        client, path = self._transport.client(expected_refs={} if base is None else {key: base})
         seen_at: list[ObjectID | None] = []
         # The server's messages (a hook's output): the only place it says why it refused.
         server_messages: list[bytes] = []
 
-        def compare_and_swap(refs: Mapping[bytes, ObjectID]) -> dict[bytes, ObjectID]:
+        def compare_and_swap(refs: Mapping[Ref, ObjectID]) -> dict[Ref, ObjectID]:
             # A local repository's refs are re-read here: returning {ref: new} unchecked would force-push. Over
             # HTTP they are `expected_refs`, sent back as the old values the server checks.
-            seen_at.append(refs.get(ref))
-            return {ref: new_commit} if refs.get(ref) == base else {}
+            seen_at.append(refs.get(key))
+            return {key: new_commit} if refs.get(key) == base else {}
 
         def new_objects_only(
             have: AbstractSet[ObjectID],
@@ -67,7 +69,9 @@ class Pusher:
 
         try:
             with self._transport.errors("push to", label):
-                result = client.send_pack(path, compare_and_swap, new_objects_only, server_messages.append)
+                result = client.send_pack(
+                    path.encode(), compare_and_swap, new_objects_only, server_messages.append
+                )
         except FileLocked:
             logger.info("%s %s: another writer holds the ref locked", self._transport.display_url, label)
             return False, None

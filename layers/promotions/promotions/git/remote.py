@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 
 from dulwich.objects import ObjectID
+from dulwich.refs import Ref
 
 from .backoff import back_off
 from .errors import GitTransientError, PushRaceLost, RefNotFound
@@ -218,8 +219,8 @@ class GitRemote:
         """The branch the remote's HEAD points at: where an Argo CD Application tracking HEAD deploys from."""
         client, path = self._transport.client()
         with self._transport.errors("read refs of", "HEAD"):
-            advertised = client.get_refs(path, ref_prefix=[b"HEAD"])
-        target = (advertised.symrefs or {}).get(b"HEAD")
+            advertised = client.get_refs(path.encode(), ref_prefix=[b"HEAD"])
+        target = (advertised.symrefs or {}).get(Ref(b"HEAD"))
         if target is None or not target.startswith(b"refs/heads/"):
             raise RefNotFound(
                 self._transport.describe("read refs of", "HEAD", "the server names no default branch")

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from dulwich.objects import ObjectID
-from dulwich.refs import check_ref_format
+from dulwich.refs import Ref, check_ref_format
 
 _SHA = re.compile(r"[0-9a-fA-F]{40}")
 
@@ -34,7 +34,7 @@ def parse_revision(revision: str) -> Revision:
     if revision == "HEAD":
         return Revision(ref=b"HEAD")
     ref = revision if revision.startswith("refs/") else f"refs/heads/{revision}"
-    if not check_ref_format(ref.encode()):
+    if not check_ref_format(Ref(ref.encode())):
         raise ValueError(f"invalid revision {revision!r}: {ref!r} is not a valid Git ref name")
     return Revision(ref=ref.encode())
 
@@ -45,6 +45,6 @@ def branch_ref(branch: str) -> bytes:
     if branch.startswith("refs/") and not branch.startswith("refs/heads/"):
         raise ValueError(f"cannot commit to {branch!r}: commits go to branches (refs/heads/...)")
     ref = branch if branch.startswith("refs/heads/") else f"refs/heads/{branch}"
-    if not check_ref_format(ref.encode()):
+    if not check_ref_format(Ref(ref.encode())):
         raise ValueError(f"invalid branch name {branch!r}")
     return ref.encode()

@@ -83,7 +83,8 @@ class _StatusCheckingPoolManager(urllib3.PoolManager):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, maxsize=_CONNECTIONS_PER_HOST, **kwargs)
 
-    def urlopen(self, method: str, url: str, redirect: bool = True, **kwargs: Any) -> Any:
+    # The signature of urllib3's own PoolManager.urlopen, which urllib3 declares with the same ignore.
+    def urlopen(self, method: str, url: str, redirect: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs = _with_read_only_retries(method, url, kwargs)
         return _raise_for_status(super().urlopen(method, url, redirect=redirect, **kwargs), url)
 
@@ -92,7 +93,8 @@ class _StatusCheckingProxyManager(urllib3.ProxyManager):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, maxsize=_CONNECTIONS_PER_HOST, **kwargs)
 
-    def urlopen(self, method: str, url: str, redirect: bool = True, **kwargs: Any) -> Any:
+    # The signature of urllib3's own PoolManager.urlopen, which urllib3 declares with the same ignore.
+    def urlopen(self, method: str, url: str, redirect: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs = _with_read_only_retries(method, url, kwargs)
         return _raise_for_status(super().urlopen(method, url, redirect=redirect, **kwargs), url)
 
@@ -284,13 +286,16 @@ class Transport:
             if parts.port is not None:
                 netloc = f"{netloc}:{parts.port}"
             self.location = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-            self._pool = default_urllib3_manager(
+            pool = default_urllib3_manager(
                 None,
                 pool_manager_cls=_StatusCheckingPoolManager,
                 proxy_manager_cls=_StatusCheckingProxyManager,
                 base_url=self.location,
                 timeout=urllib3.Timeout(connect=min(timeout, _CONNECT_TIMEOUT_SECONDS), read=timeout),  # type: ignore[arg-type]
             )
+            # dulwich wraps the manager in an AuthCallbackPoolManager only for an auth callback, never given here.
+            assert isinstance(pool, urllib3.PoolManager)
+            self._pool = pool
         else:
             self.location = url.strip()
         self._credentials = credentials
