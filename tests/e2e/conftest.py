@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +18,48 @@ from promotions_local.github_payloads import push_and_describe
 # appVersion in Chart.yaml and image.tag in values.yaml: the quoted version, comments kept.
 VERSION_LINE = re.compile(r'^(\s*(?:appVersion|tag):\s*)"[^"]*"', re.MULTILINE)
 DEVELOPER = Author(name="Dana Developer", email="dana@example.invalid")
+
+
+def document(api_version: str, kind: str, name: str, spec: dict) -> dict:
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}, "spec": spec}
+
+
+def write_documents(config_dir, filename: str, documents: list[dict]) -> None:
+    (config_dir / filename).write_text("---\n".join(json.dumps(d) + "\n" for d in documents))
+
+
+def board_check(api, name: str, body: dict) -> dict:
+    """An http check that POSTs `body` to the fake API's /board every minute until it answers status ok."""
+    spec = {
+        "url": f"{api.url}/board",
+        "method": "POST",
+        "body": body,
+        "successWhen": {"jsonPath": "$.status", "equals": "ok"},
+        "pollSeconds": 60,
+    }
+    return document("promotions.dev/v1alpha1", "PromotionCheck", name, {"http": spec})
+
+
+def before_qa_and_staging(check: str) -> dict:
+    """A policy that runs `check` before qa and staging are promoted."""
+    return document(
+        "codefresh.io/v1beta1",
+        "PromotionPolicy",
+        "board-before-qa-and-staging",
+        {
+            "priority": 1,
+            "selector": {"targetEnvironment": {"names": ["qa", "staging"]}},
+            "policy": {"preAction": check},
+        },
+    )
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float, interval: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"after {timeout:.0f}s, still not {what}")
+        time.sleep(interval)
 
 
 @dataclass

@@ -8,8 +8,6 @@ import itertools
 import json
 import re
 import stat
-import time
-from collections.abc import Callable
 
 import pytest
 from dulwich.objects import Commit
@@ -24,19 +22,13 @@ from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions_local.git_server import GitHttpBackendServer
 from promotions_local.session import LocalPromotions
 
+from .conftest import before_qa_and_staging, board_check, document, wait_for, write_documents
+
 pytestmark = pytest.mark.slow
 
 PRODUCT = "guestbook"
 PROMOTED = ("qa", "staging", "prod")
 TAG = re.compile(rb'^\s*tag:\s*"([^"]*)"', re.MULTILINE)
-
-
-def document(api_version: str, kind: str, name: str, spec: dict) -> dict:
-    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}, "spec": spec}
-
-
-def write_documents(config_dir, filename: str, documents: list[dict]) -> None:
-    (config_dir / filename).write_text("---\n".join(json.dumps(d) + "\n" for d in documents))
 
 
 def policy(config_dir, name: str) -> None:
@@ -45,14 +37,6 @@ def policy(config_dir, name: str) -> None:
         "concurrency.yaml",
         [document("promotions.dev/v1alpha1", "PromotionConcurrency", PRODUCT, {"policy": name})],
     )
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"after {timeout:.0f}s, still not {what}")
-        time.sleep(0.02)
 
 
 def releases_of_the_product() -> list[Release]:
@@ -69,7 +53,7 @@ def all_ended(count: int, timeout: float = 240) -> list[Release]:
         found = releases_of_the_product()
         return len(found) == count and all(release.status.is_final for release in found)
 
-    wait_for(ended, f"{count} releases ended", timeout)
+    wait_for(ended, f"{count} releases ended", timeout, 0.02)
     return releases_of_the_product()
 
 
@@ -85,32 +69,7 @@ def board(config_dir, api, approved: set[str]) -> None:
     write_documents(
         config_dir,
         "board.yaml",
-        [
-            document(
-                "promotions.dev/v1alpha1",
-                "PromotionCheck",
-                "board",
-                {
-                    "http": {
-                        "url": f"{api.url}/board",
-                        "method": "POST",
-                        "body": {"version": "${VERSION}"},
-                        "successWhen": {"jsonPath": "$.status", "equals": "ok"},
-                        "pollSeconds": 60,
-                    }
-                },
-            ),
-            document(
-                "codefresh.io/v1beta1",
-                "PromotionPolicy",
-                "board-before-qa-and-staging",
-                {
-                    "priority": 1,
-                    "selector": {"targetEnvironment": {"names": ["qa", "staging"]}},
-                    "policy": {"preAction": "board"},
-                },
-            ),
-        ],
+        [board_check(api, "board", {"version": "${VERSION}"}), before_qa_and_staging("board")],
     )
 
 
@@ -170,7 +129,7 @@ def test_terminate_policy_a_new_release_terminates_the_active_one(world, api):
     with LocalPromotions(config_dir) as local:
         local.submit_github_push(push("51.0.0"))
         local.process_events()
-        wait_for(lambda: len(api.requests) >= 2, "the first release waiting for the board")
+        wait_for(lambda: len(api.requests) >= 2, "the first release waiting for the board", 180, 0.02)
         local.submit_github_push(push("51.0.1"))
         local.process_events()
         first, second = all_ended(2)
@@ -195,7 +154,7 @@ def test_past_fifty_waiting_releases_the_oldest_waiting_one_is_terminated(world,
     with LocalPromotions(config_dir) as local:
         local.submit_github_push(pushes[0])
         local.process_events()
-        wait_for(lambda: len(api.requests) >= 2, "the first release waiting for the board")
+        wait_for(lambda: len(api.requests) >= 2, "the first release waiting for the board", 180, 0.02)
         for pushed in pushes[1:]:
             local.submit_github_push(pushed)
         local.process_events(timeout=300)
@@ -223,7 +182,12 @@ def test_a_push_under_way_when_its_release_is_terminated_finishes_before_the_nex
         leases = runtime.services().leases
         local.submit_github_push(push("53.0.0"))
         local.process_events()
-        wait_for(lambda: leases.environment_holder(PRODUCT, "qa") is not None, "the first release pushing qa")
+        wait_for(
+            lambda: leases.environment_holder(PRODUCT, "qa") is not None,
+            "the first release pushing qa",
+            180,
+            0.02,
+        )
         local.submit_github_push(push("53.0.1"))
         local.process_events()
         first, second = all_ended(2)

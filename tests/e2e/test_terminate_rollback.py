@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable
 
 import pytest
 
@@ -19,6 +17,8 @@ from promotions.release.termination import TIMEOUT_ACTOR
 from promotions_local.git_server import GitHttpBackendServer
 from promotions_local.session import LocalPromotions
 
+from .conftest import before_qa_and_staging, board_check, document, wait_for, write_documents
+
 pytestmark = pytest.mark.slow
 
 PROMOTED = ("qa", "staging", "prod")
@@ -28,29 +28,13 @@ HOST = re.compile(rb"^\s*host:\s*(\S+)", re.MULTILINE)
 OPERATOR = "ops@example.com"
 
 
-def document(api_version: str, kind: str, name: str, spec: dict) -> dict:
-    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}, "spec": spec}
-
-
-def write_documents(config_dir, filename: str, documents: list[dict]) -> None:
-    (config_dir / filename).write_text("---\n".join(json.dumps(d) + "\n" for d in documents))
-
-
 def calls(api, path: str) -> list[dict]:
     return [json.loads(request.body or b"{}") for request in api.requests if request.path == path]
 
 
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"after {timeout:.0f}s, still not {what}")
-        time.sleep(0.05)
-
-
 def ended(release_id: str, timeout: float = 120) -> Release:
     store = runtime.services().store
-    wait_for(lambda: store.get(release_id).status.is_final, f"{release_id} ended", timeout)
+    wait_for(lambda: store.get(release_id).status.is_final, f"{release_id} ended", timeout, 0.05)
     return store.get(release_id)
 
 
@@ -80,20 +64,7 @@ def waiting_board(config_dir, api, flow_settings: str = "") -> None:
         config_dir,
         "board.yaml",
         [
-            document(
-                "promotions.dev/v1alpha1",
-                "PromotionCheck",
-                "approval-board",
-                {
-                    "http": {
-                        "url": f"{api.url}/board",
-                        "method": "POST",
-                        "body": {"environment": "${ENVIRONMENT}"},
-                        "successWhen": {"jsonPath": "$.status", "equals": "ok"},
-                        "pollSeconds": 60,
-                    }
-                },
-            ),
+            board_check(api, "approval-board", {"environment": "${ENVIRONMENT}"}),
             document(
                 "promotions.dev/v1alpha1",
                 "PromotionCheck",
@@ -106,16 +77,7 @@ def waiting_board(config_dir, api, flow_settings: str = "") -> None:
                     }
                 },
             ),
-            document(
-                "codefresh.io/v1beta1",
-                "PromotionPolicy",
-                "board-before-qa-and-staging",
-                {
-                    "priority": 1,
-                    "selector": {"targetEnvironment": {"names": ["qa", "staging"]}},
-                    "policy": {"preAction": "approval-board"},
-                },
-            ),
+            before_qa_and_staging("approval-board"),
         ],
     )
     flow = config_dir / "promotion-flow.yaml"
@@ -138,7 +100,7 @@ def test_terminating_a_release_whose_check_still_waits(world, api):
         local.submit_github_push(pushed)
         local.process_events()
         [release_id] = local.release_ids()
-        wait_for(lambda: len(calls(api, "/board")) >= 4, "polling the board")
+        wait_for(lambda: len(calls(api, "/board")) >= 4, "polling the board", 120, 0.05)
 
         outcome = runtime.services().termination.terminate(release_id, OPERATOR, reason="wrong build")
         release = ended(release_id)
