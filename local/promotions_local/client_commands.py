@@ -126,6 +126,15 @@ def _print(document: Any, as_json: bool, render) -> None:
         Console().print(render(document))
 
 
+def _post_for_release(
+    api: str, token: str | None, path: str, as_json: bool, body: dict | None = None
+) -> None:
+    """POST to an endpoint that answers with the release it made or changed, and show that release; the options
+    left out (None) are not sent, so that the API applies its defaults."""
+    present = None if body is None else {name: value for name, value in body.items() if value is not None}
+    _print(ApiClient(api, token).call("POST", path, body=present), as_json, _release_table)
+
+
 def _styled(status: str) -> str:
     style = _STYLES.get(status)
     return f"[{style}]{status}[/]" if style else status
@@ -231,7 +240,7 @@ def retry(
     as_json: AsJson = False,
 ) -> None:
     """Run a Failed or Terminated release again; environments that succeeded keep their commits."""
-    _print(ApiClient(api, token).call("POST", f"/releases/{release_id}/retry"), as_json, _release_table)
+    _post_for_release(api, token, f"/releases/{release_id}/retry", as_json)
 
 
 @release_app.command("terminate")
@@ -243,11 +252,8 @@ def terminate(
     as_json: AsJson = False,
 ) -> None:
     """Terminate a release: a queued one leaves the queue; a running one stops, never in the middle of a push."""
-    body = {"reason": reason} if reason else None
-    _print(
-        ApiClient(api, token).call("POST", f"/releases/{release_id}/terminate", body=body),
-        as_json,
-        _release_table,
+    _post_for_release(
+        api, token, f"/releases/{release_id}/terminate", as_json, {"reason": reason} if reason else None
     )
 
 
@@ -266,11 +272,7 @@ def rollback(
 ) -> None:
     """Promote an earlier release's properties back into one environment, through its gates."""
     body = {"environment": environment, **({"toRelease": to_release} if to_release else {})}
-    _print(
-        ApiClient(api, token).call("POST", f"/products/{product}/rollback", body=body),
-        as_json,
-        _release_table,
-    )
+    _post_for_release(api, token, f"/products/{product}/rollback", as_json, body)
 
 
 def trigger(
@@ -287,11 +289,7 @@ def trigger(
     as_json: AsJson = False,
 ) -> None:
     """Run a product's flow now, as a push would."""
-    body = {"product": product, "flow": flow, "commit": commit}
-    release = ApiClient(api, token).call(
-        "POST", "/releases", body={name: value for name, value in body.items() if value is not None}
-    )
-    _print(release, as_json, _release_table)
+    _post_for_release(api, token, "/releases", as_json, {"product": product, "flow": flow, "commit": commit})
 
 
 def promote(
@@ -322,10 +320,7 @@ def promote(
         "fromEnvironment": from_environment,
         "action": action,
     }
-    release = ApiClient(api, token).call(
-        "POST", "/promotions", body={name: value for name, value in body.items() if value is not None}
-    )
-    _print(release, as_json, _release_table)
+    _post_for_release(api, token, "/promotions", as_json, body)
 
 
 def approve(
@@ -336,11 +331,7 @@ def approve(
     as_json: AsJson = False,
 ) -> None:
     """Approve an environment's waiting approval as yourself (listed among its approvers by your identity)."""
-    _print(
-        ApiClient(api, token).call("POST", f"/releases/{release_id}/environments/{environment}/approve"),
-        as_json,
-        _release_table,
-    )
+    _post_for_release(api, token, f"/releases/{release_id}/environments/{environment}/approve", as_json)
 
 
 def reject(
@@ -352,10 +343,6 @@ def reject(
     as_json: AsJson = False,
 ) -> None:
     """Reject an environment's waiting approval as yourself: the environment fails, naming you and why."""
-    _print(
-        ApiClient(api, token).call(
-            "POST", f"/releases/{release_id}/environments/{environment}/reject", body={"reason": reason}
-        ),
-        as_json,
-        _release_table,
+    _post_for_release(
+        api, token, f"/releases/{release_id}/environments/{environment}/reject", as_json, {"reason": reason}
     )
