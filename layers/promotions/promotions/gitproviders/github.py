@@ -18,7 +18,7 @@ from .models import (
     PullRequestStatus,
     StatusKind,
 )
-from .rest import RestProvider, repository_path
+from .rest import RestProvider, latest_by_name, repository_path
 
 GITHUB_API_URL = "https://api.github.com"
 _PAGE = {"per_page": "100"}
@@ -161,12 +161,12 @@ class GitHubProvider(RestProvider):
                 ]
         if StatusKind.CHECK_RUN in kinds:
             what = f"check runs of commit {sha[:12]} in {owner}/{name}"
-            latest: dict[str, _CheckRun] = {}
-            for page in self._pages(f"{commit}/check-runs", what, _PAGE):
-                for run in self._parse(_CheckRuns, page, what).check_runs:
-                    if run.name not in latest or run.id > latest[run.name].id:
-                        latest[run.name] = run
-            found += [run.commit_status() for run in latest.values()]
+            runs = [
+                run
+                for page in self._pages(f"{commit}/check-runs", what, _PAGE)
+                for run in self._parse(_CheckRuns, page, what).check_runs
+            ]
+            found += [run.commit_status() for run in latest_by_name(runs)]
         return found
 
     def set_commit_status(self, repo_url: str, sha: str, status: CommitStatusUpdate) -> None:

@@ -17,7 +17,7 @@ from .models import (
     PullRequestStatus,
     StatusKind,
 )
-from .rest import RestProvider, repository_path
+from .rest import RestProvider, latest_by_name, repository_path
 
 GITLAB_API_URL = "https://gitlab.com/api/v4"
 
@@ -157,12 +157,12 @@ class GitLabProvider(RestProvider):
         project = _project(repo_url)
         what = f"statuses of commit {sha[:12]} in {project}"
         path = f"{_path(project)}/repository/commits/{quote(sha, safe='')}/statuses"
-        latest: dict[str, _GitLabStatus] = {}
-        for page in self._pages(path, what, {"per_page": "100"}):
-            for status in self._parse(_GitLabStatuses, page, what).root:
-                if status.name not in latest or status.id > latest[status.name].id:
-                    latest[status.name] = status
-        return [status.commit_status() for status in latest.values()]
+        statuses = [
+            status
+            for page in self._pages(path, what, {"per_page": "100"})
+            for status in self._parse(_GitLabStatuses, page, what).root
+        ]
+        return [status.commit_status() for status in latest_by_name(statuses)]
 
     def set_commit_status(self, repo_url: str, sha: str, status: CommitStatusUpdate) -> None:
         project = _project(repo_url)

@@ -1,12 +1,12 @@
 """What the GitHub, GitLab and Bitbucket providers share: where a host's API is found, one call that turns an
-answer into data or an error, and reading a listing page by page."""
+answer into data or an error, reading a listing page by page, and keeping the newest status of each name."""
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ValidationError
@@ -24,6 +24,24 @@ from .errors import (
 from .models import GitProvider, StatusKind
 
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+class _Numbered(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def latest_by_name[T: _Numbered](items: Iterable[T]) -> list[T]:
+    """The newest (highest id) of each name: hosts keep every status or check run set, and only the last one
+    counts for a merge."""
+    latest: dict[str, T] = {}
+    for item in items:
+        if item.name not in latest or item.id > latest[item.name].id:
+            latest[item.name] = item
+    return list(latest.values())
 
 
 def repository_path(
