@@ -62,87 +62,116 @@ def _listed_at(release: Release) -> str:
     return f"{release.created_at.isoformat()}#{release.id}"
 
 
+class _ByTime(GlobalSecondaryIndex["ReleaseItem"]):
+    class Meta:
+        index_name = RELEASES_BY_TIME
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    listed_at = UnicodeAttribute(range_key=True)
+
+
+class _ByProduct(GlobalSecondaryIndex["ReleaseItem"]):
+    class Meta:
+        index_name = RELEASES_BY_PRODUCT
+        projection = AllProjection()
+
+    product = UnicodeAttribute(hash_key=True)
+    listed_at = UnicodeAttribute(range_key=True)
+
+
+# The item kinds, declared once with their attributes. None is bound to a table: _models subclasses them per
+# table name, and only those subclasses are stored and read.
+class Item(Model):
+    class Meta:
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class ReleaseItem(Item):
+    product = UnicodeAttribute()
+    flow = UnicodeAttribute()
+    version = UnicodeAttribute()
+    trigger_environment = UnicodeAttribute()
+    source = JSONAttribute()
+    config_revision = UnicodeAttribute()
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    promotion_context = JSONAttribute(default=dict)
+    rollback_of = UnicodeAttribute(null=True)
+    action = UnicodeAttribute(null=True)
+    # Null on releases stored before releases were listed: those are not listed.
+    listing = UnicodeAttribute(null=True)
+    listed_at = UnicodeAttribute(null=True)
+    # Given per table: an index queries the model it was declared on.
+    by_time: _ByTime
+    by_product: _ByProduct
+
+
+class EnvironmentItem(Item):
+    name = UnicodeAttribute()
+    position = NumberAttribute()
+    depends_on = ListAttribute(of=UnicodeAttribute, default=list)
+    status = UnicodeAttribute()
+    commit = UnicodeAttribute(null=True)
+    commit_message = UnicodeAttribute(null=True)
+    committed_at = UTCDateTimeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    wait_token = UnicodeAttribute(null=True)
+    wait_decision = UnicodeAttribute(null=True)
+    pull_requests = JSONAttribute(null=True)
+
+
+class ConfigItem(Item):
+    revision = UnicodeAttribute()
+    recorded_at = UTCDateTimeAttribute()
+
+
+class AuditItem(Item):
+    at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    detail = UnicodeAttribute(default="")
+
+
 def _models(
     table_name: str,
-) -> tuple[type[Model], type[Model], type[Model], type[Model], type[Model]]:
-    """Model classes bound to one table; the table name comes from the deployment, not from code.
+) -> tuple[type[Item], type[ReleaseItem], type[EnvironmentItem], type[ConfigItem], type[AuditItem]]:
+    """The item kinds bound to one table; the table name comes from the deployment, not from code.
 
     Built per store rather than cached per table name: pynamodb keeps a connection on the model class,
-    and a store for another endpoint (another local stack) must not inherit it.
+    and a store for another endpoint (another local stack) must not inherit it. Each table's item has its
+    own discriminator, which maps a stored `kind` to that table's classes.
     """
 
-    class Item(Model):
+    class TableItem(Item):
         class Meta:
             pass
 
-        pk = UnicodeAttribute(hash_key=True)
-        sk = UnicodeAttribute(range_key=True)
         kind = DiscriminatorAttribute()
 
-    Item.Meta.table_name = table_name
+    TableItem.Meta.table_name = table_name  # type: ignore[attr-defined]  # pynamodb's Meta is a bare class
 
-    class ByTime(GlobalSecondaryIndex):
-        class Meta:
-            index_name = RELEASES_BY_TIME
-            projection = AllProjection()
+    class TableReleaseItem(TableItem, ReleaseItem, discriminator="release"):
+        by_time = _ByTime()
+        by_product = _ByProduct()
 
-        listing = UnicodeAttribute(hash_key=True)
-        listed_at = UnicodeAttribute(range_key=True)
+    class TableEnvironmentItem(TableItem, EnvironmentItem, discriminator="environment"):
+        pass
 
-    class ByProduct(GlobalSecondaryIndex):
-        class Meta:
-            index_name = RELEASES_BY_PRODUCT
-            projection = AllProjection()
+    class TableConfigItem(TableItem, ConfigItem, discriminator="config"):
+        pass
 
-        product = UnicodeAttribute(hash_key=True)
-        listed_at = UnicodeAttribute(range_key=True)
+    class TableAuditItem(TableItem, AuditItem, discriminator="audit"):
+        pass
 
-    class ReleaseItem(Item, discriminator="release"):
-        product = UnicodeAttribute()
-        flow = UnicodeAttribute()
-        version = UnicodeAttribute()
-        trigger_environment = UnicodeAttribute()
-        source = JSONAttribute()
-        config_revision = UnicodeAttribute()
-        status = UnicodeAttribute()
-        reason = UnicodeAttribute(null=True)
-        created_at = UTCDateTimeAttribute()
-        updated_at = UTCDateTimeAttribute()
-        promotion_context = JSONAttribute(default=dict)
-        rollback_of = UnicodeAttribute(null=True)
-        action = UnicodeAttribute(null=True)
-        # Null on releases stored before releases were listed: those are not listed.
-        listing = UnicodeAttribute(null=True)
-        listed_at = UnicodeAttribute(null=True)
-        by_time = ByTime()
-        by_product = ByProduct()
-
-    class EnvironmentItem(Item, discriminator="environment"):
-        name = UnicodeAttribute()
-        position = NumberAttribute()
-        depends_on = ListAttribute(of=UnicodeAttribute, default=list)
-        status = UnicodeAttribute()
-        commit = UnicodeAttribute(null=True)
-        commit_message = UnicodeAttribute(null=True)
-        committed_at = UTCDateTimeAttribute(null=True)
-        reason = UnicodeAttribute(null=True)
-        started_at = UTCDateTimeAttribute(null=True)
-        finished_at = UTCDateTimeAttribute(null=True)
-        wait_token = UnicodeAttribute(null=True)
-        wait_decision = UnicodeAttribute(null=True)
-        pull_requests = JSONAttribute(null=True)
-
-    class ConfigItem(Item, discriminator="config"):
-        revision = UnicodeAttribute()
-        recorded_at = UTCDateTimeAttribute()
-
-    class AuditItem(Item, discriminator="audit"):
-        at = UTCDateTimeAttribute()
-        actor = UnicodeAttribute()
-        action = UnicodeAttribute()
-        detail = UnicodeAttribute(default="")
-
-    return Item, ReleaseItem, EnvironmentItem, ConfigItem, AuditItem
+    return TableItem, TableReleaseItem, TableEnvironmentItem, TableConfigItem, TableAuditItem
 
 
 _CONTEXT_MERGE_ATTEMPTS = 10
@@ -239,7 +268,8 @@ class ReleaseStore:
             environments=[
                 EnvironmentRun(
                     name=run.name,
-                    depends_on=tuple(run.depends_on or ()),
+                    # pynamodb types a list `of=UnicodeAttribute` as list[UnicodeAttribute]; its items are str.
+                    depends_on=tuple(run.depends_on or ()),  # type: ignore[arg-type]
                     status=EnvironmentStatus(run.status),
                     commit=run.commit,
                     commit_message=run.commit_message,
@@ -437,7 +467,7 @@ class ReleaseStore:
         except self._config.DoesNotExist:
             return None
 
-    def _environment_item(self, release_id: str, position: int, run: EnvironmentRun) -> Model:
+    def _environment_item(self, release_id: str, position: int, run: EnvironmentRun) -> EnvironmentItem:
         return self._environment(
             pk=_release_pk(release_id),
             sk=_environment_sk(run.name),
@@ -454,7 +484,7 @@ class ReleaseStore:
             pull_requests=[pull.model_dump(mode="json") for pull in run.pull_requests] or None,
         )
 
-    def _audit_item(self, release_id: str, entry: AuditEntry) -> Model:
+    def _audit_item(self, release_id: str, entry: AuditEntry) -> AuditItem:
         # Sorted by time; the suffix keeps two entries of one instant apart.
         return self._audit(
             pk=_release_pk(release_id),
@@ -465,7 +495,7 @@ class ReleaseStore:
             detail=entry.detail,
         )
 
-    def _environment_ref(self, release_id: str, environment: str) -> Model:
+    def _environment_ref(self, release_id: str, environment: str) -> EnvironmentItem:
         return self._environment(pk=_release_pk(release_id), sk=_environment_sk(environment))
 
     def _connection(self) -> Connection:
