@@ -278,7 +278,7 @@ class Configuration:
                 f"no promotion action for Product {product} in environment {environment}: nothing sets "
                 f"policy.action (consulted: {consulted})"
             )
-        return EffectivePolicy(**values, sources=sources)
+        return EffectivePolicy.model_validate({**values, "sources": sources})
 
     def _product(self, name: str) -> Product:
         if name not in self._products:

@@ -36,9 +36,23 @@ from promotions.config.schema import ignored_fields, known_keys, unknown_keys
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
+# The kinds of document the configuration holds; each has the `name` of its metadata.
+_Entity = (
+    Product
+    | PromotionTemplateDocument
+    | PromotionPolicy
+    | PromotionFlow
+    | Environment
+    | Application
+    | PromotionCheck
+    | GitRepository
+    | PromotionConcurrency
+)
+
+
 @dataclass(frozen=True)
 class _Kind:
-    model: type[BaseModel]
+    model: type[_Entity]
     api_versions: frozenset[str]
 
     @property

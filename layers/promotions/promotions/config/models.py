@@ -61,9 +61,8 @@ def _valid_json_path(expression: str) -> str:
     except jsonpath_rfc9535.JSONPathError as error:
         # Codefresh's own docs show `$appVersion`; RFC 9535 needs the dot.
         hint = f" (did you mean '$.{expression[1:]}'?)" if re.match(r"\$[A-Za-z_]", expression) else ""
-        raise ValueError(
-            f"invalid JSONPath {expression!r}: {error.args[0]} at character {error.token.index + 1}{hint}"
-        ) from None
+        where = f" at character {error.token.index + 1}" if error.token is not None else ""
+        raise ValueError(f"invalid JSONPath {expression!r}: {error.args[0]}{where}{hint}") from None
     return expression
 
 
