@@ -33,7 +33,7 @@ def verification_check(
         raise ValueError(f"environment {environment.name}: no Argo CD applications to verify")
     argocd = verification.argocd
     connection = argocd.model_dump(
-        mode="json", by_alias=True, exclude_none=True, include=_ARGOCD_CONNECTION_FIELDS
+        mode="json", by_alias=True, exclude_none=True, include=set(_ARGOCD_CONNECTION_FIELDS)
     )
     return PromotionCheck.model_validate(
         {

@@ -127,7 +127,8 @@ class Promoter:
         files = configuration.template_for(release.product).promotion
         sources = source_snapshots(plans, self._remotes, lambda app: release.source.commit)
         order = SourceOrder(self._remotes, release.source) if forward_only else None
-        commits, pull_requests, changed, message = [], [], [], None
+        commits, pull_requests, message = [], [], None
+        changed: list[str] = []
         push_retries = 0
         superseded: list[Superseded] = []
         approvers = self._approved_by(release_id, environment)
@@ -315,8 +316,11 @@ class BranchPlan:
             for relative, json_paths in _template_files(files, source, source_app.path):
                 target_path = posixpath.join(target_app.path, relative)
                 current = tip.read(target_path)
+                promoted = source.read(posixpath.join(source_app.path, relative))
+                # _template_files names only files the source application has.
+                assert promoted is not None
                 updated = promote_properties(
-                    source.read(posixpath.join(source_app.path, relative)),
+                    promoted,
                     current,
                     json_paths,
                     file=target_path,
@@ -423,7 +427,7 @@ def _template_files(files, source: Snapshot, app_path: str) -> list[tuple[str, l
     if not files:
         # Codefresh: a template that names no files promotes every file of the application.
         return [(path, [WHOLE_FILE]) for path in present]
-    selected = []
+    selected: list[tuple[str, list[str]]] = []
     for pattern, spec in files.items():
         json_paths = list(spec.json_paths)
         matches = [path for path in present if fnmatch.fnmatchcase(path, pattern)]
