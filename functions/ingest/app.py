@@ -26,6 +26,7 @@ from promotions.runtime import services, traced
 from promotions.sources.registry import WEBHOOK_BUS_SOURCE, bus_source, event_source
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
@@ -62,10 +63,11 @@ def log_outcome(outcome: PushOutcome, *, replayed: bool) -> None:
         )
 
 
-def replay(outcome: PushOutcome, stored: "DataRecord") -> PushOutcome:
-    """A push delivered again: its first outcome stands, logged again and counted once."""
-    log_outcome(outcome, replayed=True)
-    return outcome
+def replay(response: PushOutcome, idempotent_data: "DataRecord") -> PushOutcome:
+    """A push delivered again: its first outcome stands, logged again and counted once. The parameters are
+    named as Powertools' IdempotentHookFunction names them."""
+    log_outcome(response, replayed=True)
+    return response
 
 
 # Powertools' idempotency utility is imported at first use, and its DynamoDB client made then: it imports boto3
@@ -166,7 +168,7 @@ def dead_letter(record: SQSRecord, reason: str, error: Exception) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @traced
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict, context: LambdaContext) -> "PartialItemFailureResponse":
     idempotency().register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

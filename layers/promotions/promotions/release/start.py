@@ -30,7 +30,7 @@ class Executions(Protocol):
 
 
 class RemoteFactory(Protocol):
-    def __call__(self, repo_url: str) -> GitRemote: ...
+    def __call__(self, repo_url: str, /) -> GitRemote: ...
 
 
 class PushOutcome(BaseModel):
