@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import secrets
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,6 +88,10 @@ def serve(
             announce(f"Webhook secret: {credentials.webhook_secret}")
             announce(f"Slack signing secret: {credentials.slack_signing_secret}")
             announce("Serving until Ctrl-C.")
-            # Leaving the blocks stops the server, the pollers and the stack.
+            # Leaving the blocks stops the server, the pollers and the stack. A process started in the
+            # background by a shell without job control inherits SIGINT ignored, and Python then never raises
+            # KeyboardInterrupt: ask for it outright, and take a plain kill (SIGTERM) the same way.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()

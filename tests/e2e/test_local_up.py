@@ -68,7 +68,7 @@ class LocalUp:
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGINT)
-        code = self.process.wait()
+        code = self.process.wait(timeout=120)
         self._log_file.close()
         return code
 
