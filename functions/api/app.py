@@ -31,6 +31,7 @@ from promotions.release.approvals import ApprovalClosed, ApprovalRefused
 from promotions.release.engine import ReleaseNotRetryable
 from promotions.release.manual import ManualReleases, ProductNotFound, RequestRefused, RetryAlreadyStarted
 from promotions.release.reading import product_state
+from promotions.release.delivery_metrics import read_delivery_metrics
 from promotions.release.rollback import RollbackRefused, Rollbacks
 from promotions.release.start import VersionNotFound
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
@@ -367,6 +368,50 @@ def get_product(product: str) -> ProductView:
 @app.get(f"{PREFIX}/releases", summary="Releases, newest first")
 def list_releases(
     product: Annotated[str | None, Query(min_length=1)] = None,
+# Delivery metrics: the DORA keys (promotions.release.delivery_metrics).
+class DeploymentFrequencyView(ApiModel):
+    deployments: int = Field(description="Changes deployed to the product's prod environments in the period.")
+    per_day: float
+
+
+class DurationsView(ApiModel):
+    median_seconds: float | None = Field(description="null without samples.")
+    samples: int
+
+
+class ChangeFailureRateView(ApiModel):
+    failed: int = Field(description="Prod changes that failed, or that a rollback of their environment undid.")
+    total: int = Field(description="Prod changes that succeeded or failed in the period (rollbacks are none).")
+    rate: float | None = Field(description="failed / total; null without changes.")
+
+
+class DeliveryMetricsView(ApiModel):
+    product: str
+    days: int
+    since: datetime
+    until: datetime
+    deployment_frequency: DeploymentFrequencyView
+    lead_time_for_changes: DurationsView = Field(
+        description="From the release's creation (the push's arrival, or the request; the trigger commit's "
+        "own time is not recorded) to the prod environment's success."
+    )
+    change_failure_rate: ChangeFailureRateView
+    time_to_restore: DurationsView = Field(
+        description="From a prod environment's failure to its next success (a fix, or a rollback)."
+    )
+
+
+@app.get(
+    f"{PREFIX}/products/<product>/metrics",
+    summary="The DORA keys of a product's prod environments over the last days",
+)
+def get_delivery_metrics(product: str, days: Annotated[int, Query(ge=1, le=365)] = 30) -> DeliveryMetricsView:
+    parts = services()
+    _, configuration = parts.configs.latest()
+    metrics = read_delivery_metrics(configuration, parts.store, product, days=days)
+    return DeliveryMetricsView.model_validate(metrics)
+
+
     status: Annotated[ReleaseStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     next_token: Annotated[str | None, Query(alias="next", min_length=1, max_length=2048)] = None,
