@@ -22,6 +22,7 @@ from promotions.config.models import (
     Product,
     PromotionConcurrency,
     PromotionFlow,
+    PromotionPermissions,
     PromotionPolicy,
     PromotionTemplate,
     check_names,
@@ -76,9 +77,11 @@ class Configuration:
         checks: Mapping[str, PromotionCheck] = MappingProxyType({}),
         git_repositories: Mapping[str, GitRepository] = MappingProxyType({}),
         concurrency: Mapping[str, PromotionConcurrency] = MappingProxyType({}),
+        permissions: Mapping[str, PromotionPermissions] = MappingProxyType({}),
         warnings: Iterable[ConfigProblem] = (),
     ) -> None:
         self._warnings = in_order(warnings)
+        self._permissions = _by_name(permissions)
         self._concurrency = _by_name(concurrency)
         self._products = _by_name(products)
         self._checks = _by_name(checks)
@@ -129,6 +132,11 @@ class Configuration:
     @property
     def checks(self) -> Mapping[str, PromotionCheck]:
         return self._checks
+
+    @property
+    def permissions(self) -> Mapping[str, PromotionPermissions]:
+        """Who may do what: every PromotionPermissions document, by name."""
+        return self._permissions
 
     @property
     def git_repositories(self) -> Mapping[str, GitRepository]:

@@ -27,6 +27,7 @@ from promotions.config.models import (
     Product,
     PromotionConcurrency,
     PromotionFlow,
+    PromotionPermissions,
     PromotionPolicy,
     PromotionTemplateDocument,
     check_names,
@@ -47,6 +48,7 @@ _Entity = (
     | PromotionCheck
     | GitRepository
     | PromotionConcurrency
+    | PromotionPermissions
 )
 
 
@@ -70,6 +72,7 @@ _KINDS: Mapping[str, _Kind] = {
     "PromotionCheck": _Kind(PromotionCheck, frozenset({"promotions.dev/v1alpha1"})),
     "GitRepository": _Kind(GitRepository, frozenset({"promotions.dev/v1alpha1"})),
     "PromotionConcurrency": _Kind(PromotionConcurrency, frozenset({"promotions.dev/v1alpha1"})),
+    "PromotionPermissions": _Kind(PromotionPermissions, frozenset({"promotions.dev/v1alpha1"})),
 }
 # Every kind in our own group must be known; other groups hold kinds we simply do not read.
 _OWN_GROUP = "promotions.dev"
@@ -275,6 +278,7 @@ class _Loading:
         self._check_flow_environments()
         self._check_product_references()
         self._check_concurrency_products()
+        self._check_permission_references()
         self._check_policy_selectors()
         self._check_check_references()
         self._check_check_environments()
@@ -310,6 +314,27 @@ class _Loading:
                     f"PromotionConcurrency {concurrency.product}: it is named after the product it sets, and no "
                     f"Product {concurrency.product} is defined",
                 )
+
+    def _check_permission_references(self) -> None:
+        for permissions, document in self._entities("PromotionPermissions"):
+            subject = f"PromotionPermissions {permissions.name}"
+            for index, rule in enumerate(permissions.rules):
+                where = ("spec", "rules", index)
+                for position, product in enumerate(rule.products or ()):
+                    if self._is_unknown("Product", product):
+                        self.report(
+                            document,
+                            (*where, "products", position),
+                            f"{subject}: rule {index + 1} names product {product}, which is not a defined Product",
+                        )
+                for position, environment in enumerate(rule.environments.names if rule.environments else ()):
+                    if self._is_unknown("Environment", environment):
+                        self.report(
+                            document,
+                            (*where, "environments", "names", position),
+                            f"{subject}: rule {index + 1} names environment {environment}, which is not a "
+                            "defined Environment",
+                        )
 
     def _check_flow_environments(self) -> None:
         for flow, document in self._entities("PromotionFlow"):
@@ -453,6 +478,7 @@ class _Loading:
             checks=entities("PromotionCheck"),
             git_repositories=entities("GitRepository"),
             concurrency=entities("PromotionConcurrency"),
+            permissions=entities("PromotionPermissions"),
             warnings=self.warnings,
         )
 

@@ -641,3 +641,106 @@ class PromotionConcurrency(_Model):
     @property
     def name(self) -> str:
         return self.product
+
+
+# --- Who may do what ---------------------------------------------------------------------------------------
+
+
+class Verb(StrEnum):
+    """The state-changing calls a rule may allow; reading needs no rule."""
+
+    TRIGGER = "trigger"
+    PROMOTE = "promote"
+    ROLLBACK = "rollback"
+    APPROVE = "approve"
+    RETRY = "retry"
+    TERMINATE = "terminate"
+
+
+def _principal_arn(arn: str) -> str:
+    if not arn.startswith("arn:"):
+        raise ValueError(f"{arn!r} is not an ARN: an IAM principal is named by its ARN (arn:aws:...)")
+    if "*" in arn[:-1]:
+        raise ValueError(
+            f"{arn!r}: '*' may only end the ARN, standing for any rest (an assumed role's sessions: "
+            "arn:aws:sts::ACCOUNT:assumed-role/ROLE/*)"
+        )
+    return arn
+
+
+class PermissionSubject(_Model):
+    """Who a rule is for: exactly one of its fields."""
+
+    # The ARN API Gateway gives for a SigV4 caller; ending in `*`, every ARN that begins with the rest.
+    iam_principal: Annotated[str, AfterValidator(_principal_arn)] | None = None
+    # A JWT's `sub` claim, and one of the groups of its `groups` or `cognito:groups` claim.
+    jwt_subject: Name | None = None
+    jwt_group: Name | None = None
+    # Whom a Lambda authorizer's context names as `actor` (the local API's token holder).
+    token_holder: Name | None = None
+    # A Slack user ID, and a Slack user-group ID (its members, as Slack lists them).
+    slack_user: Name | None = None
+    slack_group: Name | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PermissionSubject:
+        given = [key for key, value in self if value is not None]
+        if len(given) != 1:
+            keys = ", ".join(to_camel(key) for key in type(self).model_fields)
+            raise ValueError(f"a subject is exactly one of {keys}; this one gives {len(given)}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return to_camel(next(key for key, value in self if value is not None))
+
+    @property
+    def value(self) -> str:
+        return next(str(value) for _, value in self if value is not None)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}"
+
+
+class PermissionEnvironments(_Model):
+    """Environments by name or by kind; one that is either is selected."""
+
+    names: tuple[Name, ...] = ()
+    kinds: tuple[EnvironmentKind, ...] = ()
+
+    @model_validator(mode="after")
+    def _selects_some(self) -> PermissionEnvironments:
+        if not self.names and not self.kinds:
+            raise ValueError("give names or kinds (prod, non-prod); leave environments out for all of them")
+        return self
+
+    def selects(self, environment: Environment) -> bool:
+        return environment.name in self.names or environment.kind in self.kinds
+
+
+class PermissionRule(_Model):
+    subjects: tuple[PermissionSubject, ...] = Field(min_length=1)
+    verbs: tuple[Verb, ...] = Field(min_length=1)
+    # Left out: every product, every environment.
+    products: tuple[Name, ...] | None = Field(None, min_length=1)
+    environments: PermissionEnvironments | None = None
+
+
+class PromotionPermissions(_Model):
+    """Who may do what (our own kind): rules, each letting its subjects use its verbs on its products in its
+    environments. Any number of documents; their rules add up, and without a rule a state-changing call is
+    refused.
+
+        apiVersion: promotions.dev/v1alpha1
+        kind: PromotionPermissions
+        metadata: {name: release-managers}
+        spec:
+          rules:
+            - subjects: [{iamPrincipal: "arn:aws:sts::111122223333:assumed-role/Deployer/*"}, {jwtGroup: ops}]
+              verbs: [trigger, promote, retry]
+              products: [guestbook]
+              environments: {kinds: [non-prod]}
+    """
+
+    name: Name = Field(validation_alias=_METADATA_NAME)
+    rules: tuple[PermissionRule, ...] = Field(validation_alias=_spec("rules"), min_length=1)
