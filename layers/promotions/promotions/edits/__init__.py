@@ -13,11 +13,19 @@ the target's indentation. JSON files (`.json`) get JSON rendered with the target
 The package's parts, by job: `document` (parsing, and where each value's text sits), `rendering` (a value as
 YAML or JSON text for its place in the target), `planning` (which values travel, and the text edits writing
 them, of the kinds in `writes`), `verification` (the edited file read back), `promote` and `version` (the two
-entry points).
+entry points), and `changes` (what a promotion would write, property by property, for a dry run).
 """
 
+from .changes import PropertyChange, property_changes
 from .errors import EditError
 from .promote import WHOLE_FILE, promote_properties
 from .version import read_version
 
-__all__ = ["WHOLE_FILE", "EditError", "promote_properties", "read_version"]
+__all__ = [
+    "WHOLE_FILE",
+    "EditError",
+    "PropertyChange",
+    "promote_properties",
+    "property_changes",
+    "read_version",
+]

@@ -28,6 +28,41 @@ def same_value(left: Any, right: Any) -> bool:
     return left == right or (isinstance(left, float) and math.isnan(left) and math.isnan(right))
 
 
+MISSING: Any = object()
+"""What `value_at` finds where a document has no value (null is a value)."""
+
+
+def value_at(data: Any, location: Location) -> Any:
+    """The value at `location` in constructed data (keys inherited through `<<` included), or MISSING."""
+    value = data
+    try:
+        for step in location:
+            value = value[step]
+    except (KeyError, IndexError, TypeError):
+        return MISSING
+    return value
+
+
+def as_json(value: Any) -> Any:
+    """A constructed YAML value as plain JSON data: ruamel's scalar kinds as JSON's, dates and anything JSON has
+    no kind for (a non-finite float, a tagged scalar) as their text."""
+    if isinstance(value, dict):
+        return {str(key): as_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_json(item) for item in value]
+    if value is None:
+        return None
+    if isinstance(value, (bool, ScalarBoolean)):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return float(value)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
 def _scalar_kind(value: Any) -> str:
     if isinstance(value, (bool, ScalarBoolean)):
         return "bool"

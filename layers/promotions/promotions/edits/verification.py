@@ -11,7 +11,7 @@ from ruamel.yaml.error import YAMLError
 
 from .document import parse
 from .errors import EditError
-from .values import same_value
+from .values import same_value, value_at
 from .writes import Write
 
 
@@ -25,13 +25,7 @@ def verify(text: str, writes: list[Write], is_json: bool, file: str) -> None:
             file, None, f"internal error: the edited file does not parse ({exc}); not written"
         ) from None
     for write in writes:
-        value: Any = data
-        try:
-            for step in write.location:
-                value = value[step]
-        except (KeyError, IndexError, TypeError):
-            value = _MISSING
-        if not same_value(value, write.value):
+        if not same_value(value_at(data, write.location), write.value):
             raise EditError(
                 file,
                 write.json_path,
@@ -47,6 +41,3 @@ def _read_back(text: str) -> Any:
         return YAML(typ="safe").load(text)
     except YAMLError:
         return parse(text, False).data
-
-
-_MISSING = object()
