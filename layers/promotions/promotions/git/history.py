@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from dulwich.objects import Commit, ObjectID
 from dulwich.repo import MemoryRepo
+
+
+@dataclass(frozen=True)
+class Log:
+    """Commits of a range, newest first: `more` when the limit left some out, `cut_short` when the commits
+    fetched ended before the range did (a deeper fetch may tell more)."""
+
+    commits: list[Commit]
+    more: bool
+    cut_short: bool
 
 
 class History:
@@ -44,6 +55,23 @@ class History:
                 return True
             cut_short = cut_short or entry.commit.id in shallow
         return None if cut_short else False
+
+    def log(self, newest: str, excluded: str | None, limit: int) -> Log | None:
+        """As `git log excluded..newest`: the commits `newest` reaches and `excluded` does not (all it reaches
+        when None), newest first, at most `limit`. None when `newest` is not among the commits fetched."""
+        if newest not in self:
+            return None
+        exclude = [ObjectID(excluded.encode())] if excluded is not None and excluded in self else []
+        shallow = self._repo.get_shallow()
+        commits: list[Commit] = []
+        for entry in self._repo.get_walker(
+            include=[ObjectID(newest.encode())], exclude=exclude, max_entries=limit + 1
+        ):
+            if len(commits) == limit:
+                return Log(commits, more=True, cut_short=False)
+            commits.append(entry.commit)
+        # Past a commit at the depth fetched, where the range ends is unknown.
+        return Log(commits, more=False, cut_short=any(commit.id in shallow for commit in commits))
 
     def _commit(self, commit_id: ObjectID) -> Commit:
         commit = self._repo.object_store[commit_id]
