@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 
 from promotions.config import WHOLE_FILE, Application, Configuration, PolicyAction
 from promotions.config.repository import ConfigRepository
-from promotions.edits import promote_properties
+from promotions.edits import PropertyChange, promote_properties, property_changes
 from promotions.git import Author, CommitSigner, GitRemote, Snapshot, with_trailers
 from promotions.gitproviders.apis import PullRequestApis
 from promotions.gitproviders.rest import RestProvider
@@ -252,15 +252,36 @@ def preview_promotion(
 ) -> list[FileChange]:
     """The file edits a promotion into `environment` would make now, from the trigger environment's branch
     tips: a dry run that writes nothing."""
-    plans = plan_promotion(configuration, product, trigger_environment, environment, remotes)
+    changes = []
+    for plan, promotions in previewed_files(
+        configuration, product, trigger_environment, environment, remotes
+    ):
+        edited = [(promotion.path, promotion.current, promotion.updated()) for promotion in promotions]
+        changes += [
+            FileChange(plan.repo_url, plan.branch, path, before=current, after=updated)
+            for path, current, updated in sorted(edited, key=lambda edit: edit[0])
+            if updated != current
+        ]
+    return changes
+
+
+def previewed_files(
+    configuration: Configuration,
+    product: str,
+    source_environment: str,
+    environment: str,
+    remotes: RemoteFactory,
+) -> list[tuple[BranchPlan, list[FilePromotion]]]:
+    """Per branch a promotion into `environment` writes, each target file the template promotes into it, read
+    at the branch tips of both environments now."""
+    plans = plan_promotion(configuration, product, source_environment, environment, remotes)
     files = configuration.template_for(product).promotion
     sources = source_snapshots(plans, remotes, lambda app: branch_of(app, remotes))
-    changes = []
+    previewed = []
     for plan in plans:
         tip = remotes(plan.repo_url).snapshot(plan.branch, paths=[target.path for _, target in plan.pairs])
-        for path, content in sorted(plan.edits(files, sources, tip).items()):
-            changes.append(FileChange(plan.repo_url, plan.branch, path, before=tip.read(path), after=content))
-    return changes
+        previewed.append((plan, plan.file_promotions(files, sources, tip)))
+    return previewed
 
 
 def source_snapshots(
@@ -311,23 +332,43 @@ class BranchPlan:
     def edits(self, files, sources: Mapping[str, Snapshot], tip: Snapshot) -> dict[str, bytes]:
         """New contents of every target file the template changes, read against the branch tip."""
         result: dict[str, bytes] = {}
+        for promotion in self.file_promotions(files, sources, tip):
+            updated = promotion.updated()
+            if updated != promotion.current:
+                result[promotion.path] = updated
+        return result
+
+    def file_promotions(self, files, sources: Mapping[str, Snapshot], tip: Snapshot) -> list[FilePromotion]:
+        """Every target file the template promotes into, with its source file and what the branch tip holds."""
+        promotions = []
         for source_app, target_app in self.pairs:
             source = sources[source_app.repo_url]
             for relative, json_paths in _template_files(files, source, source_app.path):
                 target_path = posixpath.join(target_app.path, relative)
-                current = tip.read(target_path)
                 promoted = source.read(posixpath.join(source_app.path, relative))
                 # _template_files names only files the source application has.
                 assert promoted is not None
-                updated = promote_properties(
-                    promoted,
-                    current,
-                    json_paths,
-                    file=target_path,
+                promotions.append(
+                    FilePromotion(target_path, tuple(json_paths), promoted, tip.read(target_path))
                 )
-                if updated != current:
-                    result[target_path] = updated
-        return result
+        return promotions
+
+
+@dataclass(frozen=True)
+class FilePromotion:
+    """One target file and the source file whose properties (`json_paths`) it is to take."""
+
+    path: str
+    json_paths: tuple[str, ...]
+    promoted: bytes
+    current: bytes | None
+
+    def updated(self) -> bytes:
+        return promote_properties(self.promoted, self.current, self.json_paths, file=self.path)
+
+    def property_changes(self) -> list[PropertyChange]:
+        """What `updated` changes, property by property."""
+        return property_changes(self.promoted, self.current, self.json_paths, file=self.path)
 
 
 class _EditsInOrder:
