@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
+import operator
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.attributes import (
@@ -24,6 +27,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -104,6 +108,9 @@ class ReleaseItem(Item):
     promotion_context = JSONAttribute(default=dict)
     rollback_of = UnicodeAttribute(null=True)
     action = UnicodeAttribute(null=True)
+    # The source's commit, apart from `source` (a JSON string) so that listings filter on its prefix. Null on
+    # releases stored before: a search by commit does not find those.
+    source_commit = UnicodeAttribute(null=True)
     # Null on releases stored before releases were listed: those are not listed.
     listing = UnicodeAttribute(null=True)
     listed_at = UnicodeAttribute(null=True)
@@ -225,6 +232,7 @@ class ReleaseStore:
             promotion_context=release.promotion_context,
             rollback_of=release.rollback_of,
             action=release.action.value if release.action else None,
+            source_commit=release.source.commit,
             listing=_LISTED,
             listed_at=_listed_at(release),
         )
@@ -298,18 +306,31 @@ class ReleaseStore:
         *,
         product: str | None = None,
         status: ReleaseStatus | None = None,
+        flow: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        search: str | None = None,
         limit: int = 20,
         next_token: str | None = None,
     ) -> ReleasePage:
-        """Releases newest first, of one product or of all; `next_token` continues where a page ended."""
+        """Releases newest first, of one product or of all; `next_token` continues where a page ended.
+
+        `since` (included) and `until` (left out) bound their creation time, in the index's sort key. `status`,
+        `flow` and `search` (a prefix of the version or of the source commit) filter the `limit` releases a page
+        reads, so a filtered page may hold fewer, none even, and still have a next one: a page is one read."""
+        created = _creation_range(since, until)
+        if created[0] and created[1] and created[0] >= created[1]:
+            return ReleasePage([], None)
         index = self._release.by_product if product is not None else self._release.by_time
-        found = index.query(
+        pages = index.query(
             product if product is not None else _LISTED,
+            range_key_condition=self._created_within(*created),
             scan_index_forward=False,
             limit=limit,
-            last_evaluated_key=_decode_page_token(next_token, product),
-            filter_condition=(self._release.status == status.value) if status is not None else None,
-        )
+            last_evaluated_key=_decode_page_token(next_token, product, created),
+            filter_condition=self._release_filter(status, flow, search),
+        ).page_iter
+        found = map(self._release.from_raw_data, next(pages).get("Items", []))
         releases = [
             ReleaseSummary(
                 id=item.pk.removeprefix("RELEASE#"),
@@ -323,8 +344,34 @@ class ReleaseStore:
             )
             for item in found
         ]
-        last_key = found.last_evaluated_key
-        return ReleasePage(releases, _encode_page_token(last_key, product) if last_key else None)
+        last_key = pages.last_evaluated_key
+        return ReleasePage(releases, _encode_page_token(last_key, product, created) if last_key else None)
+
+    def _created_within(self, since: str | None, until: str | None) -> Condition | None:
+        listed_at = self._release.listed_at
+        if since and until:
+            # Between includes `until`, which no release's sort key equals: each ends with `#` and its id.
+            return listed_at.between(since, until)
+        if since:
+            return listed_at >= since
+        if until:
+            return listed_at < until
+        return None
+
+    def _release_filter(
+        self, status: ReleaseStatus | None, flow: str | None, search: str | None
+    ) -> Condition | None:
+        release = self._release
+        conditions = []
+        if status is not None:
+            conditions.append(release.status == status.value)
+        if flow is not None:
+            conditions.append(release.flow == flow)
+        if search is not None:
+            conditions.append(
+                release.version.startswith(search) | release.source_commit.startswith(search.lower())
+            )
+        return functools.reduce(operator.and_, conditions) if conditions else None
 
     def waiting_environments(self, release_id: str) -> dict[str, Waiter]:
         """Environments whose Map iteration is parked on a task token, with the decision taken, if any."""
@@ -512,12 +559,31 @@ class ReleaseStore:
         return True
 
 
-def _encode_page_token(last_key: Mapping[str, Any], product: str | None) -> str:
-    document = json.dumps({"product": product, "key": last_key}, separators=(",", ":"))
+def _creation_range(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
+    """The bounds as sort keys: release times are stored in UTC, and an ISO time without an offset is UTC."""
+
+    def key(moment: datetime | None) -> str | None:
+        if moment is None:
+            return None
+        return (moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+    return key(since), key(until)
+
+
+def _encode_page_token(
+    last_key: Mapping[str, Any], product: str | None, created: tuple[str | None, str | None]
+) -> str:
+    listing = {"product": product, "key": last_key}
+    if any(created):
+        # DynamoDB refuses a start key outside the query's range: the range goes with the page it started.
+        listing["created"] = list(created)
+    document = json.dumps(listing, separators=(",", ":"))
     return base64.urlsafe_b64encode(document.encode()).decode()
 
 
-def _decode_page_token(token: str | None, product: str | None) -> dict[str, Any] | None:
+def _decode_page_token(
+    token: str | None, product: str | None, created: tuple[str | None, str | None]
+) -> dict[str, Any] | None:
     if token is None:
         return None
     try:
@@ -529,6 +595,8 @@ def _decode_page_token(token: str | None, product: str | None) -> dict[str, Any]
     key = document.get("key") if isinstance(document, dict) else None
     if isinstance(document, dict) and document.get("product") != product:
         raise UnknownPageToken("this page token continues another listing: pass the same product filter")
+    if isinstance(document, dict) and document.get("created", [None, None]) != list(created):
+        raise UnknownPageToken("this page token continues another listing: pass the same since and until")
     if not _is_release_index_key(key, product):
         raise UnknownPageToken("not a page token this API handed out: pass the `next` of the previous page")
     return key
