@@ -28,10 +28,12 @@ from promotions.config.repository import NoValidConfiguration
 from promotions.errors import is_transient
 from promotions.release.approval_store import ApprovalNotFound, Approver
 from promotions.release.approvals import ApprovalClosed, ApprovalRefused
+from promotions.release.delivery_metrics import read_delivery_metrics
+from promotions.release.drift import product_drift
 from promotions.release.engine import ReleaseNotRetryable
 from promotions.release.manual import ManualReleases, ProductNotFound, RequestRefused, RetryAlreadyStarted
+from promotions.release.notes import release_notes
 from promotions.release.reading import product_state
-from promotions.release.delivery_metrics import read_delivery_metrics
 from promotions.release.rollback import RollbackRefused, Rollbacks
 from promotions.release.start import VersionNotFound
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
@@ -187,6 +189,44 @@ class ProductView(ApiModel):
 
 class ProductList(ApiModel):
     products: tuple[ProductView, ...]
+
+
+# Drift and release notes (promotions.release.drift, promotions.release.notes).
+class PropertyDriftView(ApiModel):
+    repo_url: str
+    branch: str
+    file: str
+    property: str = Field(description="The value's normalized JSONPath; `*` for a file promoted whole.")
+    current: Any = Field(description="What the environment holds there; null where it holds nothing.")
+    next: Any = Field(description="What the next promotion writes there: promotedFrom's value.")
+
+
+class EnvironmentDriftView(ApiModel):
+    environment: str
+    promoted_from: str = Field(description="The step's first dependency, whose values a promotion takes.")
+    changes: tuple[PropertyDriftView, ...] = Field(description="Empty when in sync.")
+
+
+class ProductDriftView(ApiModel):
+    product: str
+    environments: tuple[EnvironmentDriftView, ...]
+
+
+class NotedCommitView(ApiModel):
+    commit: str
+    author: str
+    at: datetime
+    subject: str
+    issues: tuple[str, ...] = Field(description="The issue keys the message names: ABC-123, #123.")
+
+
+class ReleaseNotesView(ApiModel):
+    release: str
+    previous_release: str | None = Field(
+        description="The flow's release before this one from the same source; null for its first."
+    )
+    commits: tuple[NotedCommitView, ...] = Field(description="Newest first.")
+    truncated: bool = Field(description="More commits belong to the release than are listed.")
 
 
 class Problem(ApiModel):
@@ -365,9 +405,6 @@ def get_product(product: str) -> ProductView:
     return ProductView.model_validate(product_state(configuration, parts.store, product))
 
 
-@app.get(f"{PREFIX}/releases", summary="Releases, newest first")
-def list_releases(
-    product: Annotated[str | None, Query(min_length=1)] = None,
 # Delivery metrics: the DORA keys (promotions.release.delivery_metrics).
 class DeploymentFrequencyView(ApiModel):
     deployments: int = Field(description="Changes deployed to the product's prod environments in the period.")
@@ -412,11 +449,35 @@ def get_delivery_metrics(product: str, days: Annotated[int, Query(ge=1, le=365)]
     return DeliveryMetricsView.model_validate(metrics)
 
 
+@app.get(f"{PREFIX}/releases", summary="Releases, newest first")
+def list_releases(
+    product: Annotated[str | None, Query(min_length=1)] = None,
     status: Annotated[ReleaseStatus | None, Query()] = None,
+    flow: Annotated[str | None, Query(min_length=1)] = None,
+    since: Annotated[
+        datetime | None, Query(description="Created at or after (ISO 8601; UTC without an offset).")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="Created before (ISO 8601; UTC without an offset).")
+    ] = None,
+    search: Annotated[
+        str | None,
+        Query(alias="q", min_length=1, max_length=100, description="A prefix of the version or the commit."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     next_token: Annotated[str | None, Query(alias="next", min_length=1, max_length=2048)] = None,
 ) -> ReleaseList:
-    page = services().store.list_releases(product=product, status=status, limit=limit, next_token=next_token)
+    """A page reads `limit` releases and keeps those the filters match: it may hold fewer, and `next` goes on."""
+    page = services().store.list_releases(
+        product=product,
+        status=status,
+        flow=flow,
+        since=since,
+        until=until,
+        search=search,
+        limit=limit,
+        next_token=next_token,
+    )
     return ReleaseList(
         releases=tuple(ReleaseSummaryView.model_validate(release) for release in page.releases),
         next=page.next_token,
@@ -426,6 +487,25 @@ def get_delivery_metrics(product: str, days: Annotated[int, Query(ge=1, le=365)]
 @app.get(f"{PREFIX}/releases/<release_id>", summary="A release: its environments and its audit trail")
 def get_release(release_id: str) -> ReleaseView:
     return ReleaseView.model_validate(services().store.get(release_id))
+
+
+@app.get(
+    f"{PREFIX}/products/<product>/drift",
+    summary="Per environment, the promoted properties the next promotion from its first dependency would change",
+)
+def get_drift(product: str) -> ProductDriftView:
+    parts = services()
+    _, configuration = parts.configs.latest()
+    return ProductDriftView.model_validate(product_drift(configuration, product, parts.remote))
+
+
+@app.get(
+    f"{PREFIX}/releases/<release_id>/notes",
+    summary="The source's commits since the flow's previous release, with their authors and issue keys",
+)
+def get_release_notes(release_id: str) -> ReleaseNotesView:
+    parts = services()
+    return ReleaseNotesView.model_validate(release_notes(parts.store, parts.remote, release_id))
 
 
 @app.post(f"{PREFIX}/releases", status_code=201, summary="Run a product's flow now")
