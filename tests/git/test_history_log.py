@@ -39,3 +39,14 @@ def test_a_range_running_past_the_depth_is_cut_short_and_a_commit_not_fetched_ha
     assert log is not None and ids(log) == [shas[5], shas[4], shas[3]] and log.cut_short
     assert history.log(shas[1], None, limit=10) is None
     assert ids(history.log(shas[5], shas[5], limit=10)) == []
+
+
+def test_commits_the_caller_does_not_list_are_passed_over_and_not_counted(remote: GitRemote, add_commits):
+    shas = add_commits(5)
+    odd = {shas[1], shas[3]}
+
+    log = remote.history("main", depth=10).log(
+        shas[4], shas[0], limit=1, listed=lambda c: c.id.decode() in odd
+    )
+
+    assert log is not None and ids(log) == [shas[3]] and log.more

@@ -80,6 +80,18 @@ def test_the_notes_hold_the_commits_after_the_previous_release_of_the_flow_from_
     assert all(c.at.tzinfo is not None for c in noted.commits)
 
 
+def test_the_engines_own_promotion_commits_on_the_source_branch_are_left_out(store, gitops):
+    first = stored(store, gitops, commit(gitops, "Start"), 1)
+    commit(gitops, "Promote guestbook 1.0.0 to qa\n\nPromotion-Release: r1\nPromotion-Product: guestbook")
+    change = commit(gitops, "A change")
+    second = stored(store, gitops, change, 2)
+
+    noted = release_notes(store, GitRemote, second.id)
+
+    assert noted.previous_release == first.id
+    assert [c.commit for c in noted.commits] == [change] and not noted.truncated
+
+
 def test_notes_past_the_limit_or_past_the_history_read_say_they_are_truncated(store, gitops, monkeypatch):
     first = stored(store, gitops, commit(gitops, "one"), 1)
     commit(gitops, "two")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from dulwich.objects import Commit, ObjectID
@@ -56,22 +56,32 @@ class History:
             cut_short = cut_short or entry.commit.id in shallow
         return None if cut_short else False
 
-    def log(self, newest: str, excluded: str | None, limit: int) -> Log | None:
+    def log(
+        self,
+        newest: str,
+        excluded: str | None,
+        limit: int,
+        listed: Callable[[Commit], bool] = lambda commit: True,
+    ) -> Log | None:
         """As `git log excluded..newest`: the commits `newest` reaches and `excluded` does not (all it reaches
-        when None), newest first, at most `limit`. None when `newest` is not among the commits fetched."""
+        when None), newest first, at most `limit` of those `listed` keeps. None when `newest` is not among the
+        commits fetched."""
         if newest not in self:
             return None
         exclude = [ObjectID(excluded.encode())] if excluded is not None and excluded in self else []
         shallow = self._repo.get_shallow()
         commits: list[Commit] = []
-        for entry in self._repo.get_walker(
-            include=[ObjectID(newest.encode())], exclude=exclude, max_entries=limit + 1
-        ):
+        cut_short = False
+        for entry in self._repo.get_walker(include=[ObjectID(newest.encode())], exclude=exclude):
+            if not listed(entry.commit):
+                # Past a commit at the depth fetched, where the range ends is unknown.
+                cut_short = cut_short or entry.commit.id in shallow
+                continue
             if len(commits) == limit:
                 return Log(commits, more=True, cut_short=False)
             commits.append(entry.commit)
-        # Past a commit at the depth fetched, where the range ends is unknown.
-        return Log(commits, more=False, cut_short=any(commit.id in shallow for commit in commits))
+            cut_short = cut_short or entry.commit.id in shallow
+        return Log(commits, more=False, cut_short=cut_short)
 
     def _commit(self, commit_id: ObjectID) -> Commit:
         commit = self._repo.object_store[commit_id]

@@ -1,5 +1,6 @@
 """Release notes, as Codefresh's Releases page has them: the commits of the trigger environment's source from the
 previous release of the product's flow to this one, with their authors and the issue keys their messages name.
+The engine's own promotion commits, where the source branch is also an environment's, are left out.
 
 The history is read as the engine reads a source branch's order (promotions.release.supersession): the branch's
 latest commits without their files, fetched deeper when the release's range runs past them.
@@ -13,9 +14,11 @@ from datetime import datetime, timedelta, timezone
 from dulwich.objects import Commit
 from pydantic import BaseModel, ConfigDict
 
+from promotions.git import trailers_of
 from promotions.release.model import Release
 from promotions.release.start import RemoteFactory
 from promotions.release.store import ReleaseStore
+from promotions.release.supersession import RELEASE_TRAILER
 
 # The most commits one release's notes list; past it they say they are truncated.
 NOTES_LIMIT = 200
@@ -58,7 +61,12 @@ def release_notes(store: ReleaseStore, remotes: RemoteFactory, release_id: str) 
     log = None
     for depth in HISTORY_DEPTHS:
         history = remote.history(release.source.branch, depth)
-        log = history.log(release.source.commit, previous.source.commit if previous else None, NOTES_LIMIT)
+        log = history.log(
+            release.source.commit,
+            previous.source.commit if previous else None,
+            NOTES_LIMIT,
+            listed=lambda commit: not _is_promotion(commit),
+        )
         if log is not None and not log.cut_short:
             break
     return ReleaseNotes(
@@ -94,6 +102,12 @@ def previous_release(store: ReleaseStore, release: Release) -> Release | None:
         if token is None:
             break
     return None
+
+
+def _is_promotion(commit: Commit) -> bool:
+    """A promotion commit of the engine's own, on a source branch that is also an environment's: not a change
+    the release carries from its source."""
+    return RELEASE_TRAILER in trailers_of(commit.message)
 
 
 def issue_keys(message: str) -> tuple[str, ...]:
