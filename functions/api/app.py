@@ -7,9 +7,12 @@ answered 401 before anything is read or changed. Errors are RFC 9457 problem doc
 
 # No `from __future__ import annotations`: Powertools and pydantic read the routes' and models' annotations at
 # run time, and the module is loaded from its file, under a name of its own.
+import functools
+import hashlib
 import uuid
 from datetime import datetime
 from http import HTTPStatus
+from pathlib import Path
 from typing import Annotated, Any, Self
 
 from aws_lambda_powertools import Logger
@@ -602,6 +605,73 @@ def openapi():
     return Response(status_code=200, content_type="application/json", body=openapi_document())
 
 
+# The dashboard: static files beside the function, so `sam build` ships them with it. They carry no data (the
+# page reads /api/v1 with the caller's credentials), and a browser opening a page sends none, so they are
+# served to any caller, like the OpenAPI document.
+DASHBOARD_PATH = "/dashboard"
+DASHBOARD_FILES = Path(__file__).parent / "dashboard"
+DASHBOARD_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+# Without a build step the files' names do not change with their content: the browser asks again each time
+# (If-None-Match, answered 304) instead of keeping a module an older deployment served. The page may load and
+# call nothing but this API, so a script injected through a value it shows could send the token nowhere else.
+DASHBOARD_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
+}
+
+
+def is_dashboard(path: str) -> bool:
+    return path == DASHBOARD_PATH or path.startswith(f"{DASHBOARD_PATH}/")
+
+
+@functools.cache
+def _dashboard_file(name: str) -> tuple[str, str, str] | None:
+    """Content type, ETag and text of one of the dashboard's own files; None for any other name."""
+    path = DASHBOARD_FILES / name
+    content_type = DASHBOARD_CONTENT_TYPES.get(path.suffix)
+    if content_type is None or path.parent != DASHBOARD_FILES or not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8")
+    return content_type, f'"{hashlib.sha256(text.encode()).hexdigest()[:32]}"', text
+
+
+def _serve_dashboard_file(name: str) -> Response:
+    found = _dashboard_file(name)
+    if found is None:
+        return _problem(HTTPStatus.NOT_FOUND, f"the dashboard has no file {name}")
+    content_type, etag, text = found
+    headers = {**DASHBOARD_HEADERS, "ETag": etag}
+    if app.current_event.headers.get("if-none-match") == etag:
+        return Response(status_code=HTTPStatus.NOT_MODIFIED.value, headers=headers, body="")
+    return Response(status_code=200, content_type=content_type, headers=headers, body=text)
+
+
+# The page's relative links (its modules, the API) resolve from /dashboard/, not from /dashboard.
+@app.get(DASHBOARD_PATH, include_in_schema=False, enable_validation=False)
+def dashboard_without_slash():
+    return Response(
+        status_code=HTTPStatus.PERMANENT_REDIRECT.value, headers={"Location": "dashboard/"}, body=""
+    )
+
+
+@app.get(f"{DASHBOARD_PATH}/", include_in_schema=False, enable_validation=False)
+def dashboard_page():
+    return _serve_dashboard_file("index.html")
+
+
+@app.get(f"{DASHBOARD_PATH}/<name>", include_in_schema=False, enable_validation=False)
+def dashboard_file(name: str):
+    return _serve_dashboard_file(name)
+
+
 def _unauthenticated(event: APIGatewayProxyEventV2) -> dict[str, Any]:
     problem = Problem(
         title=HTTPStatus.UNAUTHORIZED.phrase,
@@ -622,7 +692,7 @@ def _unauthenticated(event: APIGatewayProxyEventV2) -> dict[str, Any]:
 def handler(event: dict, context: LambdaContext) -> dict:
     request = APIGatewayProxyEventV2(event)
     actor = caller(request)
-    if actor is None and request.path != OPENAPI_PATH:
+    if actor is None and request.path != OPENAPI_PATH and not is_dashboard(request.path):
         logger.info("request without credentials refused", extra={"path": request.path})
         return _unauthenticated(request)
     app.append_context(actor=actor)

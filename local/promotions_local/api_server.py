@@ -31,6 +31,10 @@ API_PREFIX = "/api/v1/"
 # The routes template.yaml gives the API function; the document alone is served without credentials.
 PROTECTED_ROUTE = "ANY /api/v1/{proxy+}"
 PUBLIC_ROUTES = {"/api/v1/openapi.json": "GET /api/v1/openapi.json"}
+# The dashboard's files carry no data, and a browser opening the page sends no token: they are served
+# without one, as the template's dashboard routes name no authorizer. The data the page shows needs it.
+DASHBOARD_PATH = "/dashboard"
+DASHBOARD_ROUTE = "GET /dashboard/{proxy+}"
 LOCAL_ACTOR = "local token holder"
 _TEXT_TYPES = ("application/json", "application/problem+json", "text/", "application/x-www-form-urlencoded")
 
@@ -98,11 +102,13 @@ class ApiServer(LoopbackServer):
                 method, target, headers, body, route_key=open_route, authorizer=None, source_ip=source_ip
             )
             return self._invoke(self._open_routes[open_route], event)
-        if not path.startswith(API_PREFIX):
+        dashboard = method == "GET" and (path == DASHBOARD_PATH or path.startswith(f"{DASHBOARD_PATH}/"))
+        if not path.startswith(API_PREFIX) and not dashboard:
             return _problem(
-                HTTPStatus.NOT_FOUND, f"nothing is served at {path}: the API is under {API_PREFIX}"
+                HTTPStatus.NOT_FOUND,
+                f"nothing is served at {path}: the API is under {API_PREFIX}, the dashboard at {DASHBOARD_PATH}/",
             )
-        route = PUBLIC_ROUTES.get(path) if method == "GET" else None
+        route = DASHBOARD_ROUTE if dashboard else PUBLIC_ROUTES.get(path) if method == "GET" else None
         authorized = self._bearer_matches(headers)
         if route is None and not authorized:
             status, answer_headers, payload = _problem(

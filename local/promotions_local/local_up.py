@@ -16,10 +16,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
-from promotions_local.api_server import ApiServer
+from promotions_local.api_server import DASHBOARD_PATH, ApiFunction, ApiServer
 from promotions_local.session import SLACK_ROUTE, LocalPromotions
 from promotions_local.slack_server import SlackStandIn
+from promotions_local.stack import LocalStack
 
 # The secret's name in the stack's Secrets Manager, given to the template as WebhookSecretArn.
 WEBHOOK_SECRET_NAME = "promotions-webhook"
@@ -54,6 +57,41 @@ class Credentials:
         )
 
 
+def dashboard_url(api_url: str) -> str:
+    return f"{api_url}{DASHBOARD_PATH}/"
+
+
+def signed_in_dashboard_url(api_url: str, token: str) -> str:
+    """The dashboard with the token in the fragment, which browsers never send to a server: it stays out of
+    every request and so of the server's logs, and the page keeps it in the tab's session storage."""
+    return f"{dashboard_url(api_url)}#token={quote(token, safe='')}"
+
+
+def wait_for_interrupt() -> None:
+    """Block until Ctrl-C or a plain kill (SIGTERM). A process started in the background by a shell without job
+    control inherits SIGINT ignored, and Python then never raises KeyboardInterrupt: ask for it outright."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
+
+
+class StackFunctions:
+    """The stack's functions by logical id, for a server that starts before the stack does (so that its
+    address can be a template parameter: the release links point at its dashboard)."""
+
+    def __init__(self) -> None:
+        self.stack: LocalStack | None = None
+
+    def function(self, logical_id: str) -> ApiFunction:
+        return functools.partial(self._invoke, logical_id)
+
+    def _invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        if self.stack is None:
+            raise RuntimeError("the stack is still starting")
+        return self.stack.invoke(logical_id, event)
+
+
 def serve(
     config_dir: Path,
     credentials: Credentials,
@@ -66,32 +104,32 @@ def serve(
     token among them, so they go to the terminal, never to the functions' logs)."""
     # Approval messages go to a Slack stand-in; clicks reach /slack/interactions signed with the secret.
     slack = SlackStandIn(signing_secret=credentials.slack_signing_secret)
-    parameters = {"WebhookSecretArn": WEBHOOK_SECRET_NAME}
-    with slack, LocalPromotions(config_dir, parameters, slack=slack, fast_forward=fast_forward) as local:
-        stack = local.stack
-        assert stack is not None
-        stack.client("secretsmanager").create_secret(
-            Name=WEBHOOK_SECRET_NAME, SecretString=credentials.webhook_secret
-        )
-        stack.start_event_source_pollers()
-        server = ApiServer(
-            functools.partial(stack.invoke, "ApiFunction"),
-            credentials.token,
-            open_routes={
-                route: functools.partial(stack.invoke, function) for route, function in OPEN_ROUTES.items()
-            },
-            port=port,
-        )
-        with server:
+    functions = StackFunctions()
+    server = ApiServer(
+        functions.function("ApiFunction"),
+        credentials.token,
+        open_routes={route: functions.function(function) for route, function in OPEN_ROUTES.items()},
+        port=port,
+    )
+    with slack, server:
+        parameters = {
+            "WebhookSecretArn": WEBHOOK_SECRET_NAME,
+            # Hooks, checks and approval messages link a release to its page on this dashboard.
+            "ReleaseLinkPrefix": f"{dashboard_url(server.base_url)}#/releases/",
+        }
+        with LocalPromotions(config_dir, parameters, slack=slack, fast_forward=fast_forward) as local:
+            stack = local.stack
+            assert stack is not None
+            stack.client("secretsmanager").create_secret(
+                Name=WEBHOOK_SECRET_NAME, SecretString=credentials.webhook_secret
+            )
+            stack.start_event_source_pollers()
+            functions.stack = stack
             announce(f"API: {server.base_url}")
+            announce(f"Dashboard: {signed_in_dashboard_url(server.base_url, credentials.token)}")
             announce(f"Token: {credentials.token}")
             announce(f"Webhook secret: {credentials.webhook_secret}")
             announce(f"Slack signing secret: {credentials.slack_signing_secret}")
             announce("Serving until Ctrl-C.")
-            # Leaving the blocks stops the server, the pollers and the stack. A process started in the
-            # background by a shell without job control inherits SIGINT ignored, and Python then never raises
-            # KeyboardInterrupt: ask for it outright, and take a plain kill (SIGTERM) the same way.
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.signal(signal.SIGTERM, signal.default_int_handler)
-            with contextlib.suppress(KeyboardInterrupt):
-                threading.Event().wait()
+            # Leaving the blocks stops the stack, the pollers and the server.
+            wait_for_interrupt()

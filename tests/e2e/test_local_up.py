@@ -128,7 +128,7 @@ def test_a_signed_push_to_the_webhook_route_starts_a_release_the_cli_follows_thr
         finally:
             exit_code = local_up.stop()
 
-    assert set(local_up.announced) == {"API", "Token", "Webhook secret", "Slack signing secret"}
+    assert set(local_up.announced) == {"API", "Dashboard", "Token", "Webhook secret", "Slack signing secret"}
     assert url.startswith("http://127.0.0.1:")
     assert forged.status == 401, forged.data
     assert accepted.status == 202, accepted.data
