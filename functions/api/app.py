@@ -35,6 +35,7 @@ from promotions.release.delivery_metrics import read_delivery_metrics
 from promotions.release.drift import product_drift
 from promotions.release.engine import ReleaseNotRetryable
 from promotions.release.manual import ManualReleases, ProductNotFound, RequestRefused, RetryAlreadyStarted
+from promotions.release.model import CheckStage, CheckState, FailureKind
 from promotions.release.notes import release_notes
 from promotions.release.reading import product_state
 from promotions.release.rollback import RollbackRefused, Rollbacks
@@ -134,6 +135,33 @@ class PullRequestView(ApiModel):
     url: str
 
 
+class CheckView(ApiModel):
+    name: str
+    kind: str = Field(description="The check kind: http, soakTime, argoCdHealth, approval, ...")
+    stage: CheckStage
+    outcome: CheckState
+    reason: str | None = Field(description="Why it failed, or what it waits for; null once passed.")
+    first_evaluated_at: datetime
+    last_evaluated_at: datetime
+    attempts: int = Field(description="Evaluations since its first in this run of the environment's step.")
+
+
+class ApprovalView(ApiModel):
+    approver: str | None = Field(
+        description="Null for an approval that ended unanswered (timed out, withdrawn)."
+    )
+    decision: str = Field(description="approved, rejected, timed out or withdrawn.")
+    at: datetime | None = Field(description="When it was decided; null while short of its quorum.")
+    reason: str | None
+
+
+class FailureView(ApiModel):
+    kind: FailureKind
+    check: str | None = Field(description="The check or hook that said no, if one did.")
+    message: str
+    logs_url: str | None = Field(description="The log of the function that failed, where it is known.")
+
+
 class EnvironmentView(ApiModel):
     name: str
     depends_on: tuple[str, ...]
@@ -144,6 +172,13 @@ class EnvironmentView(ApiModel):
     started_at: datetime | None
     finished_at: datetime | None
     pull_requests: tuple[PullRequestView, ...]
+    checks: tuple[CheckView, ...] = Field(
+        description="Each check and hook of the environment's step, in the order it runs them, as last evaluated."
+    )
+    approvals: tuple[ApprovalView, ...] = Field(description="Oldest first.")
+    failure: FailureView | None = Field(
+        description="Why the environment failed or was terminated; null otherwise."
+    )
 
 
 class AuditView(ApiModel):

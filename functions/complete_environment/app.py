@@ -7,7 +7,6 @@ from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from promotions.errors import raising_transient_as_one_name
-from promotions.release.engine import error_reason
 from promotions.runtime import services, traced
 
 logger = Logger()
@@ -26,7 +25,5 @@ class CompleteTask(BaseModel):
 @event_parser(model=CompleteTask)
 def handler(task: CompleteTask, context: LambdaContext) -> dict:
     logger.append_keys(release=task.releaseId, environment=task.environment)
-    services().engine.complete(
-        task.releaseId, task.environment, succeeded=task.succeeded, reason=error_reason(task.error)
-    )
+    services().engine.complete(task.releaseId, task.environment, succeeded=task.succeeded, error=task.error)
     return {}

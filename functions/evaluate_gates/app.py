@@ -6,6 +6,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser import BaseModel, Field, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from promotions.aws.logs import log_stream_url
 from promotions.errors import raising_transient_as_one_name
 from promotions.release.gates import Stage
 from promotions.runtime import services, traced
@@ -39,6 +40,9 @@ def handler(task: GatesTask, context: LambdaContext) -> dict:
         task.stage,
         progress=task.state.progress,
         integration_result=task.state.integrationResult,
+        logs_url=log_stream_url(
+            context.invoked_function_arn, context.log_group_name, context.log_stream_name
+        ),
     )
     return {
         "next": step.next,

@@ -119,7 +119,9 @@ def test_failure_stops_environments_that_have_not_started(store, tokens, engine,
     engine.gate(release.id, "qa", "t-qa")
     engine.gate(release.id, "staging", "t-staging")
     engine.gate(release.id, "prod", "t-prod")
-    engine.complete(release.id, "qa", succeeded=False, reason="GitTransientError: server said 503")
+    engine.complete(
+        release.id, "qa", succeeded=False, error={"Error": "GitTransientError", "Cause": "server said 503"}
+    )
     assert tokens.answer_for("t-prod") == [SKIP]
     engine.complete(release.id, "staging", succeeded=True)
     assert engine.settle(release.id) is ReleaseStatus.FAILED
@@ -135,7 +137,7 @@ def test_failure_stops_environments_that_have_not_started(store, tokens, engine,
 def test_a_gate_parked_after_a_failure_is_skipped(store, tokens, engine, release):
     engine.begin(release.id)
     engine.gate(release.id, "qa", "t-qa")
-    engine.complete(release.id, "qa", succeeded=False, reason="boom")
+    engine.complete(release.id, "qa", succeeded=False, error={"Error": "boom"})
     engine.gate(release.id, "staging", "t-staging")
     assert tokens.answer_for("t-staging") == [SKIP]
 
@@ -207,7 +209,9 @@ def test_reopening_a_failed_release_runs_only_what_did_not_succeed(store, tokens
         engine.gate(release.id, name, token)
     engine.complete(release.id, "qa", succeeded=True)
     store.record_commit(release.id, "qa", "b" * 40, "Promote guestbook 1.5.0 to qa")
-    engine.complete(release.id, "staging", succeeded=False, reason="GitTransientError: 503")
+    engine.complete(
+        release.id, "staging", succeeded=False, error={"Error": "GitTransientError", "Cause": "503"}
+    )
     engine.settle(release.id)
     engine.close(release.id, succeeded=False)
 
@@ -229,7 +233,11 @@ NEWER = "superseded by guestbook-newer: its promotion 0123456789ab on main came 
 def supersede(store, release: Release, environment: str) -> None:
     """What the promotion records when a newer release promoted the environment first."""
     store.set_environment_status(
-        release.id, environment, EnvironmentStatus.SUPERSEDED, reason=NEWER, only_from=(EnvironmentStatus.RUNNING,)
+        release.id,
+        environment,
+        EnvironmentStatus.SUPERSEDED,
+        reason=NEWER,
+        only_from=(EnvironmentStatus.RUNNING,),
     )
 
 
@@ -262,7 +270,7 @@ def test_a_failure_elsewhere_still_terminates_what_waits_on_a_superseded_environ
     for name, token in (("qa", "t-qa"), ("staging", "t-staging")):
         engine.gate(release.id, name, token)
     supersede(store, release, "qa")
-    engine.complete(release.id, "staging", succeeded=False, reason="GateFailed: smoke")
+    engine.complete(release.id, "staging", succeeded=False, error={"Error": "GateFailed", "Cause": "smoke"})
     engine.gate(release.id, "prod", "t-prod")
 
     assert store.get(release.id).environment("prod").status is EnvironmentStatus.TERMINATED

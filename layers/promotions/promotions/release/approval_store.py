@@ -99,6 +99,8 @@ def _models(table_name: str) -> Any:
         decided_by = UnicodeAttribute(null=True)
         reason = UnicodeAttribute(null=True)
         created_at = UTCDateTimeAttribute()
+        # Null on approvals decided before decisions were dated.
+        decided_at = UTCDateTimeAttribute(null=True)
 
     ApprovalItem.Meta.table_name = table_name  # type: ignore[attr-defined]
     return ApprovalItem
@@ -123,6 +125,7 @@ class StoredApproval:
     decided_by: str | None
     reason: str | None
     created_at: datetime
+    decided_at: datetime | None = None
 
     @property
     def reference(self) -> str:
@@ -201,7 +204,7 @@ class ApprovalStore:
         self, approval: StoredApproval, decision: str, by: str | None, reason: str | None = None
     ) -> bool:
         """Only the first decision counts."""
-        actions = [self._item.decision.set(decision)]
+        actions = [self._item.decision.set(decision), self._item.decided_at.set(clock.now())]
         if by is not None:
             actions.append(self._item.decided_by.set(by))
         if reason is not None:
@@ -248,6 +251,7 @@ def _approval(release_id: str, item: Any) -> StoredApproval:
         decided_by=item.decided_by,
         reason=item.reason,
         created_at=item.created_at,
+        decided_at=item.decided_at,
     )
 
 

@@ -9,13 +9,13 @@ answering cannot strand an iteration.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
-from promotions.release.model import EnvironmentRun, Release
+from promotions.release.failures import StepError, failure_of
+from promotions.release.model import EnvironmentFailure, EnvironmentRun, FailureKind, Release
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.release.store import ReleaseStore
 
@@ -95,16 +95,27 @@ class ReleaseEngine:
         self._answer_decided_waiters(release_id)
 
     def complete(
-        self, release_id: str, environment: str, *, succeeded: bool, reason: str | None = None
+        self,
+        release_id: str,
+        environment: str,
+        *,
+        succeeded: bool,
+        error: Mapping[str, Any] | None = None,
     ) -> None:
         """Record the environment's outcome, unless it has one already (Superseded, recorded by the promotion),
-        and answer the environments waiting on it."""
+        and answer the environments waiting on it. A failure is recorded with the error the state machine
+        caught ({Error, Cause}), and what kind of failure it was."""
         status = EnvironmentStatus.SUCCESSFUL if succeeded else EnvironmentStatus.FAILED
+        caught = StepError.from_catch(error)
+        failure = None
+        if not succeeded:
+            failure = failure_of(self._store.get(release_id).environment(environment), caught)
         self._store.set_environment_status(
             release_id,
             environment,
             status,
-            reason=reason,
+            reason=caught.reason if caught is not None else None,
+            failure=failure,
             only_from=(EnvironmentStatus.PENDING, EnvironmentStatus.RUNNING, EnvironmentStatus.SUSPENDED),
         )
         run = self._store.get(release_id).environment(environment)
@@ -166,6 +177,7 @@ class ReleaseEngine:
                     run.name,
                     EnvironmentStatus.TERMINATED,
                     reason=reason,
+                    failure=EnvironmentFailure(kind=FailureKind.TERMINATED, message=reason),
                     only_from=(
                         EnvironmentStatus.PENDING,
                         EnvironmentStatus.RUNNING,
@@ -202,11 +214,16 @@ class ReleaseEngine:
                 release.id, environment, EnvironmentStatus.RUNNING, only_from=(EnvironmentStatus.PENDING,)
             )
         else:
+            reason = _not_started_reason(release, release.environment(environment), decision)
+            superseded = decision == SUPERSEDE
             self._store.set_environment_status(
                 release.id,
                 environment,
-                EnvironmentStatus.SUPERSEDED if decision == SUPERSEDE else EnvironmentStatus.TERMINATED,
-                reason=_not_started_reason(release, release.environment(environment), decision),
+                EnvironmentStatus.SUPERSEDED if superseded else EnvironmentStatus.TERMINATED,
+                reason=reason,
+                failure=None
+                if superseded
+                else EnvironmentFailure(kind=FailureKind.TERMINATED, message=reason),
                 only_from=(EnvironmentStatus.PENDING,),
             )
 
@@ -258,14 +275,5 @@ def _failure_summary(runs: list[EnvironmentRun]) -> str:
 
 def error_reason(error: Mapping[str, Any] | None) -> str | None:
     """Turn a Step Functions Catch result ({Error, Cause}) into one readable line."""
-    if not error:
-        return None
-    name = error.get("Error", "Error")
-    cause = error.get("Cause", "")
-    try:
-        parsed = json.loads(cause)
-        if isinstance(parsed, dict) and "errorMessage" in parsed:
-            cause = parsed["errorMessage"]
-    except (TypeError, ValueError):
-        pass
-    return f"{name}: {cause}" if cause else name
+    caught = StepError.from_catch(error)
+    return caught.reason if caught is not None else None

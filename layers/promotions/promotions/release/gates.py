@@ -21,6 +21,7 @@ from aws_lambda_powertools import Logger
 from promotions.checks import (
     ApplicationRef,
     CheckContext,
+    CheckOutcome,
     CheckServices,
     CommitRef,
     Failed,
@@ -35,9 +36,9 @@ from promotions.checks.kind import describe_duration
 from promotions.config import Configuration
 from promotions.config.repository import ConfigRepository
 from promotions.release.builtin_checks import pull_request_check, verification_check
-from promotions.release.model import Release
+from promotions.release.model import CheckStage, CheckState, Release
 from promotions.release.status import EnvironmentStatus
-from promotions.release.store import ReleaseStore
+from promotions.release.store import CheckEvaluation, ReleaseStore
 from promotions.release.termination import PromotionTimedOut
 
 logger = Logger(child=True)
@@ -73,6 +74,22 @@ class GateStep:
     progress: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StagedCheck:
+    """A check, and where in the environment's step it runs."""
+
+    stage: CheckStage
+    check: PromotionCheck
+
+
+# What a check that asked Step Functions to run something is doing meanwhile.
+_RUNNING = {
+    "codebuild": (CheckState.RUNNING, "its CodeBuild build runs"),
+    "stateMachine": (CheckState.RUNNING, "its state machine runs"),
+    "approval": (CheckState.WAITING, "waits for people to approve"),
+}
+
+
 class Gates:
     def __init__(
         self,
@@ -100,7 +117,9 @@ class Gates:
         *,
         progress: Mapping[str, Any] | None = None,
         integration_result: Mapping[str, Any] | None = None,
+        logs_url: str | None = None,
     ) -> GateStep:
+        """`logs_url` locates the log of the function evaluating; each check's record keeps it."""
         release = self._store.get(release_id)
         superseded = environment is not None and (
             release.environment(environment).status is EnvironmentStatus.SUPERSEDED
@@ -109,14 +128,16 @@ class Gates:
             # A newer release promoted the environment and verifies it: this one wrote nothing to check.
             return GateStep(next="done")
         configuration = self._configs.at(release.config_revision)
-        checks = _checks_for(configuration, release, environment, stage, self._git_credentials_secret)
-        if not checks:
+        staged = _checks_for(configuration, release, environment, stage, self._git_credentials_secret)
+        if not staged:
             return GateStep(next="done")
+        checks = tuple(entry.check for entry in staged)
+        before = PhaseProgress.model_validate(progress) if progress else PhaseProgress()
         result = evaluate_checks(
             checks,
             self._context(configuration, release, environment, stage),
             self._services,
-            progress=PhaseProgress.model_validate(progress) if progress else None,
+            progress=before,
             integration_result=integration_result,
         )
         while result.promoted_commit is not None:
@@ -148,7 +169,9 @@ class Gates:
             )
             if isinstance(outcome, Failed):
                 # Not this gate's failure: the whole release is terminated, as a person would terminate it.
+                self._record(release_id, environment, staged, before, result.progress, outcome, logs_url)
                 raise PromotionTimedOut(f"{result.check}: {outcome.reason}")
+        self._record(release_id, environment, staged, before, result.progress, outcome, logs_url)
         if isinstance(outcome, Passed):
             return GateStep(next="done", progress=saved)
         if isinstance(outcome, Wait):
@@ -174,6 +197,51 @@ class Gates:
             logger.error("an onFail hook failed", extra={"stage": stage.value, "reason": reason})
             return GateStep(next="done", progress=saved)
         raise GateFailed(reason)
+
+    def _record(
+        self,
+        release_id: str,
+        environment: str | None,
+        staged: tuple[StagedCheck, ...],
+        before: PhaseProgress,
+        after: PhaseProgress,
+        outcome: CheckOutcome,
+        logs_url: str | None,
+    ) -> None:
+        """Record the latest outcome of each of the environment's checks this evaluation reached: those that
+        passed in it, and the one that decided it unless that passed too."""
+        if environment is None:
+            return
+        now = self._services.now()
+        reached = list(range(len(before.passed), len(after.passed)))
+        if not isinstance(outcome, Passed):
+            reached.append(len(after.passed))
+        for position in reached:
+            entry = staged[position]
+            resumed = entry.check.name == before.current and before.current_since is not None
+            if position == len(after.passed) and after.current_since is not None:
+                first_evaluated_at = after.current_since
+            elif resumed and before.current_since is not None:
+                first_evaluated_at = before.current_since
+            else:
+                first_evaluated_at = now
+            state, reason = _state_of(outcome if position == len(after.passed) else Passed())
+            self._store.record_check(
+                release_id,
+                environment,
+                CheckEvaluation(
+                    name=entry.check.name,
+                    kind=entry.check.kind,
+                    stage=entry.stage,
+                    position=position,
+                    outcome=state,
+                    reason=reason,
+                    first_evaluated_at=first_evaluated_at,
+                    first=not resumed,
+                    evaluated_at=now,
+                    logs_url=logs_url,
+                ),
+            )
 
     def _context(
         self, configuration: Configuration, release: Release, environment: str | None, stage: Stage
@@ -238,30 +306,46 @@ class Gates:
         )
 
 
+def _state_of(outcome: CheckOutcome) -> tuple[CheckState, str | None]:
+    if isinstance(outcome, Passed):
+        return CheckState.PASSED, None
+    if isinstance(outcome, Failed):
+        return CheckState.FAILED, outcome.reason
+    if isinstance(outcome, Wait):
+        return CheckState.WAITING, outcome.reason
+    return _RUNNING[outcome.integration]
+
+
+def _staged(stage: CheckStage, checks: tuple[PromotionCheck, ...]) -> tuple[StagedCheck, ...]:
+    return tuple(StagedCheck(stage, check) for check in checks)
+
+
 def _checks_for(
     configuration: Configuration,
     release: Release,
     environment: str | None,
     stage: Stage,
     git_credentials_secret: str | None,
-) -> tuple[PromotionCheck, ...]:
+) -> tuple[StagedCheck, ...]:
     flow = configuration.flows[release.flow]
     if stage is Stage.RELEASE_START:
-        return configuration.checks_named(flow.hooks.on_start)
+        return _staged(CheckStage.ON_START, configuration.checks_named(flow.hooks.on_start))
     if stage is Stage.RELEASE_SUCCESS:
-        return configuration.checks_named(flow.hooks.on_success)
+        return _staged(CheckStage.ON_SUCCESS, configuration.checks_named(flow.hooks.on_success))
     if stage is Stage.RELEASE_FAILED:
-        return configuration.checks_named(flow.hooks.on_fail)
+        return _staged(CheckStage.ON_FAIL, configuration.checks_named(flow.hooks.on_fail))
     if environment is None:
         raise ValueError(f"stage {stage.value} belongs to an environment; none was given")
     step = flow.step(environment)
     if step is None:
         raise ValueError(f"flow {flow.name} has no step for environment {environment}")
     if stage is Stage.FAILED:
-        return configuration.checks_named(step.hooks.on_fail)
+        return _staged(CheckStage.ON_FAIL, configuration.checks_named(step.hooks.on_fail))
     policy = configuration.policy_for(release.product, environment, release.flow)
     if stage is Stage.PRE:
-        return configuration.checks_named(step.hooks.on_start) + configuration.checks_named(policy.pre_action)
+        return _staged(CheckStage.ON_START, configuration.checks_named(step.hooks.on_start)) + _staged(
+            CheckStage.PRE_ACTION, configuration.checks_named(policy.pre_action)
+        )
     verification = verification_check(
         configuration.environments[environment], configuration.applications_of(release.product, environment)
     )
@@ -276,10 +360,10 @@ def _checks_for(
         for pull in release.environment(environment).pull_requests
     )
     return (
-        merges
-        + ((verification,) if verification is not None else ())
-        + configuration.checks_named(policy.post_action)
-        + configuration.checks_named(step.hooks.on_success)
+        _staged(CheckStage.PULL_REQUEST, merges)
+        + _staged(CheckStage.VERIFICATION, (verification,) if verification is not None else ())
+        + _staged(CheckStage.POST_ACTION, configuration.checks_named(policy.post_action))
+        + _staged(CheckStage.ON_SUCCESS, configuration.checks_named(step.hooks.on_success))
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,6 +43,88 @@ class PullRequestRecord(BaseModel):
     target_branch: str
 
 
+class CheckStage(StrEnum):
+    """Where a check runs in an environment's step, in the order the step runs them."""
+
+    ON_START = "onStart"  # the step's onStart hooks
+    PRE_ACTION = "preAction"
+    PULL_REQUEST = "pullRequest"  # the merge of a `pr` promotion's pull requests
+    VERIFICATION = "verification"  # deploy verification (argoCdHealth)
+    POST_ACTION = "postAction"
+    ON_SUCCESS = "onSuccess"  # the step's onSuccess hooks
+    ON_FAIL = "onFail"  # the step's onFail hooks
+
+    @property
+    def is_hook(self) -> bool:
+        return self in (CheckStage.ON_START, CheckStage.ON_SUCCESS, CheckStage.ON_FAIL)
+
+
+class CheckState(StrEnum):
+    """A check's latest outcome (promotions.checks.outcomes), as people read it."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    # Asked to be evaluated again later (a soak time, a window, a polled check), or waiting for people.
+    WAITING = "waiting"
+    # Step Functions runs what it asked for (a CodeBuild project, a state machine).
+    RUNNING = "running"
+
+
+class CheckRecord(BaseModel):
+    """The latest evaluation of one of an environment's checks: a later one replaces it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: str
+    stage: CheckStage
+    # Its place in its stage's list of checks.
+    position: int
+    outcome: CheckState
+    reason: str | None = None
+    first_evaluated_at: datetime
+    last_evaluated_at: datetime
+    attempts: int
+    # The log stream of the function that last evaluated it, where the deployment knows one.
+    logs_url: str | None = None
+
+
+class ApprovalRecord(BaseModel):
+    """One person's decision on an environment's approval, or how an approval ended without one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # None when nobody decided: the approval timed out, or the release was terminated.
+    approver: str | None
+    # approved, rejected, timed out, withdrawn.
+    decision: str
+    # None for an approval counted towards a quorum not reached yet.
+    at: datetime | None
+    reason: str | None = None
+
+
+class FailureKind(StrEnum):
+    CHECK = "check"
+    APPLICATION_HEALTH = "application-health"  # Argo CD's health or sync, in deploy verification
+    GIT = "git"  # a push, a fetch, a Git host's pull request API
+    APPROVAL = "approval"  # rejected, or timed out
+    HOOK = "hook"
+    TERMINATED = "terminated"
+    OTHER = "other"
+
+
+class EnvironmentFailure(BaseModel):
+    """Why an environment failed or was terminated, at a glance."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: FailureKind
+    # The check or hook that said no, when one did.
+    check: str | None = None
+    message: str
+    logs_url: str | None = None
+
+
 class EnvironmentRun(BaseModel):
     name: str
     depends_on: tuple[str, ...] = ()
@@ -54,6 +137,11 @@ class EnvironmentRun(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     pull_requests: tuple[PullRequestRecord, ...] = ()
+    # Every check and hook the step evaluated, in the order it runs them, each with its latest outcome.
+    checks: tuple[CheckRecord, ...] = ()
+    # Oldest first.
+    approvals: tuple[ApprovalRecord, ...] = ()
+    failure: EnvironmentFailure | None = None
 
 
 class AuditEntry(BaseModel):

@@ -35,8 +35,14 @@ from pynamodb.transactions import TransactWrite
 from promotions import clock
 from promotions.actions import PolicyAction
 from promotions.errors import TransientError
+from promotions.release.approval_store import ApprovalStore, Approver, StoredApproval
 from promotions.release.model import (
+    ApprovalRecord,
     AuditEntry,
+    CheckRecord,
+    CheckStage,
+    CheckState,
+    EnvironmentFailure,
     EnvironmentRun,
     PullRequestRecord,
     Release,
@@ -59,6 +65,13 @@ def _release_pk(release_id: str) -> str:
 
 def _environment_sk(name: str) -> str:
     return f"ENV#{name}"
+
+
+def _check_sk(environment: str, stage: CheckStage, name: str) -> str:
+    return f"CHECK#{environment}#{stage.value}#{name}"
+
+
+_STAGE_ORDER = {stage: rank for rank, stage in enumerate(CheckStage)}
 
 
 def _listed_at(release: Release) -> str:
@@ -133,6 +146,25 @@ class EnvironmentItem(Item):
     wait_token = UnicodeAttribute(null=True)
     wait_decision = UnicodeAttribute(null=True)
     pull_requests = JSONAttribute(null=True)
+    # An EnvironmentFailure, once the environment failed or was terminated.
+    failure = JSONAttribute(null=True)
+
+
+class CheckItem(Item):
+    """The latest evaluation of one check of one environment, replaced by the next one."""
+
+    environment = UnicodeAttribute()
+    name = UnicodeAttribute()
+    # Not `kind`: every item's kind is its discriminator.
+    check_kind = UnicodeAttribute()
+    stage = UnicodeAttribute()
+    position = NumberAttribute()
+    outcome = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    first_evaluated_at = UTCDateTimeAttribute()
+    last_evaluated_at = UTCDateTimeAttribute()
+    attempts = NumberAttribute()
+    logs_url = UnicodeAttribute(null=True)
 
 
 class ConfigItem(Item):
@@ -149,7 +181,9 @@ class AuditItem(Item):
 
 def _models(
     table_name: str,
-) -> tuple[type[Item], type[ReleaseItem], type[EnvironmentItem], type[ConfigItem], type[AuditItem]]:
+) -> tuple[
+    type[Item], type[ReleaseItem], type[EnvironmentItem], type[ConfigItem], type[AuditItem], type[CheckItem]
+]:
     """The item kinds bound to one table; the table name comes from the deployment, not from code.
 
     Built per store rather than cached per table name: pynamodb keeps a connection on the model class,
@@ -178,7 +212,17 @@ def _models(
     class TableAuditItem(TableItem, AuditItem, discriminator="audit"):
         pass
 
-    return TableItem, TableReleaseItem, TableEnvironmentItem, TableConfigItem, TableAuditItem
+    class TableCheckItem(TableItem, CheckItem, discriminator="check"):
+        pass
+
+    return (
+        TableItem,
+        TableReleaseItem,
+        TableEnvironmentItem,
+        TableConfigItem,
+        TableAuditItem,
+        TableCheckItem,
+    )
 
 
 _CONTEXT_MERGE_ATTEMPTS = 10
@@ -209,9 +253,29 @@ class Waiter:
     decision: str | None
 
 
+@dataclass(frozen=True)
+class CheckEvaluation:
+    """One evaluation of one of an environment's checks, as record_check stores it."""
+
+    name: str
+    kind: str
+    stage: CheckStage
+    position: int
+    outcome: CheckState
+    reason: str | None
+    # When the check was first evaluated in this run of its stage, and whether this is that evaluation.
+    first_evaluated_at: datetime
+    first: bool
+    evaluated_at: datetime
+    logs_url: str | None = None
+
+
 class ReleaseStore:
     def __init__(self, table_name: str) -> None:
-        self._item, self._release, self._environment, self._config, self._audit = _models(table_name)
+        self._item, self._release, self._environment, self._config, self._audit, self._check = _models(
+            table_name
+        )
+        self._approvals = ApprovalStore(table_name)
 
     def create(self, release: Release) -> bool:
         """Store a new release; False when a release with this id exists already (a repeated event)."""
@@ -259,6 +323,11 @@ class ReleaseStore:
             (item for item in items if isinstance(item, self._environment)), key=lambda i: i.position
         )
         audit = sorted((item for item in items if isinstance(item, self._audit)), key=lambda i: i.sk)
+        checks = sorted(
+            (item for item in items if isinstance(item, self._check)),
+            key=lambda i: (_STAGE_ORDER[CheckStage(i.stage)], i.position),
+        )
+        approvals = self._approvals.of_release(release_id)
         return Release(
             id=release_id,
             product=head.product,
@@ -288,6 +357,14 @@ class ReleaseStore:
                     pull_requests=tuple(
                         PullRequestRecord.model_validate(pull) for pull in run.pull_requests or ()
                     ),
+                    checks=tuple(_check_record(item) for item in checks if item.environment == run.name),
+                    approvals=tuple(
+                        record
+                        for approval in approvals
+                        if approval.environment == run.name
+                        for record in _approval_records(approval)
+                    ),
+                    failure=EnvironmentFailure.model_validate(run.failure) if run.failure else None,
                 )
                 for run in runs
             ],
@@ -410,6 +487,7 @@ class ReleaseStore:
         status: EnvironmentStatus,
         *,
         reason: str | None = None,
+        failure: EnvironmentFailure | None = None,
         only_from: Iterable[EnvironmentStatus] | None = None,
     ) -> bool:
         """Move one environment to a status; False when it is not in one of `only_from`."""
@@ -417,9 +495,16 @@ class ReleaseStore:
         actions = [env.status.set(status.value)]
         if reason is not None:
             actions.append(env.reason.set(reason))
+        if failure is not None:
+            actions.append(env.failure.set(failure.model_dump(mode="json")))
         if status is EnvironmentStatus.PENDING:
             # Pending again (a retried release): nothing of the earlier attempt's outcome applies.
-            actions += [env.reason.remove(), env.started_at.remove(), env.finished_at.remove()]
+            actions += [
+                env.reason.remove(),
+                env.failure.remove(),
+                env.started_at.remove(),
+                env.finished_at.remove(),
+            ]
         if status is EnvironmentStatus.RUNNING:
             actions.append(env.started_at.set(clock.now()))
         if status.is_final:
@@ -460,6 +545,38 @@ class ReleaseStore:
             env.committed_at.remove(),
         ]
         self._update(self._environment_ref(release_id, environment), actions, env.pk.exists())
+
+    def record_check(self, release_id: str, environment: str, evaluation: CheckEvaluation) -> None:
+        """Replace the environment's record of the check with this evaluation: one small item per check however
+        often it is evaluated, its attempts counted anew from its first evaluation."""
+        check = self._check
+        pk, sk = _release_pk(release_id), _check_sk(environment, evaluation.stage, evaluation.name)
+        if not evaluation.first:
+            again = [
+                check.outcome.set(evaluation.outcome.value),
+                check.reason.set(evaluation.reason) if evaluation.reason else check.reason.remove(),
+                check.last_evaluated_at.set(evaluation.evaluated_at),
+                check.attempts.add(1),
+                check.logs_url.set(evaluation.logs_url) if evaluation.logs_url else check.logs_url.remove(),
+            ]
+            if self._update(check(pk=pk, sk=sk), again, check.pk.exists()):
+                return
+        # A first evaluation (or one whose record is missing) writes the whole item, with its kind.
+        check(
+            pk=pk,
+            sk=sk,
+            environment=environment,
+            name=evaluation.name,
+            check_kind=evaluation.kind,
+            stage=evaluation.stage.value,
+            position=evaluation.position,
+            outcome=evaluation.outcome.value,
+            reason=evaluation.reason,
+            first_evaluated_at=evaluation.first_evaluated_at,
+            last_evaluated_at=evaluation.evaluated_at,
+            attempts=1,
+            logs_url=evaluation.logs_url,
+        ).save()
 
     def merge_promotion_context(self, release_id: str, update: Mapping[str, Any]) -> dict[str, Any]:
         """Merge keys into the release's PROMOTION_CONTEXT (a later value wins); parallel environments may
@@ -557,6 +674,41 @@ class ReleaseStore:
                 return False
             raise
         return True
+
+
+def _check_record(item: CheckItem) -> CheckRecord:
+    return CheckRecord(
+        name=item.name,
+        kind=item.check_kind,
+        stage=CheckStage(item.stage),
+        position=int(item.position),
+        outcome=CheckState(item.outcome),
+        reason=item.reason,
+        first_evaluated_at=item.first_evaluated_at,
+        last_evaluated_at=item.last_evaluated_at,
+        attempts=int(item.attempts),
+        logs_url=item.logs_url,
+    )
+
+
+def _approval_records(approval: StoredApproval) -> list[ApprovalRecord]:
+    """Each approver of a granted (or still open) approval; whoever rejected it; or how it ended unanswered."""
+    if approval.decision in (None, "approved"):
+        return [
+            ApprovalRecord(approver=str(Approver(user, name)), decision="approved", at=approval.decided_at)
+            for user, name in approval.approvers.items()
+        ]
+    decided_by = approval.decided_by
+    if decided_by is not None:
+        decided_by = str(Approver(decided_by, approval.approvers.get(decided_by, decided_by)))
+    return [
+        ApprovalRecord(
+            approver=decided_by,
+            decision=approval.decision,
+            at=approval.decided_at,
+            reason=approval.reason,
+        )
+    ]
 
 
 def _creation_range(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
