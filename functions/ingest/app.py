@@ -6,6 +6,8 @@ reported as a batch item failure and SQS delivers the event again; any other fai
 the event goes to the dead-letter queue at once with its reason.
 """
 
+from __future__ import annotations
+
 import functools
 import os
 from collections.abc import Callable
@@ -15,13 +17,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from promotions.aws.webhook_payloads import GitWebhook, WebhookPayloads
+from promotions.aws.bus_events import BusEvent, GitWebhook
+from promotions.aws.webhook_payloads import WebhookPayloads
 from promotions.errors import failure_reason, is_transient
-from promotions.push import GitPush
-from promotions.release.start import PushOutcome, start_releases
 from promotions.runtime import services, traced
 from promotions.sources.registry import WEBHOOK_BUS_SOURCE, bus_source, event_source
 
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+    from promotions.push import GitPush
+    from promotions.release.start import PushOutcome
 
 logger = Logger()
 metrics = Metrics()
@@ -63,7 +66,7 @@ def log_outcome(outcome: PushOutcome, *, replayed: bool) -> None:
         )
 
 
-def replay(response: PushOutcome, idempotent_data: "DataRecord") -> PushOutcome:
+def replay(response: PushOutcome, idempotent_data: DataRecord) -> PushOutcome:
     """A push delivered again: its first outcome stands, logged again and counted once. The parameters are
     named as Powertools' IdempotentHookFunction names them."""
     log_outcome(response, replayed=True)
@@ -73,7 +76,7 @@ def replay(response: PushOutcome, idempotent_data: "DataRecord") -> PushOutcome:
 # Powertools' idempotency utility is imported at first use, and its DynamoDB client made then: it imports boto3
 # and loads DynamoDB's service model, which is most of what a cold start would otherwise import.
 @functools.cache
-def idempotency() -> "IdempotencyConfig":
+def idempotency() -> IdempotencyConfig:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
     return IdempotencyConfig(
@@ -87,17 +90,23 @@ def start_once_per_push() -> Callable[..., PushOutcome]:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 
+    from promotions.release.start import PushOutcome
+
     # Stored as a model, never as an empty result: Powertools replays an empty one as None.
     return idempotent_function(
         start_for_push,
         data_keyword_argument="push",
         config=idempotency(),
         persistence_store=DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"]),
-        output_serializer=PydanticSerializer,
+        output_serializer=PydanticSerializer(PushOutcome),
     )
 
 
 def start_for_push(push: GitPush) -> PushOutcome:
+    # Deferred for cold start: starting releases loads the configuration's models, the edits and the release
+    # store, which an event ignored before its pushes are read (not a push, no ref updated) never needs.
+    from promotions.release.start import start_releases
+
     parts = services()
     outcome = start_releases(push, parts.configs, parts.store, parts.executions, parts.remote)
     metrics.add_metric(name="ReleasesStarted", unit=MetricUnit.Count, value=len(outcome.release_ids))
@@ -122,7 +131,7 @@ def record_handler(record: SQSRecord) -> None:
 def handle(record: SQSRecord) -> None:
     """Hands the event to the source it came from: a webhook's (promotions.webhooks) by the provider the
     detail names, any other by its EventBridge source."""
-    envelope = EventBridgeModel.model_validate_json(record.body)
+    envelope = BusEvent.model_validate_json(record.body)
     if envelope.source == WEBHOOK_BUS_SOURCE:
         webhook = GitWebhook.model_validate(envelope.detail)
         source = event_source(webhook.provider)
@@ -133,8 +142,7 @@ def handle(record: SQSRecord) -> None:
         source, rule = bus_source(envelope.source)
         if envelope.detail_type not in rule.detail_types:
             return ignore(f"a {source.name} {envelope.detail_type} event is not one it reads")
-        # Read from JSON, the detail is a JSON object, though Powertools types it as a dict or a model.
-        pushes = source.parse(envelope.model_dump()["detail"], delivery_id=envelope.id)
+        pushes = source.parse(envelope.detail, delivery_id=envelope.id)
     # An event may describe several pushes (a Bitbucket push updating several refs), or none.
     if not pushes:
         return ignore("the push updates no ref")
@@ -168,7 +176,7 @@ def dead_letter(record: SQSRecord, reason: str, error: Exception) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @traced
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> "PartialItemFailureResponse":
+def handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     idempotency().register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -9,7 +9,8 @@ import boto3
 import pytest
 from pydantic import ValidationError
 
-from promotions.aws.webhook_payloads import GitWebhook, WebhookPayloads
+from promotions.aws.bus_events import GitWebhook
+from promotions.aws.webhook_payloads import WebhookPayloads
 
 # EventBridge's limit on one entry.
 MAX_EVENT_BYTES = 256 * 1024

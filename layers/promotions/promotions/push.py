@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from promotions.source_names import SOURCE_NAME
+
 ZERO_SHA = "0" * 40
-# An event source's name, as promotions.sources registers it: it appears in the webhook's URL path, the bus
-# event's detail-type and the payload bucket's keys.
-SOURCE_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 SourceName = Annotated[str, StringConstraints(pattern=f"^{SOURCE_NAME.pattern}$")]
 
 

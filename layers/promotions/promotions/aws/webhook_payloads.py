@@ -10,41 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from promotions.push import SourceName
+# For types only: the event's model loads pydantic, which the webhook function, writing events, never needs.
+if TYPE_CHECKING:
+    from promotions.aws.bus_events import GitWebhook
 
 # What an event's detail may take with its payload inline: EventBridge's 256 KB for the whole entry, less
 # room for the envelope.
 MAX_INLINE_DETAIL_BYTES = 200 * 1024
-
-
-class PayloadLocation(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    bucket: str
-    key: str
-
-
-class GitWebhook(BaseModel):
-    """The detail the webhook function puts on the bus: a provider's delivery, with its payload or where the
-    payload is kept."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    provider: SourceName  # the event source that received it (promotions.sources knows which there are)
-    event: str
-    delivery: str | None = None
-    payload: dict[str, Any] | None = None
-    payload_location: PayloadLocation | None = Field(default=None, alias="payloadLocation")
-
-    @model_validator(mode="after")
-    def _payload_or_location(self) -> GitWebhook:
-        if (self.payload is None) == (self.payload_location is None):
-            raise ValueError("a webhook event carries either payload or payloadLocation")
-        return self
 
 
 class StoredPayloadError(LookupError):
@@ -52,7 +26,8 @@ class StoredPayloadError(LookupError):
 
 
 class WebhookPayloads:
-    """Puts deliveries in the shape GitWebhook reads, and reads their payloads back. `s3` is a boto3 client."""
+    """Puts deliveries in the shape GitWebhook (promotions.aws.bus_events) reads, and reads their payloads
+    back. `s3` is a boto3 client."""
 
     def __init__(self, s3: Any, bucket: str | None) -> None:
         self._s3 = s3

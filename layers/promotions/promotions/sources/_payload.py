@@ -1,32 +1,18 @@
-"""What every provider's push parser shares: the error, validated SHAs and refs, and reading a payload."""
+"""What every provider's push parser shares: validated SHAs and refs, and reading a payload."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Annotated, Any
+from collections.abc import Iterable
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
-Payload = Mapping[str, Any] | bytes | str
+from promotions.sources.event_source import EventError, Payload
 
 _FULL_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 _ABBREVIATED_SHA = re.compile(r"[0-9a-f]{7,64}")
-
-
-class EventError(ValueError):
-    """A webhook payload that is not the push it should be: names the provider, the field path, the fault."""
-
-    def __init__(self, provider: str, field: str, message: str) -> None:
-        super().__init__(provider, field, message)
-        self.provider = provider
-        self.field = field
-        self.message = message
-
-    def __str__(self) -> str:
-        where = f"{self.provider} push: {self.field}" if self.field else f"{self.provider} push"
-        return f"{where}: {self.message}"
 
 
 def _full_sha(value: str) -> str:

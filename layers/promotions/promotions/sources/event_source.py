@@ -10,10 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from promotions.push import SOURCE_NAME, GitPush
-from promotions.sources._payload import Payload
+from promotions.source_names import SOURCE_NAME
+
+# For types only: a push's model loads pydantic, which the webhook never needs.
+if TYPE_CHECKING:
+    from promotions.push import GitPush
+
+Payload = Mapping[str, Any] | bytes | str
+
+
+class EventError(ValueError):
+    """A webhook payload that is not the push it should be: names the provider, the field path, the fault."""
+
+    def __init__(self, provider: str, field: str, message: str) -> None:
+        super().__init__(provider, field, message)
+        self.provider = provider
+        self.field = field
+        self.message = message
+
+    def __str__(self) -> str:
+        where = f"{self.provider} push: {self.field}" if self.field else f"{self.provider} push"
+        return f"{where}: {self.message}"
 
 
 class Verify(Protocol):

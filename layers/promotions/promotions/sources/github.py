@@ -1,77 +1,20 @@
-"""GitHub `push` webhooks (X-GitHub-Event: push) and their X-Hub-Signature-256."""
+"""GitHub webhooks: their route and X-Hub-Signature-256. Their push payloads are read by
+promotions.sources.github_push."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from pydantic import Field
+from promotions.sources.event_source import EventSource, Payload, WebhookRoute
 
-from promotions.push import GitPush
-from promotions.sources._payload import (
-    Commit,
-    CommitSha,
-    GitRef,
-    Payload,
-    PayloadModel,
-    touched_paths,
-    validated,
-)
-from promotions.sources.event_source import EventSource, WebhookRoute
+if TYPE_CHECKING:
+    from promotions.push import GitPush
 
 PROVIDER = "github"
 _SIGNATURE_PREFIX = "sha256="
-
-
-class _Author(PayloadModel):
-    name: str = ""
-    email: str | None = None
-
-
-class _HeadCommit(PayloadModel):
-    message: str = ""
-    author: _Author | None = None
-
-
-class _Repository(PayloadModel):
-    clone_url: str
-    default_branch: str | None = None
-    master_branch: str | None = None  # what older payloads call the default branch
-
-
-class _Push(PayloadModel):
-    ref: GitRef
-    before: CommitSha
-    after: CommitSha
-    repository: _Repository
-    commits: list[Commit] = Field(default_factory=list)
-    head_commit: _HeadCommit | None = None  # null when the push deletes the ref
-
-
-def parse_github_push(payload: Payload, *, delivery_id: str | None = None) -> GitPush:
-    """The GitPush a GitHub `push` payload describes.
-
-    `after` is the ref's new value (for an annotated tag, the tag object). The changed paths are every path
-    the listed commits added, modified or removed; a push listing no commits (a new tag, a deletion) has
-    none, which GitPush reads as "unknown".
-    """
-    push = validated(_Push, payload, PROVIDER)
-    head = push.head_commit
-    author = head.author if head is not None and head.author is not None else _Author()
-    return GitPush(
-        provider=PROVIDER,
-        repo_url=push.repository.clone_url,
-        ref=push.ref,
-        before=push.before,
-        after=push.after,
-        changed_paths=touched_paths(push.commits),
-        commit_message=head.message if head is not None else "",
-        author_name=author.name,
-        author_email=author.email or "",
-        default_branch=push.repository.default_branch or push.repository.master_branch,
-        delivery_id=delivery_id,
-    )
 
 
 def verify_github_signature(secret: bytes, body: bytes, signature_header: str | None) -> bool:
@@ -93,6 +36,9 @@ def _signed(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
 
 
 def _pushes(payload: Payload, *, delivery_id: str | None) -> list[GitPush]:
+    # Deferred for cold start: the payload's models load pydantic, which the webhook, verifying only, never needs.
+    from promotions.sources.github_push import parse_github_push
+
     return [parse_github_push(payload, delivery_id=delivery_id)]
 
 

@@ -1,83 +1,18 @@
-"""GitLab `Push Hook` and `Tag Push Hook` webhooks and their X-Gitlab-Token."""
+"""GitLab webhooks: their route and X-Gitlab-Token. Their push and tag push payloads are read by
+promotions.sources.gitlab_push."""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING
 
-from pydantic import Field
+from promotions.sources.event_source import EventSource, Payload, WebhookRoute
 
-from promotions.push import GitPush
-from promotions.sources._payload import (
-    Commit,
-    CommitSha,
-    EventError,
-    GitRef,
-    Payload,
-    PayloadModel,
-    touched_paths,
-    validated,
-)
-from promotions.sources.event_source import EventSource, WebhookRoute
+if TYPE_CHECKING:
+    from promotions.push import GitPush
 
 PROVIDER = "gitlab"
-
-
-class _Author(PayloadModel):
-    name: str = ""
-    email: str | None = None
-
-
-class _Commit(Commit):
-    id: CommitSha
-    message: str = ""
-    author: _Author | None = None
-
-
-class _Project(PayloadModel):
-    git_http_url: str
-    default_branch: str | None = None
-
-
-class _Push(PayloadModel):
-    object_kind: Literal["push", "tag_push"]
-    ref: GitRef
-    before: CommitSha
-    after: CommitSha | None = None
-    checkout_sha: CommitSha | None = None  # null when the push deletes the ref
-    project: _Project
-    commits: list[_Commit] = Field(default_factory=list)
-    total_commits_count: int | None = None
-
-
-def parse_gitlab_push(payload: Payload, *, delivery_id: str | None = None) -> GitPush:
-    """The GitPush a GitLab push or tag push payload describes.
-
-    `after` is the ref's new value (`checkout_sha` when a payload lacks `after`). GitLab lists at most 20
-    commits: when `total_commits_count` says more were pushed, the changed paths are unknown (empty) rather
-    than a partial list that would hide files from path filters.
-    """
-    push = validated(_Push, payload, PROVIDER)
-    after = push.after or push.checkout_sha
-    if after is None:
-        raise EventError(PROVIDER, "after", "field required (neither after nor checkout_sha is set)")
-    complete = push.total_commits_count is None or push.total_commits_count <= len(push.commits)
-    head = next((commit for commit in push.commits if commit.id in (after, push.checkout_sha)), None)
-    author = head.author if head is not None and head.author is not None else _Author()
-    return GitPush(
-        provider=PROVIDER,
-        repo_url=push.project.git_http_url,
-        ref=push.ref,
-        before=push.before,
-        after=after,
-        changed_paths=touched_paths(push.commits) if complete else frozenset(),
-        commit_message=head.message if head is not None else "",
-        author_name=author.name,
-        author_email=author.email or "",
-        default_branch=push.project.default_branch,
-        delivery_id=delivery_id,
-    )
 
 
 def verify_gitlab_token(expected: str, header: str | None) -> bool:
@@ -95,6 +30,9 @@ def _carries_token(secret: str, headers: Mapping[str, str], body: bytes) -> bool
 
 
 def _pushes(payload: Payload, *, delivery_id: str | None) -> list[GitPush]:
+    # Deferred for cold start: the payload's models load pydantic, which the webhook, verifying only, never needs.
+    from promotions.sources.gitlab_push import parse_gitlab_push
+
     return [parse_gitlab_push(payload, delivery_id=delivery_id)]
 
 
