@@ -159,3 +159,16 @@ def test_a_check_imports_only_its_own_kind():
         "promotions.checks.window",
         "promotions.checks.approval",
     }.isdisjoint(loaded)
+
+
+def test_the_webhook_imports_no_pydantic():
+    """It verifies deliveries and forwards them as they came: the push parsers' models are ingest's."""
+    assert "pydantic" not in modules_after("webhook", "import app", tracing=False)
+
+
+def test_ingest_imports_the_configuration_and_the_release_store_with_its_first_push():
+    loaded = modules_after("ingest", "import app", tracing=False)
+
+    assert {"promotions.release.start", "promotions.config.models", "pynamodb", "botocore.retries"}.isdisjoint(
+        loaded
+    )

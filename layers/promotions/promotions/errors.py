@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-from botocore.retries.standard import RetryContext, ThrottledRetryableChecker, TransientRetryableChecker
-from pynamodb.exceptions import PynamoDBException
+if TYPE_CHECKING:
+    from botocore.retries.standard import BaseRetryableChecker
 
 
 class TransientError(Exception):
@@ -24,17 +24,25 @@ class TransientError(Exception):
     name the state machine retries."""
 
 
-_AWS_RETRY_CHECKERS = (TransientRetryableChecker(), ThrottledRetryableChecker())
+@functools.cache
+def _aws_retry_checkers() -> tuple[BaseRetryableChecker, ...]:
+    from botocore.retries.standard import ThrottledRetryableChecker, TransientRetryableChecker
+
+    return (TransientRetryableChecker(), ThrottledRetryableChecker())
 
 
 def is_transient(error: BaseException) -> bool:
     """Whether retrying the call that raised `error` later may succeed."""
-    # Imported here, on a failure: the idempotency utility brings boto3 and its DynamoDB layer with it, which
-    # only the ingest function uses, and every handler imports this module.
+    # Imported here, on a failure, for cold start (every handler imports this module): the idempotency utility
+    # brings boto3 and its DynamoDB layer, which only ingest uses; botocore's retry rules bring much of
+    # botocore, which ingest does not load before its first push.
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyPersistenceLayerError,
     )
+    from botocore.exceptions import ClientError
+    from botocore.retries.standard import RetryContext
+    from pynamodb.exceptions import PynamoDBException
 
     if isinstance(error, (TransientError, IdempotencyAlreadyInProgressError)):
         # Another delivery of the same event is being handled: it is settled by the time a retry comes.
@@ -47,7 +55,7 @@ def is_transient(error: BaseException) -> bool:
     if response is not None and response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
         return True
     context = RetryContext(attempt_number=1, parsed_response=response, caught_exception=error)
-    return any(checker.is_retryable(context) for checker in _AWS_RETRY_CHECKERS)
+    return any(checker.is_retryable(context) for checker in _aws_retry_checkers())
 
 
 def failure_reason(error: BaseException) -> str:
