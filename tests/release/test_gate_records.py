@@ -298,3 +298,4 @@ def test_the_engine_records_why_an_environment_failed_and_what_was_terminated(st
     reopened = store.get(release.id)
     assert [run.status for run in reopened.promoted_environments] == [EnvironmentStatus.PENDING] * 3
     assert all(run.failure is None for run in reopened.environments), "a retry starts without the old failure"
+    assert reopened.environment("qa").checks == (), "nor with the checks of the failed run"

@@ -86,6 +86,7 @@ class ReleaseEngine:
                     EnvironmentStatus.PENDING,
                     only_from=(EnvironmentStatus.FAILED, EnvironmentStatus.TERMINATED),
                 )
+                self._store.forget_checks(release_id, run.name)
         self._store.set_release_status(release_id, ReleaseStatus.QUEUED, clear_reason=True)
         logger.info("release reopened for a retry", extra={"release": release_id})
 

@@ -78,7 +78,8 @@ class CheckRecord(BaseModel):
     name: str
     kind: str
     stage: CheckStage
-    # Its place in its stage's list of checks.
+    # Its place among the checks its gate evaluates in order (the step's onStart hooks and preAction checks are
+    # one gate; pull requests, verification, postAction and onSuccess hooks another).
     position: int
     outcome: CheckState
     reason: str | None = None

@@ -578,6 +578,13 @@ class ReleaseStore:
             logs_url=evaluation.logs_url,
         ).save()
 
+    def forget_checks(self, release_id: str, environment: str) -> None:
+        """Drop the environment's check records: a retried environment shows only what its new run evaluates."""
+        for item in self._check.query(
+            _release_pk(release_id), self._check.sk.startswith(f"CHECK#{environment}#"), consistent_read=True
+        ):
+            item.delete()
+
     def merge_promotion_context(self, release_id: str, update: Mapping[str, Any]) -> dict[str, Any]:
         """Merge keys into the release's PROMOTION_CONTEXT (a later value wins); parallel environments may
         merge at once, so the write only lands on the version it read, and is retried otherwise."""
