@@ -32,6 +32,7 @@ SECRET_READERS = {
         "EvaluateGatesFunction",  # the pull request API of a `pr` promotion's pullRequestMerged check
         "ApiFunction",  # the configuration, and the source commits of the releases people ask for
         "ApprovalsFunction",  # the configuration and GitOps repositories, for the changes a message shows
+        "NotificationsFunction",  # the configuration, and the Git host API that takes commit statuses
     },
     "CommitSigningKeySecretArn": {"PromoteEnvironmentFunction"},
     "WebhookSecretArn": {"WebhookFunction"},
@@ -88,6 +89,8 @@ DYNAMODB_ACTIONS = {
     # (promotions.release.approvals)
     "ApprovalsFunction": {"PromotionsTable": RELEASE_READ_WRITE | {"dynamodb:GetItem", "dynamodb:PutItem"}},
     "SlackInteractionsFunction": {"PromotionsTable": RELEASE_READ_WRITE | {"dynamodb:GetItem"}},
+    # the release read whole, to report it on its commits
+    "NotificationsFunction": {"PromotionsTable": {"dynamodb:Query"}},
     # releases read whole and new ones written in one transaction, audit entries put, the configuration's
     # last good revision; listings from the indexes
     "ApiFunction": {
@@ -338,3 +341,29 @@ def test_only_the_webhook_writes_payloads_and_only_ingest_reads_them(function):
             assert _listed(statement["Resource"]) == [payload_objects]
             granted |= actions
     assert granted == S3_ACTIONS.get(function, set())
+
+
+# Who changes a release's or an environment's status, and so puts the change on the bus (docs/events.md).
+STATUS_CHANGERS = {
+    "IngestFunction",  # a new release; the releases its product's concurrency policy terminates
+    "StartReleaseFunction",
+    "GateEnvironmentFunction",
+    "PromoteEnvironmentFunction",  # Superseded
+    "CompleteEnvironmentFunction",
+    "FinishReleaseFunction",
+    "ApprovalsFunction",  # Suspended, and an approval's timeout
+    "SlackInteractionsFunction",  # a decision resumes the environment
+    "ApiFunction",  # releases people ask for, terminate, decisions through the API
+}
+
+
+@pytest.mark.parametrize(("stack_name", "prefix"), DEPLOYMENTS)
+def test_only_the_webhook_and_who_changes_statuses_put_events_on_the_bus(stack_name, prefix):
+    deployment = Deployment(stack_name, {"CheckResourcePrefix": prefix})
+    bus = deployment.resources["EventBus"].arn
+    putters = {
+        role
+        for role, statements in deployment.roles().items()
+        if allowed(statements, "events:PutEvents", bus)
+    }
+    assert putters == {"WebhookFunction"} | STATUS_CHANGERS

@@ -23,10 +23,12 @@ if TYPE_CHECKING:
     from promotions.git.credentials import GitCredentials
     from promotions.release.approval_store import ApprovalStore
     from promotions.release.approvals import Approvals
+    from promotions.release.commit_statuses import CommitStatuses
     from promotions.release.concurrency import ReleaseConcurrency
     from promotions.release.engine import ReleaseEngine
     from promotions.release.gates import Gates
     from promotions.release.leases import ReleaseLeases
+    from promotions.release.notifications import Notifications
     from promotions.release.promotion import Promoter
     from promotions.release.store import ReleaseStore
     from promotions.release.termination import Termination
@@ -77,6 +79,8 @@ class Settings:
     slack_secret: str | None = None
     slack_api_url: str | None = None
     release_link_prefix: str | None = None
+    # The project's bus, where status changes are put; None puts none.
+    event_bus_name: str | None = None
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -92,6 +96,7 @@ class Settings:
             slack_secret=os.environ.get("SLACK_SECRET_ARN") or None,
             slack_api_url=os.environ.get("SLACK_API_URL") or None,
             release_link_prefix=os.environ.get("RELEASE_LINK_PREFIX") or None,
+            event_bus_name=os.environ.get("EVENT_BUS_NAME") or None,
         )
 
 
@@ -110,7 +115,25 @@ class Services:
     def store(self) -> ReleaseStore:
         from promotions.release.store import ReleaseStore
 
-        return ReleaseStore(self.settings.promotions_table)
+        store = ReleaseStore(self.settings.promotions_table)
+        store.observe(self._notifications(store))
+        return store
+
+    def _notifications(self, store: ReleaseStore) -> Notifications:
+        """Delivery metrics from every status change, and the change put on the bus where there is one."""
+        from promotions.aws.emf_metrics import EmfMeasurements
+        from promotions.release.notifications import Notifications, Watcher
+        from promotions.release.promotion_metrics import PromotionMetrics
+
+        measurements = EmfMeasurements()
+        watchers: list[Watcher] = [PromotionMetrics(self.approval_store, measurements)]
+        if self.settings.event_bus_name:
+            from promotions.aws.event_bus import EventBus
+            from promotions.release.status_events import StatusEvents
+
+            bus = EventBus(self.settings.event_bus_name)
+            watchers.append(StatusEvents(bus, measurements, self.release_url))
+        return Notifications(store.get, watchers)
 
     @functools.cached_property
     def git_credentials(self) -> GitCredentials:
@@ -172,6 +195,16 @@ class Services:
             signer=SecretsManagerCommitSigner(secret) if secret else None,
             leases=self.leases,
             approved_by=self.approval_store.approvers,
+        )
+
+    @functools.cached_property
+    def commit_statuses(self) -> CommitStatuses:
+        from promotions.gitproviders.apis import PullRequestApis
+        from promotions.http import HttpClient
+        from promotions.release.commit_statuses import CommitStatuses
+
+        return CommitStatuses(
+            self.store, self.configs, PullRequestApis(self.git_credentials, HttpClient()), self.release_url
         )
 
     @functools.cached_property

@@ -26,6 +26,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
+from pynamodb.constants import ALL_OLD, ATTRIBUTES
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -50,6 +51,12 @@ from promotions.release.model import (
     SourceRevision,
 )
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
+from promotions.release.status_changes import (
+    EnvironmentStatusChange,
+    ReleaseStatusChange,
+    StatusChange,
+    StatusObserver,
+)
 
 _RELEASE_SK = "RELEASE"
 # Every release item carries this in `listing`, so that one index lists all releases newest first.
@@ -276,6 +283,11 @@ class ReleaseStore:
             table_name
         )
         self._approvals = ApprovalStore(table_name)
+        self._observers: list[StatusObserver] = []
+
+    def observe(self, observer: StatusObserver) -> None:
+        """Tell `observer` of every status change this store makes from now on, and of every release it creates."""
+        self._observers.append(observer)
 
     def create(self, release: Release) -> bool:
         """Store a new release; False when a release with this id exists already (a repeated event)."""
@@ -311,6 +323,7 @@ class ReleaseStore:
             if _condition_failed(error):
                 return False
             raise
+        self._changed(ReleaseStatusChange(release.id, release.status, None, now))
         return True
 
     def get(self, release_id: str) -> Release:
@@ -478,7 +491,13 @@ class ReleaseStore:
         condition = self._release.pk.exists()
         for blocked in unless:
             condition &= self._release.status != blocked.value
-        return self._update(self._release(pk=_release_pk(release_id), sk=_RELEASE_SK), actions, condition)
+        previous = self._update_status(
+            self._release(pk=_release_pk(release_id), sk=_RELEASE_SK), actions, condition
+        )
+        if previous is None:
+            return False
+        self._changed(ReleaseStatusChange(release_id, status, ReleaseStatus(previous), clock.now()))
+        return True
 
     def set_environment_status(
         self,
@@ -512,7 +531,13 @@ class ReleaseStore:
         condition = env.pk.exists()
         if only_from is not None:
             condition &= env.status.is_in(*(s.value for s in only_from))
-        return self._update(self._environment_ref(release_id, environment), actions, condition)
+        previous = self._update_status(self._environment_ref(release_id, environment), actions, condition)
+        if previous is None:
+            return False
+        self._changed(
+            EnvironmentStatusChange(release_id, environment, status, EnvironmentStatus(previous), clock.now())
+        )
+        return True
 
     def record_commit(
         self, release_id: str, environment: str, commit: str, message: str | None = None
@@ -671,6 +696,26 @@ class ReleaseStore:
 
     def _connection(self) -> Connection:
         return self._item._get_connection().connection
+
+    def _changed(self, change: StatusChange) -> None:
+        if change.status != change.previous:
+            for observer in self._observers:
+                observer.status_changed(change)
+
+    @staticmethod
+    def _update_status(item: Item, actions: list, condition) -> str | None:
+        """Update a release's or environment's item as _update does, and return the status it held before the
+        write (None when `condition` failed): whether the status changed is known from the write itself."""
+        connection = type(item)._get_connection()
+        try:
+            answer = connection.update_item(
+                item.pk, item.sk, actions=actions, condition=condition, return_values=ALL_OLD
+            )
+        except UpdateError as error:
+            if _condition_failed(error):
+                return None
+            raise
+        return answer[ATTRIBUTES]["status"]["S"]
 
     @staticmethod
     def _update(item: Model, actions: list, condition) -> bool:
