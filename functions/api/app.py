@@ -455,8 +455,8 @@ class DurationsView(ApiModel):
 
 
 class ChangeFailureRateView(ApiModel):
-    failed: int = Field(description="Prod changes that failed, or that a rollback of their environment undid.")
-    total: int = Field(description="Prod changes that succeeded or failed in the period (rollbacks are none).")
+    failed: int = Field(description="Prod changes that failed or that a rollback of their environment undid.")
+    total: int = Field(description="Prod changes that succeeded or failed in the period (not rollbacks).")
     rate: float | None = Field(description="failed / total; null without changes.")
 
 

@@ -6,13 +6,23 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
+from collections.abc import Callable
 from typing import Annotated, Any, NoReturn
 from urllib.parse import urlencode, urlsplit
 
 import typer
 import urllib3
 from rich.console import Console
-from rich.table import Table
+from rich.live import Live
+
+from promotions.release.status import ReleaseStatus
+from promotions_local.views import (
+    delivery_metrics_table,
+    product_table,
+    release_graph,
+    release_list_table,
+)
 
 ApiUrl = Annotated[
     str,
@@ -35,15 +45,6 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON answe
 release_app = typer.Typer(help="Releases: list, show, retry, terminate.", no_args_is_help=True)
 product_app = typer.Typer(help="Products: what runs in each environment.", no_args_is_help=True)
 _EXECUTE_API_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
-_STYLES = {
-    "Successful": "green",
-    "Succeeded": "green",
-    "Superseded": "cyan",
-    "Running": "yellow",
-    "Failed": "red",
-    "Terminated": "red",
-    "Suspended": "magenta",
-}
 
 
 class ApiClient:
@@ -132,63 +133,7 @@ def _post_for_release(
     """POST to an endpoint that answers with the release it made or changed, and show that release; the options
     left out (None) are not sent, so that the API applies its defaults."""
     present = None if body is None else {name: value for name, value in body.items() if value is not None}
-    _print(ApiClient(api, token).call("POST", path, body=present), as_json, _release_table)
-
-
-def _styled(status: str) -> str:
-    style = _STYLES.get(status)
-    return f"[{style}]{status}[/]" if style else status
-
-
-def _release_list_table(document: dict) -> Table:
-    table = Table(caption=f"more: --next {document['next']}" if document.get("next") else None)
-    for column in ("release", "product", "version", "flow", "status", "created"):
-        table.add_column(column)
-    for release in document["releases"]:
-        table.add_row(
-            release["id"],
-            release["product"],
-            release["version"],
-            release["flow"],
-            _styled(release["status"]),
-            release["createdAt"],
-        )
-    return table
-
-
-def _release_table(release: dict) -> Table:
-    title = f"{release['product']} {release['version']} · {release['flow']} · {_styled(release['status'])}"
-    audit = "\n".join(f"{e['at']} {e['actor']}: {e['action']} {e['detail']}" for e in release["audit"])
-    caption = "\n".join(filter(None, [release["id"], release.get("reason"), audit]))
-    table = Table(title=title, caption=caption)
-    for column in ("environment", "depends on", "status", "commit"):
-        table.add_column(column)
-    table.add_column("note", overflow="fold")
-    for run in release["environments"]:
-        note = "source" if run["name"] == release["triggerEnvironment"] else (run.get("reason") or "")
-        table.add_row(
-            run["name"],
-            ", ".join(run["dependsOn"]),
-            _styled(run["status"]),
-            (run.get("commit") or "")[:12],
-            note,
-        )
-    return table
-
-
-def _product_table(product: dict) -> Table:
-    table = Table(title=product["product"])
-    for column in ("environment", "version", "commit", "since", "release"):
-        table.add_column(column)
-    for env in product["environments"]:
-        table.add_row(
-            env["environment"],
-            env["version"] or "",
-            (env["commit"] or "")[:12],
-            env["since"] or "",
-            env["release"] or "",
-        )
-    return table
+    _print(ApiClient(api, token).call("POST", path, body=present), as_json, release_graph)
 
 
 @product_app.command("show")
@@ -196,10 +141,23 @@ def product_show(
     product: Annotated[str, typer.Argument(help="The product's name.")],
     api: ApiUrl,
     token: Token = None,
+    metrics: Annotated[
+        bool,
+        typer.Option(
+            "--metrics",
+            help="Also the DORA keys of its prod environments; with --json, only the metrics' JSON.",
+        ),
+    ] = False,
+    days: Annotated[int, typer.Option(min=1, max=365, help="The metrics' period: the last N days.")] = 30,
     as_json: AsJson = False,
 ) -> None:
     """Per environment: the version running there, its commit, since when, and the release that put it there."""
-    _print(ApiClient(api, token).call("GET", f"/products/{product}"), as_json, _product_table)
+    client = ApiClient(api, token)
+    if not (metrics and as_json):
+        _print(client.call("GET", f"/products/{product}"), as_json, product_table)
+    if metrics:
+        document = client.call("GET", f"/products/{product}/metrics", query={"days": days})
+        _print(document, as_json, delivery_metrics_table)
 
 
 @release_app.command("list")
@@ -218,7 +176,7 @@ def release_list(
 ) -> None:
     """Releases, newest first."""
     query = {"product": product, "status": status, "limit": limit, "next": next_page}
-    _print(ApiClient(api, token).call("GET", "/releases", query=query), as_json, _release_list_table)
+    _print(ApiClient(api, token).call("GET", "/releases", query=query), as_json, release_list_table)
 
 
 @release_app.command("show")
@@ -226,10 +184,46 @@ def release_show(
     release_id: Annotated[str, typer.Argument(help="The release's id.")],
     api: ApiUrl,
     token: Token = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Redraw it until it is final, then exit 0 if it Succeeded, 1 if not; with --json, print it then.",
+        ),
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.2, help="With --watch: seconds between two readings.")
+    ] = 2.0,
     as_json: AsJson = False,
 ) -> None:
-    """A release: each environment's status and commit, and who did what to it."""
-    _print(ApiClient(api, token).call("GET", f"/releases/{release_id}"), as_json, _release_table)
+    """A release's flow as a graph: each environment's status, commit, checks, approvals and failure, and who did
+    what to the release."""
+    client = ApiClient(api, token)
+    path = f"/releases/{release_id}"
+    release = client.call("GET", path)
+    if not watch:
+        _print(release, as_json, release_graph)
+        return
+    if as_json:
+        release = _until_final(client, path, release, interval, lambda _: None)
+        _print(release, as_json, release_graph)
+    else:
+        with Live(release_graph(release), auto_refresh=False) as live:
+            release = _until_final(
+                client, path, release, interval, lambda now: live.update(release_graph(now), refresh=True)
+            )
+    raise typer.Exit(0 if release["status"] == ReleaseStatus.SUCCEEDED else 1)
+
+
+def _until_final(
+    client: ApiClient, path: str, release: dict, interval: float, on_reading: Callable[[dict], None]
+) -> dict:
+    """Read the release every `interval` seconds until it is final, handing each reading to `on_reading`."""
+    while not ReleaseStatus(release["status"]).is_final:
+        time.sleep(interval)
+        release = client.call("GET", path)
+        on_reading(release)
+    return release
 
 
 @release_app.command("retry")
