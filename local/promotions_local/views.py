@@ -161,9 +161,9 @@ def release_table(release: Release) -> Table:
 def _flow(release: dict[str, Any]) -> Table:
     environments = release["environments"]
     levels: list[list[dict[str, Any]]] = []
-    for env, level in zip(environments, _levels(environments), strict=True):
-        levels += [[] for _ in range(level + 1 - len(levels))]
-        levels[level].append(env)
+    for env, depth in zip(environments, _levels(environments), strict=True):
+        levels += [[] for _ in range(depth + 1 - len(levels))]
+        levels[depth].append(env)
     grid = Table.grid(padding=(0, 1))
     for index in range(len(levels)):
         if index:
