@@ -42,6 +42,7 @@ SECRET_READERS = {
         "SlackInteractionsFunction",
         "ApiFunction",
         "FinishReleaseFunction",
+        "NotificationsFunction",  # the release's message in its product's channel
     },
 }
 
@@ -89,8 +90,17 @@ DYNAMODB_ACTIONS = {
     # (promotions.release.approvals)
     "ApprovalsFunction": {"PromotionsTable": RELEASE_READ_WRITE | {"dynamodb:GetItem", "dynamodb:PutItem"}},
     "SlackInteractionsFunction": {"PromotionsTable": RELEASE_READ_WRITE | {"dynamodb:GetItem"}},
-    # the release read whole, to report it on its commits
-    "NotificationsFunction": {"PromotionsTable": {"dynamodb:Query"}},
+    # the release read whole, to report it on its commits; where its Slack message is (claimed, read, recorded,
+    # given up)
+    "NotificationsFunction": {
+        "PromotionsTable": {
+            "dynamodb:Query",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        }
+    },
     # releases read whole and new ones written in one transaction, audit entries put, the configuration's
     # last good revision; listings from the indexes
     "ApiFunction": {

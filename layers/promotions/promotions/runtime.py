@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from promotions.release.leases import ReleaseLeases
     from promotions.release.notifications import Notifications
     from promotions.release.promotion import Promoter
+    from promotions.release.slack_releases import SlackReleases
     from promotions.release.store import ReleaseStore
     from promotions.release.termination import Termination
     from promotions.slack.client import SlackClient
@@ -205,6 +206,18 @@ class Services:
 
         return CommitStatuses(
             self.store, self.configs, PullRequestApis(self.git_credentials, HttpClient()), self.release_url
+        )
+
+    @functools.cached_property
+    def slack_releases(self) -> SlackReleases:
+        from promotions.release.slack_releases import SlackReleases
+
+        return SlackReleases(
+            self.settings.promotions_table,
+            self.store,
+            self.configs,
+            lambda: self.slack if self.settings.slack_secret else None,
+            self.release_url,
         )
 
     @functools.cached_property

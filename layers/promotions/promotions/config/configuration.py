@@ -22,6 +22,7 @@ from promotions.config.models import (
     Product,
     PromotionConcurrency,
     PromotionFlow,
+    PromotionNotifications,
     PromotionPermissions,
     PromotionPolicy,
     PromotionTemplate,
@@ -77,12 +78,14 @@ class Configuration:
         checks: Mapping[str, PromotionCheck] = MappingProxyType({}),
         git_repositories: Mapping[str, GitRepository] = MappingProxyType({}),
         concurrency: Mapping[str, PromotionConcurrency] = MappingProxyType({}),
+        notifications: Mapping[str, PromotionNotifications] = MappingProxyType({}),
         permissions: Mapping[str, PromotionPermissions] = MappingProxyType({}),
         warnings: Iterable[ConfigProblem] = (),
     ) -> None:
         self._warnings = in_order(warnings)
         self._permissions = _by_name(permissions)
         self._concurrency = _by_name(concurrency)
+        self._notifications = _by_name(notifications)
         self._products = _by_name(products)
         self._checks = _by_name(checks)
         self._git_repositories = _by_name(git_repositories)
@@ -217,6 +220,11 @@ class Configuration:
         """The product's PromotionConcurrency; Codefresh's default (queue, at most 50 waiting) without one."""
         self._product(product)
         return self._concurrency.get(product) or PromotionConcurrency(product=product)
+
+    def notifications_for(self, product: str) -> PromotionNotifications | None:
+        """Where the product's releases are told, if anywhere."""
+        self._product(product)
+        return self._notifications.get(product)
 
     def template_for(self, product: str) -> PromotionTemplate:
         """The product's inline template, else its promotionTemplateRef, else the template with the lowest

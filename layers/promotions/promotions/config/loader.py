@@ -27,6 +27,7 @@ from promotions.config.models import (
     Product,
     PromotionConcurrency,
     PromotionFlow,
+    PromotionNotifications,
     PromotionPermissions,
     PromotionPolicy,
     PromotionTemplateDocument,
@@ -48,6 +49,7 @@ _Entity = (
     | PromotionCheck
     | GitRepository
     | PromotionConcurrency
+    | PromotionNotifications
     | PromotionPermissions
 )
 
@@ -72,6 +74,7 @@ _KINDS: Mapping[str, _Kind] = {
     "PromotionCheck": _Kind(PromotionCheck, frozenset({"promotions.dev/v1alpha1"})),
     "GitRepository": _Kind(GitRepository, frozenset({"promotions.dev/v1alpha1"})),
     "PromotionConcurrency": _Kind(PromotionConcurrency, frozenset({"promotions.dev/v1alpha1"})),
+    "PromotionNotifications": _Kind(PromotionNotifications, frozenset({"promotions.dev/v1alpha1"})),
     "PromotionPermissions": _Kind(PromotionPermissions, frozenset({"promotions.dev/v1alpha1"})),
 }
 # Every kind in our own group must be known; other groups hold kinds we simply do not read.
@@ -278,6 +281,7 @@ class _Loading:
         self._check_flow_environments()
         self._check_product_references()
         self._check_concurrency_products()
+        self._check_notification_products()
         self._check_permission_references()
         self._check_policy_selectors()
         self._check_check_references()
@@ -313,6 +317,16 @@ class _Loading:
                     ("metadata", "name"),
                     f"PromotionConcurrency {concurrency.product}: it is named after the product it sets, and no "
                     f"Product {concurrency.product} is defined",
+                )
+
+    def _check_notification_products(self) -> None:
+        for notifications, document in self._entities("PromotionNotifications"):
+            if self._is_unknown("Product", notifications.product):
+                self.report(
+                    document,
+                    ("metadata", "name"),
+                    f"PromotionNotifications {notifications.product}: it is named after the product it tells of, "
+                    f"and no Product {notifications.product} is defined",
                 )
 
     def _check_permission_references(self) -> None:
@@ -478,6 +492,7 @@ class _Loading:
             checks=entities("PromotionCheck"),
             git_repositories=entities("GitRepository"),
             concurrency=entities("PromotionConcurrency"),
+            notifications=entities("PromotionNotifications"),
             permissions=entities("PromotionPermissions"),
             warnings=self.warnings,
         )

@@ -643,6 +643,34 @@ class PromotionConcurrency(_Model):
         return self.product
 
 
+class SlackNotifications(_Model):
+    # A channel's name (#releases) or id, which the Slack app must be a member of.
+    channel: str = Field(min_length=1)
+
+
+class PromotionNotificationsSpec(_Model):
+    slack: SlackNotifications | None = None
+
+
+class PromotionNotifications(_Model):
+    """Where one product's releases are told as they move: one Slack message per release, updated in place
+    with each environment's status (promotions.release.slack_releases). One per product, named after it.
+
+        apiVersion: promotions.dev/v1alpha1
+        kind: PromotionNotifications
+        metadata: {name: guestbook}
+        spec:
+          slack: {channel: "#guestbook-releases"}
+    """
+
+    product: Name = Field(validation_alias=_METADATA_NAME)
+    spec: PromotionNotificationsSpec = Field(default_factory=PromotionNotificationsSpec)
+
+    @property
+    def name(self) -> str:
+        return self.product
+
+
 # --- Who may do what ---------------------------------------------------------------------------------------
 
 

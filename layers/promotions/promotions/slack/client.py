@@ -1,11 +1,11 @@
-"""Slack's Web API through slack-sdk's WebClient: the few methods approvals use."""
+"""Slack's Web API through slack-sdk's WebClient: the few methods approvals and release messages use."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from promotions.errors import TransientError
-from promotions.slack.messages import ApprovalMessage, MessageRef, reason_view
+from promotions.slack.messages import MessageRef, reason_view
 
 # Who is in a user group changes rarely; each click must not cost a call.
 GROUP_MEMBERS_TTL_SECONDS = 300
@@ -31,6 +31,12 @@ class UnknownGroup(LookupError):
     """The workspace has no such user group (or the app cannot see it)."""
 
 
+class SlackMessage(Protocol):
+    def fallback_text(self) -> str: ...
+
+    def blocks(self) -> list[dict[str, Any]]: ...
+
+
 class SlackClient:
     def __init__(
         self,
@@ -44,7 +50,7 @@ class SlackClient:
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._groups_lock = threading.Lock()
 
-    def post(self, channel: str, message: ApprovalMessage) -> MessageRef:
+    def post(self, channel: str, message: SlackMessage) -> MessageRef:
         response = self._call(
             "chat.postMessage",
             lambda: self._web.chat_postMessage(
@@ -53,7 +59,7 @@ class SlackClient:
         )
         return MessageRef(channel=str(response["channel"]), ts=str(response["ts"]))
 
-    def update(self, where: MessageRef, message: ApprovalMessage) -> None:
+    def update(self, where: MessageRef, message: SlackMessage) -> None:
         self._call(
             "chat.update",
             lambda: self._web.chat_update(
