@@ -1,6 +1,8 @@
 """HTTP API: Slack's interactivity callback for approvals. Only a request Slack signed (less than five
 minutes ago) is read; it records an approval, opens a rejection's reason dialog, or records the rejection
-(promotions.release.approvals). The work is a few DynamoDB and Slack calls, well within Slack's 3 seconds."""
+(promotions.release.approvals). The clicker is known by their Slack user ID and the user groups Slack lists
+them in, which the configuration's permissions may name. The work is a few DynamoDB and Slack calls, well within
+Slack's 3 seconds."""
 
 import json
 
@@ -11,6 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from promotions.release.approval_store import ApprovalNotFound, Approver
+from promotions.release.permissions import Identity, SlackUserGroups
 from promotions.runtime import services, traced
 from promotions.slack.interactions import (
     ReasonSubmitted,
@@ -49,16 +52,21 @@ def interaction() -> Response:
             "the request is not signed by Slack, or was signed more than five minutes ago"
         )
     clicked = parse_interaction(body)
-    approver = Approver(clicked.user, clicked.user_name)
+    identity = Identity(
+        actor=str(Approver(clicked.user, clicked.user_name)),
+        name=clicked.user_name,
+        slack_user=clicked.user,
+        slack_groups=SlackUserGroups(clicked.user, services().slack.group_members),
+    )
     approvals = services().approvals
     if isinstance(clicked, ReasonSubmitted):
-        decision = approvals.decide(clicked.approval, approver, "reject", clicked.reason)
+        decision = approvals.decide(clicked.approval, identity, "reject", clicked.reason)
         if not decision.recorded:
             return Response(200, "application/json", json.dumps(reason_refused(decision.detail)))
     elif clicked.verdict == "reject":
-        decision = approvals.begin_rejection(clicked.approval, approver, clicked.trigger_id)
+        decision = approvals.begin_rejection(clicked.approval, identity, clicked.trigger_id)
     else:
-        decision = approvals.decide(clicked.approval, approver, "approve")
+        decision = approvals.decide(clicked.approval, identity, "approve")
     logger.info(
         "approval interaction",
         extra={"user": clicked.user, "recorded": decision.recorded, "detail": decision.detail},

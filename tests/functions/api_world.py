@@ -22,6 +22,32 @@ from promotions_local.stack_template import load_template_body
 REPO = Path(__file__).resolve().parents[2]
 TABLE = "promotions-api-test"
 ALICE_ARN = "arn:aws:sts::123456789012:assumed-role/Deployer/alice"
+# A session of a role the world's permissions let trigger, promote and retry in non-prod environments alone.
+QA_ARN = "arn:aws:sts::123456789012:assumed-role/QaDeployer/quinn"
+# Who may do what in this world: every session of the Deployer role, the JWT subject 00u1 and the JWT group
+# release-managers everything; the QaDeployer role's sessions what QA_ARN says.
+PERMISSIONS = {
+    "apiVersion": "promotions.dev/v1alpha1",
+    "kind": "PromotionPermissions",
+    "metadata": {"name": "api-world"},
+    "spec": {
+        "rules": [
+            {
+                "subjects": [
+                    {"iamPrincipal": "arn:aws:sts::123456789012:assumed-role/Deployer/*"},
+                    {"jwtSubject": "00u1"},
+                    {"jwtGroup": "release-managers"},
+                ],
+                "verbs": ["trigger", "promote", "rollback", "approve", "retry", "terminate"],
+            },
+            {
+                "subjects": [{"iamPrincipal": "arn:aws:sts::123456789012:assumed-role/QaDeployer/*"}],
+                "verbs": ["trigger", "promote", "retry"],
+                "environments": {"kinds": ["non-prod"]},
+            },
+        ]
+    },
+}
 
 
 def promotions_table_from_template() -> dict[str, Any]:
@@ -134,6 +160,7 @@ def api(aws, monkeypatch, tmp_path, upstream_events) -> Api:
     gitops = tmp_path / "gitops.git"
     create_demo_repository(gitops)
     config_dir = write_demo_configuration(tmp_path / "config", str(gitops))
+    (config_dir / "api-world-permissions.yaml").write_text(json.dumps(PERMISSIONS))
     files = {
         p.relative_to(config_dir).as_posix(): p.read_bytes() for p in config_dir.rglob("*") if p.is_file()
     }

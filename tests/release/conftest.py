@@ -1,5 +1,6 @@
 """What the tests of manual releases and rollback share: the demo's configuration in a Git repository, pointing
-at the demo's GitOps repository, and executions recorded rather than run."""
+at the demo's GitOps repository, with the tests' callers' permissions (tests/release/callers.py), and executions
+recorded rather than run."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from promotions.config.repository import ConfigRepository
 from promotions.git import GitRemote
 from promotions_local.demo import create_demo_repository, write_demo_configuration
 from promotions_local.git_server import create_bare_repository
+from tests.release.callers import PERMISSIONS_YAML
 
 
 class RecordedExecutions:
@@ -47,6 +49,7 @@ def gitops(tmp_path) -> str:
 @pytest.fixture
 def configs(tmp_path, gitops, store) -> ConfigRepository:
     config_dir = write_demo_configuration(tmp_path / "config", str(gitops))
+    (config_dir / "release-tests-permissions.yaml").write_text(PERMISSIONS_YAML)
     files = {
         p.relative_to(config_dir).as_posix(): p.read_bytes() for p in config_dir.rglob("*") if p.is_file()
     }

@@ -1,23 +1,56 @@
-"""Approvals against DynamoDB (moto) and the Slack stand-in, through the real Slack adapter: who may decide,
-decisions counted once, the quorum, rejections and timeouts, and what the promotion commit names."""
+"""Approvals against DynamoDB (moto) and the Slack stand-in, through the real Slack adapter: who may decide (the
+configuration's permissions and the check's approvers both), decisions counted once and on the audit trail, the
+quorum, rejections and timeouts, and what the promotion commit names."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from promotions import clock
-from promotions.release.approval_store import ApprovalNotFound, ApprovalRequest, ApprovalStore, Approver
+from promotions.config import Configuration, load_configuration
+from promotions.release.approval_store import ApprovalNotFound, ApprovalRequest, ApprovalStore
 from promotions.release.approvals import ApprovalClosed, ApprovalRefused, Approvals, shortened_changes
 from promotions.release.model import AuditEntry, EnvironmentRun, Release, SourceRevision
+from promotions.release.permissions import Identity, SlackUserGroups
 from promotions.release.promotion import FileChange
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.slack.client import SlackClient
 from promotions_local.slack_server import SlackStandIn
 
 ALICE, BOB, CAROL, DANA, MALLORY = "U0ALICE01", "U0BOB0001", "U0CAROL01", "U0DANA001", "U0MALLORY"
+# Listed among the approvers, but no rule of the configuration's permissions lets her approve.
+ERIN = "U0ERIN001"
+MANAGER = "arn:aws:iam::123456789012:role/release-manager"
 TOKEN = "task-token-of-prod"
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "demo" / "config"
+
+
+def permitted_configuration() -> Configuration:
+    """The demo's configuration, whose permissions also let everyone here but Erin approve (Carol through the
+    ops group)."""
+    document = {
+        "apiVersion": "promotions.dev/v1alpha1",
+        "kind": "PromotionPermissions",
+        "metadata": {"name": "approvers"},
+        "spec": {
+            "rules": [
+                {
+                    "subjects": [
+                        *({"slackUser": user} for user in (ALICE, BOB, DANA, MALLORY)),
+                        {"slackGroup": "S0OPS0001"},
+                        {"tokenHolder": MANAGER},
+                    ],
+                    "verbs": ["approve"],
+                }
+            ]
+        },
+    }
+    files = {path.name: path.read_bytes() for path in DEMO_CONFIG.glob("*.yaml")}
+    return load_configuration({**files, "approvers.yaml": json.dumps(document).encode()})
 
 
 class RecordingTokens:
@@ -32,17 +65,27 @@ class RecordingTokens:
         self.refused.append((token, error, cause))
 
 
-class UnreadableConfigs:
-    """The configuration repository of a test that has none: the message says the changes could not be read."""
+class PermissionsOnlyConfigs:
+    """A configuration repository with the permissions alone: the message says the changes could not be read
+    at the release's revision."""
+
+    def __init__(self) -> None:
+        self._latest = permitted_configuration()
 
     def at(self, revision):
         raise LookupError(f"no configuration at {revision} in this test")
+
+    def latest(self):
+        return "latest", self._latest
 
 
 @pytest.fixture
 def slack():
     with SlackStandIn(
-        users={name: (name.lower(), f"{name.lower()}@example.invalid") for name in (ALICE, BOB, CAROL, DANA)},
+        users={
+            name: (name.lower(), f"{name.lower()}@example.invalid")
+            for name in (ALICE, BOB, CAROL, DANA, ERIN)
+        },
         groups={"S0OPS0001": [CAROL, DANA]},
     ) as server:
         yield server
@@ -86,7 +129,7 @@ def approvals(store, slack, tokens) -> Approvals:
     return Approvals(
         ApprovalStore("promotions-test"),
         store,
-        UnreadableConfigs(),  # type: ignore[arg-type]
+        PermissionsOnlyConfigs(),  # type: ignore[arg-type]
         lambda url: None,  # type: ignore[arg-type, return-value]
         SlackClient(slack.token, base_url=slack.api_url),
         tokens,
@@ -94,10 +137,17 @@ def approvals(store, slack, tokens) -> Approvals:
     )
 
 
-def ask(approvals: Approvals, release: Release, *, quorum: int = 2, self_approval: bool = False) -> str:
+def ask(
+    approvals: Approvals,
+    release: Release,
+    *,
+    quorum: int = 2,
+    self_approval: bool = False,
+    also: tuple[str, ...] = (),
+) -> str:
     request = ApprovalRequest(
         check="prod-approval",
-        users=(ALICE, BOB),
+        users=(ALICE, BOB, *also),
         groups=("S0OPS0001",),
         min_approvals=quorum,
         allow_self_approval=self_approval,
@@ -108,8 +158,19 @@ def ask(approvals: Approvals, release: Release, *, quorum: int = 2, self_approva
     return approvals.request(release.id, "prod", TOKEN, request)
 
 
-def person(user: str) -> Approver:
-    return Approver(user, user.lower())
+def person(user: str, slack: SlackStandIn | None = None) -> Identity:
+    """A Slack user as the callback knows them; in the groups the Slack stand-in lists them in."""
+    members = SlackClient(slack.token, base_url=slack.api_url).group_members if slack else _no_groups
+    return Identity(
+        actor=f"{user.lower()} ({user})",
+        name=user.lower(),
+        slack_user=user,
+        slack_groups=SlackUserGroups(user, members),
+    )
+
+
+def _no_groups(group: str) -> frozenset[str]:
+    raise LookupError(group)
 
 
 def test_asking_suspends_the_environment_and_the_release_and_posts_once(approvals, release, store, slack):
@@ -140,7 +201,7 @@ def test_the_quorum_counts_each_listed_person_once_and_answers_the_token_with_th
     assert store.get(release.id).environment("prod").status is EnvironmentStatus.SUSPENDED
     assert "Approvals: 1 of 2 (u0alice01 (U0ALICE01))" in message.text
 
-    granted = approvals.decide(reference, person(CAROL), "approve")  # a member of the listed group
+    granted = approvals.decide(reference, person(CAROL, slack), "approve")  # a member of the listed group
     assert granted.recorded
     [(token, output)] = tokens.answered
     assert token == TOKEN
@@ -171,6 +232,43 @@ def test_people_who_may_not_approve_are_refused_and_the_message_says_why(approva
     assert author.refused and "they wrote the commit this release promotes" in author.detail
     assert "Approvals: 0 of 1" in message.text
     assert tokens.answered == [] and tokens.refused == []
+
+
+def test_a_listed_approver_no_permission_allows_is_refused_and_every_decision_is_on_the_audit_trail(
+    approvals, release, store, slack, tokens
+):
+    reference = ask(approvals, release, quorum=1, also=(ERIN,))
+    message = slack.messages[0]
+
+    refused = approvals.decide(reference, person(ERIN), "approve")
+    rejection = approvals.begin_rejection(reference, person(ERIN), "trigger-1")
+
+    missing = (
+        "no PromotionPermissions rule lets slackUser U0ERIN001 approve guestbook in prod (prod): a rule with verb "
+        "approve, product guestbook, environment prod and that subject is missing"
+    )
+    assert refused.refused and refused.detail == f"u0erin001 (U0ERIN001) may not approve: {missing}"
+    assert rejection.refused and rejection.detail == f"u0erin001 (U0ERIN001) may not reject: {missing}"
+    assert f"u0erin001 (U0ERIN001) may not reject: {missing}" in message.text
+    assert tokens.answered == [] and tokens.refused == []
+    assert store.get(release.id).environment("prod").status is EnvironmentStatus.SUSPENDED
+
+    assert approvals.decide(reference, person(ALICE), "approve").recorded
+    trail = [
+        (entry.actor, entry.action, entry.outcome, entry.permission, entry.detail)
+        for entry in store.get(release.id).audit
+    ]
+    assert trail == [
+        ("u0erin001 (U0ERIN001)", "approve", "refused", missing, "prod"),
+        ("u0erin001 (U0ERIN001)", "reject", "refused", missing, "prod"),
+        (
+            "u0alice01 (U0ALICE01)",
+            "approve",
+            "allowed",
+            "PromotionPermissions approvers rule 1",
+            "approved by u0alice01 (U0ALICE01)",
+        ),
+    ]
 
 
 def test_self_approval_counts_where_allowed(approvals, release, tokens):
@@ -259,8 +357,12 @@ def test_changes_are_shortened_to_what_a_message_shows():
 def test_a_group_slack_no_longer_has_lets_nobody_in(approvals, release, slack):
     reference = ask(approvals, release, quorum=1)
     del slack.groups["S0OPS0001"]
-    refused = approvals.decide(reference, person(CAROL), "approve")
-    assert refused.refused and "not a listed approver" in refused.detail
+    refused = approvals.decide(reference, person(CAROL, slack), "approve")
+    # Neither the permissions (through the group) nor the check's approvers let her in any more.
+    assert (
+        refused.refused
+        and "u0carol01 (U0CAROL01) may not approve: no PromotionPermissions rule" in refused.detail
+    )
     assert approvals.decide(reference, person(ALICE), "approve").recorded
 
 
@@ -268,14 +370,14 @@ def test_without_slack_people_decide_through_the_api_alone(store, release, token
     approvals = Approvals(
         ApprovalStore("promotions-test"),
         store,
-        UnreadableConfigs(),  # type: ignore[arg-type]
+        PermissionsOnlyConfigs(),  # type: ignore[arg-type]
         lambda url: None,  # type: ignore[arg-type, return-value]
         None,
         tokens,
     )
     ask(approvals, release, quorum=1)
     assert store.get(release.id).environment("prod").status is EnvironmentStatus.SUSPENDED
-    with pytest.raises(ApprovalRefused, match="not a listed approver"):
+    with pytest.raises(ApprovalRefused, match="may not approve"):
         approvals.approve(release.id, "prod", person(CAROL))  # a Slack group's member, and no Slack to ask
     approvals.approve(release.id, "prod", person(ALICE))
     assert tokens.answered == [(TOKEN, {"approvers": ["u0alice01 (U0ALICE01)"]})]
@@ -297,7 +399,7 @@ def test_a_terminated_release_withdraws_its_open_approvals_and_says_so(
 
 
 def test_who_asked_for_the_release_may_not_approve_it_either(approvals, store, slack, tokens):
-    manager = "arn:aws:iam::123456789012:role/release-manager"
+    manager = MANAGER
     asked = Release(
         id="guestbook-asked-for",
         product="guestbook",
@@ -321,6 +423,6 @@ def test_who_asked_for_the_release_may_not_approve_it_either(approvals, store, s
     approvals.request(asked.id, "prod", "token-of-asked", request)
 
     with pytest.raises(ApprovalRefused, match="they wrote the commit this release promotes, or asked for it"):
-        approvals.approve(asked.id, "prod", Approver(manager, manager))
+        approvals.approve(asked.id, "prod", Identity(actor=manager, token_holder=manager))
     approvals.approve(asked.id, "prod", person(ALICE))
     assert [token for token, _ in tokens.answered] == ["token-of-asked"]

@@ -19,8 +19,10 @@ from promotions.release.concurrency import (
 from promotions.release.engine import ReleaseEngine
 from promotions.release.leases import ReleaseLeases
 from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
+from promotions.release.permissions import PermissionRefused
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.release.termination import ReleaseAlreadyFinal, Termination
+from tests.release.callers import LatestConfiguration, configured, non_prod_tester, operator
 
 PRODUCT = "guestbook"
 STARTED = datetime(2026, 1, 1, tzinfo=UTC)
@@ -344,3 +346,33 @@ def test_a_release_terminated_as_its_turn_came_runs_no_environment(
 
     assert engine.begin(release.id) == []
     assert store.get(release.id).status is ReleaseStatus.TERMINATED
+
+
+def test_a_person_needs_terminate_in_every_environment_of_the_release_and_a_refusal_is_on_its_audit_trail(
+    store, leases, engine, executions
+):
+    rules = configured(
+        {"subjects": [{"jwtGroup": "release-operators"}], "verbs": ["terminate"]},
+        {
+            "subjects": [{"jwtGroup": "non-prod-testers"}],
+            "verbs": ["terminate"],
+            "environments": {"names": ["qa"]},
+        },
+    )
+    termination = Termination(store, leases, engine, executions, configs=LatestConfiguration(rules))  # type: ignore[arg-type]
+    release = new_release(store, 0)
+    engine.begin(release.id)
+
+    with pytest.raises(PermissionRefused, match="terminate guestbook in dev"):
+        termination.terminate(release.id, non_prod_tester("nina"))
+    assert store.get(release.id).status is ReleaseStatus.RUNNING and executions.stopped == []
+
+    outcome = termination.terminate(release.id, operator("olga"), reason="wrong build")
+
+    assert outcome.status is ReleaseStatus.TERMINATING
+    assert [
+        (entry.actor, entry.action, entry.outcome, entry.detail) for entry in store.get(release.id).audit
+    ] == [
+        ("nina", "terminate", "refused", ""),
+        ("olga", "terminate", "allowed", "wrong build"),
+    ]

@@ -18,12 +18,14 @@ from promotions.git import Author, GitRemote
 from promotions.release.engine import ReleaseNotRetryable
 from promotions.release.manual import ManualReleases, ProductNotFound, RequestRefused, RetryAlreadyStarted
 from promotions.release.model import AuditEntry, EnvironmentRun, Release, SourceRevision, release_id_for
+from promotions.release.permissions import PermissionRefused
 from promotions.release.reading import product_state
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.release.store import ReleaseStore, UnknownPageToken
 from promotions_local.demo import create_demo_repository
 from promotions_local.git_server import serve_repositories
 from tests.functions.api_world import TABLE, promotions_table_from_template
+from tests.release.callers import non_prod_tester, operator
 
 DEVELOPER = Author(name="Dana", email="dana@example.invalid")
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -84,22 +86,24 @@ def test_a_trigger_of_an_earlier_commit_promotes_that_commit_with_the_version_it
     earlier = bump_dev(gitops, "2.0.0")
     bump_dev(gitops, "3.0.0")
 
-    release = manual.trigger("guestbook", flow=None, commit=earlier, actor="alice", request="k1")
+    release = manual.trigger("guestbook", flow=None, commit=earlier, identity=operator("alice"), request="k1")
 
     assert release.source.commit == earlier and release.version == "2.0.0"
     assert release.trigger_environment == "dev" and release.status is ReleaseStatus.QUEUED
     assert executions.started == [release.id]
-    tip = manual.trigger("guestbook", flow="guestbook-release", commit=None, actor="alice", request="k2")
+    tip = manual.trigger(
+        "guestbook", flow="guestbook-release", commit=None, identity=operator("alice"), request="k2"
+    )
     assert tip.version == "3.0.0" and tip.source.commit != earlier
 
 
 def test_a_trigger_is_refused_naming_the_field_at_fault(manual, executions):
     with pytest.raises(RequestRefused, match="commit: ") as unknown_commit:
-        manual.trigger("guestbook", flow=None, commit="0" * 40, actor="alice", request="k")
+        manual.trigger("guestbook", flow=None, commit="0" * 40, identity=operator("alice"), request="k")
     with pytest.raises(RequestRefused, match="flow: nightly is not one of Product guestbook's flows"):
-        manual.trigger("guestbook", flow="nightly", commit=None, actor="alice", request="k")
+        manual.trigger("guestbook", flow="nightly", commit=None, identity=operator("alice"), request="k")
     with pytest.raises(ProductNotFound, match="Product nope"):
-        manual.trigger("nope", flow=None, commit=None, actor="alice", request="k")
+        manual.trigger("nope", flow=None, commit=None, identity=operator("alice"), request="k")
 
     assert unknown_commit.value.field == "commit"
     assert executions.started == []
@@ -107,7 +111,12 @@ def test_a_trigger_is_refused_naming_the_field_at_fault(manual, executions):
 
 def test_a_promotion_defaults_to_the_steps_first_dependency_and_writes_only_its_environment(manual, store):
     release = manual.promote(
-        "guestbook", "staging", from_release=None, from_environment=None, actor="alice", request="k"
+        "guestbook",
+        "staging",
+        from_release=None,
+        from_environment=None,
+        identity=operator("alice"),
+        request="k",
     )
 
     assert release.trigger_environment == "dev"  # staging's step depends on dev
@@ -125,12 +134,12 @@ def test_a_promotion_keeps_the_action_chosen_over_the_policys(manual, store):
         "qa",
         from_release=None,
         from_environment=None,
-        actor="a",
+        identity=operator("a"),
         request="k1",
         action=PolicyAction.PR,
     )
     policy = manual.promote(
-        "guestbook", "qa", from_release=None, from_environment=None, actor="a", request="k2"
+        "guestbook", "qa", from_release=None, from_environment=None, identity=operator("a"), request="k2"
     )
 
     assert store.get(chosen.id).action is PolicyAction.PR
@@ -140,10 +149,10 @@ def test_a_promotion_keeps_the_action_chosen_over_the_policys(manual, store):
 
 def test_the_same_promotion_request_is_one_release(manual, executions):
     first = manual.promote(
-        "guestbook", "qa", from_release=None, from_environment="dev", actor="a", request="k"
+        "guestbook", "qa", from_release=None, from_environment="dev", identity=operator("a"), request="k"
     )
     again = manual.promote(
-        "guestbook", "qa", from_release=None, from_environment="dev", actor="a", request="k"
+        "guestbook", "qa", from_release=None, from_environment="dev", identity=operator("a"), request="k"
     )
 
     assert first.id == again.id and executions.started == [first.id]
@@ -151,14 +160,14 @@ def test_the_same_promotion_request_is_one_release(manual, executions):
 
 
 def test_retries_are_numbered_after_the_audit_trail_and_a_lost_race_is_said(manual, store, executions):
-    release = manual.trigger("guestbook", flow=None, commit=None, actor="alice", request="k")
+    release = manual.trigger("guestbook", flow=None, commit=None, identity=operator("alice"), request="k")
     with pytest.raises(ReleaseNotRetryable, match="is Queued"):
-        manual.retry(release.id, actor="bob")
+        manual.retry(release.id, identity=operator("bob"))
     store.set_release_status(release.id, ReleaseStatus.FAILED, reason="qa: Failed")
 
-    manual.retry(release.id, actor="bob")
+    manual.retry(release.id, identity=operator("bob"))
     store.set_release_status(release.id, ReleaseStatus.FAILED, reason="qa: Failed")
-    retried = manual.retry(release.id, actor="carol")
+    retried = manual.retry(release.id, identity=operator("carol"))
 
     assert executions.retried == [f"{release.id}-retry-1", f"{release.id}-retry-2"]
     assert [(entry.actor, entry.action) for entry in retried.audit] == [
@@ -169,7 +178,7 @@ def test_retries_are_numbered_after_the_audit_trail_and_a_lost_race_is_said(manu
     # Another caller started retry 3 first: this one is told so, and records nothing.
     executions.start(f"{release.id}-retry-3")
     with pytest.raises(RetryAlreadyStarted, match="retry 3"):
-        manual.retry(release.id, actor="dave")
+        manual.retry(release.id, identity=operator("dave"))
     assert len(store.get(release.id).audit) == 3
 
 
@@ -240,11 +249,11 @@ def test_a_token_the_store_did_not_hand_out_is_refused_as_such(store, token):
 
 
 def test_a_product_shows_each_environment_as_its_newest_completed_release_left_it(manual, store, configs):
-    pushed = manual.trigger("guestbook", flow=None, commit=None, actor="alice", request="k1")
+    pushed = manual.trigger("guestbook", flow=None, commit=None, identity=operator("alice"), request="k1")
     store.set_environment_status(pushed.id, "qa", EnvironmentStatus.SUCCESSFUL)
     store.record_commit(pushed.id, "qa", "a" * 40)
     promoted = manual.promote(
-        "guestbook", "prod", from_release=None, from_environment="qa", actor="b", request="k2"
+        "guestbook", "prod", from_release=None, from_environment="qa", identity=operator("b"), request="k2"
     )
     store.set_environment_status(promoted.id, "prod", EnvironmentStatus.SUCCESSFUL)
     store.record_commit(promoted.id, "prod", "b" * 40)
@@ -297,3 +306,80 @@ def test_a_key_dynamodb_would_refuse_as_a_start_key_is_refused_before_the_query(
     assert store.list_releases(next_token=_token({"product": None, "key": _HANDED_OUT})).releases == []
     with pytest.raises(UnknownPageToken, match="not a page token"):
         store.list_releases(next_token=_token({"product": None, "key": key}))
+
+
+def test_a_trigger_needs_trigger_in_every_environment_of_the_flow_and_a_refusal_changes_nothing(
+    manual, store, executions
+):
+    with pytest.raises(PermissionRefused) as refused:
+        manual.trigger("guestbook", flow=None, commit=None, identity=non_prod_tester("nina"), request="k")
+
+    # The flow promotes qa, staging and prod: prod is the first environment the caller may not trigger.
+    assert refused.value.decision.environment == "prod"
+    assert str(refused.value).startswith(
+        "no PromotionPermissions rule lets jwtSubject nina or jwtGroup non-prod-testers trigger guestbook in prod "
+        "(prod)"
+    )
+    assert executions.started == [] and store.list_releases(limit=10).releases == []
+    [decision] = store.decisions("guestbook", limit=10)
+    assert (decision.actor, decision.action, decision.outcome) == ("nina", "trigger", "refused")
+    assert decision.permission == str(refused.value)
+
+
+def test_a_promotion_needs_promote_in_its_environment(manual, store, executions):
+    tester = non_prod_tester("nina")
+
+    qa = manual.promote(
+        "guestbook", "qa", from_release=None, from_environment="dev", identity=tester, request="k1"
+    )
+    with pytest.raises(PermissionRefused, match="promote guestbook in prod"):
+        manual.promote(
+            "guestbook", "prod", from_release=None, from_environment="qa", identity=tester, request="k2"
+        )
+
+    assert executions.started == [qa.id]
+    [allowed] = qa.audit
+    assert (allowed.action, allowed.outcome) == ("promote", "allowed")
+    assert allowed.permission == "PromotionPermissions release-tests rule 2"
+    assert [(entry.action, entry.outcome) for entry in store.decisions("guestbook", limit=10)] == [
+        ("promote", "refused")
+    ]
+
+
+def test_a_refused_retry_is_on_the_release_audit_trail_and_does_not_count_as_a_retry(
+    manual, store, executions
+):
+    release = manual.trigger("guestbook", flow=None, commit=None, identity=operator("alice"), request="k")
+    store.set_release_status(release.id, ReleaseStatus.FAILED, reason="prod: Failed")
+
+    with pytest.raises(PermissionRefused, match="retry guestbook in prod"):
+        manual.retry(release.id, identity=non_prod_tester("nina"))
+    manual.retry(release.id, identity=operator("bob"))
+
+    assert executions.retried == [f"{release.id}-retry-1"]
+    assert [(entry.actor, entry.action, entry.outcome) for entry in store.get(release.id).audit] == [
+        ("alice", "trigger", "allowed"),
+        ("nina", "retry", "refused"),
+        ("bob", "retry", "allowed"),
+    ]
+
+
+def test_the_decision_trail_lists_newest_first(store):
+    for minute in (1, 3, 2):
+        store.record_decision(
+            "guestbook",
+            AuditEntry(
+                at=T0 + timedelta(minutes=minute),
+                actor=f"caller-{minute}",
+                action="trigger",
+                outcome="refused",
+            ),
+        )
+    store.record_decision("other", AuditEntry(at=T0, actor="elsewhere", action="trigger", outcome="refused"))
+
+    assert [entry.actor for entry in store.decisions("guestbook", limit=10)] == [
+        "caller-3",
+        "caller-2",
+        "caller-1",
+    ]
+    assert [entry.actor for entry in store.decisions("guestbook", limit=2)] == ["caller-3", "caller-2"]

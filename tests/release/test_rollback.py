@@ -10,14 +10,16 @@ import boto3
 import pytest
 
 from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
+from promotions.release.permissions import PermissionRefused
 from promotions.release.rollback import RollbackRefused, Rollbacks
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.release.store import ReleaseStore
 from tests.functions.api_world import TABLE, promotions_table_from_template
+from tests.release.callers import non_prod_tester, operator
 
 PRODUCT, FLOW = "guestbook", "guestbook-release"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-OPERATOR = "ops@example.com"
+OPERATOR = operator("ops@example.com")
 
 
 @pytest.fixture
@@ -81,7 +83,7 @@ def test_by_default_an_environment_goes_back_to_the_release_that_changed_it_to_a
         ("qa", EnvironmentStatus.PENDING),
     ]
     assert stored.environment("qa").depends_on == ()
-    assert [(entry.actor, entry.action) for entry in stored.audit] == [(OPERATOR, "rollback")]
+    assert [(entry.actor, entry.action) for entry in stored.audit] == [(OPERATOR.actor, "rollback")]
     assert executions.started == [rollback.id]
 
 
@@ -129,3 +131,18 @@ def test_an_environment_with_nothing_earlier_is_refused(rollbacks, store):
     released(store, 2, "1.0.0", EnvironmentStatus.SUCCESSFUL)
     with pytest.raises(RollbackRefused, match="qa has run only guestbook 1.0.0"):
         rollbacks.rollback(PRODUCT, "qa", OPERATOR)
+
+
+def test_a_rollback_needs_rollback_in_the_environment_and_a_refusal_is_on_the_decision_trail(
+    rollbacks, store, executions
+):
+    released(store, 1, "1.0.0", EnvironmentStatus.SUCCESSFUL)
+    released(store, 2, "2.0.0", EnvironmentStatus.SUCCESSFUL)
+
+    with pytest.raises(PermissionRefused, match="rollback guestbook in qa"):
+        rollbacks.rollback(PRODUCT, "qa", non_prod_tester("nina"))
+
+    assert executions.started == []
+    assert len(store.list_releases(product=PRODUCT, limit=10).releases) == 2
+    [decision] = store.decisions(PRODUCT, limit=10)
+    assert (decision.actor, decision.action, decision.outcome) == ("nina", "rollback", "refused")

@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 
 from aws_lambda_powertools import Logger
 
+from promotions.config import Verb
 from promotions.config.repository import ConfigRepository
 from promotions.release.approval_store import (
     ApprovalNotFound,
@@ -27,8 +28,9 @@ from promotions.release.approval_store import (
     parse_reference,
 )
 from promotions.release.engine import TaskTokens
-from promotions.release.manual import PROMOTE, TRIGGER
-from promotions.release.model import Release
+from promotions.release.errors import ApprovalClosed, ApprovalRefused
+from promotions.release.model import AuditEntry, Release
+from promotions.release.permissions import Authorization, Identity, PermissionRefused
 from promotions.release.promotion import FileChange, RemoteFactory, preview_promotion
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.release.store import ReleaseStore
@@ -47,7 +49,7 @@ _ENDING = (ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINAT
 
 Verdict = Literal["approve", "reject"]
 # The audit trail's verbs by which someone asks for a release of their own.
-_ASKED_FOR = (TRIGGER, PROMOTE, "rollback")
+_ASKED_FOR = (Verb.TRIGGER, Verb.PROMOTE, Verb.ROLLBACK)
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,6 @@ class Decision:
     detail: str
     # Refused for who the approver is (not listed, self-approval), rather than for when they came.
     refused: bool = False
-
-
-class ApprovalRefused(PermissionError):
-    """The approver may not decide this approval; nothing changed."""
-
-
-class ApprovalClosed(RuntimeError):
-    """The approval was decided already; nothing changed."""
 
 
 class ApprovalMessenger(Protocol):
@@ -83,6 +77,13 @@ class ApprovalMessenger(Protocol):
     def user_by_email(self, email: str) -> str | None: ...
 
     def ask_reason(self, trigger_id: str, approval: str, environment: str) -> None: ...
+
+
+def _approver(identity: Identity) -> Approver:
+    """Who decides, as approvers are listed: a Slack user by their ID, anyone else by their own name."""
+    if identity.slack_user is not None:
+        return Approver(identity.slack_user, identity.name or identity.slack_user)
+    return Approver(identity.actor, identity.actor)
 
 
 def shortened_changes(changes: Iterable[FileChange]) -> str:
@@ -120,6 +121,7 @@ class Approvals:
         self._messenger = messenger
         self._tokens = tokens
         self._release_url = release_url
+        self._authorization = Authorization(releases)
 
     def request(self, release_id: str, environment: str, token: str, request: ApprovalRequest) -> str:
         """Ask for the approval `token` waits on: the environment and release show Suspended, and the message
@@ -189,13 +191,29 @@ class Approvals:
                 self._show(approval, outcome=f":no_entry: The release was terminated: {why}")
 
     def decide(
-        self, reference: str, approver: Approver, verdict: Verdict, reason: str | None = None
+        self, reference: str, identity: Identity, verdict: Verdict, reason: str | None = None
     ) -> Decision:
         """Record one person's decision: counted once however often it comes, refused (and said so on the
-        message) when they may not decide, and nothing at all once the approval is decided."""
+        message) when they may not decide, and nothing at all once the approval is decided. Both must let them
+        decide: the configuration's permissions (verb `approve`, for a rejection too) and the approval check's
+        own approvers. The decision goes on the release's audit trail."""
         approval = self._approvals.get(*parse_reference(reference))
         if approval.decision is not None:
             return Decision(recorded=False, detail=f"this approval was {approval.decision} already")
+        try:
+            asked = self._permitted(approval, identity, verdict)
+        except PermissionRefused as refused:
+            return self._refused_by_permissions(approval, identity, verdict, refused)
+        decision = self._decide(approval, _approver(identity), verdict, reason)
+        outcome = "refused" if decision.refused else "allowed"
+        self._releases.record_audit(
+            approval.release_id, asked.model_copy(update={"detail": decision.detail, "outcome": outcome})
+        )
+        return decision
+
+    def _decide(
+        self, approval: StoredApproval, approver: Approver, verdict: Verdict, reason: str | None
+    ) -> Decision:
         refusal = self._refusal(approval, approver)
         if refusal is not None:
             self._show(approval, note=refusal)
@@ -220,22 +238,27 @@ class Approvals:
         logger.info("approval granted", extra={"release": approval.release_id, "approvers": list(approvers)})
         return Decision(recorded=True, detail=f"approved by {names}")
 
-    def approve(self, release_id: str, environment: str, approver: Approver) -> Decision:
+    def approve(self, release_id: str, environment: str, identity: Identity) -> Decision:
         """`decide` for the environment's open approval (the API and CLI name the environment, not the
         message); refusals raise."""
-        return self._raising(self.decide(self._open(release_id, environment).reference, approver, "approve"))
+        return self._raising(self.decide(self._open(release_id, environment).reference, identity, "approve"))
 
-    def reject(self, release_id: str, environment: str, approver: Approver, reason: str) -> Decision:
+    def reject(self, release_id: str, environment: str, identity: Identity, reason: str) -> Decision:
         return self._raising(
-            self.decide(self._open(release_id, environment).reference, approver, "reject", reason)
+            self.decide(self._open(release_id, environment).reference, identity, "reject", reason)
         )
 
-    def begin_rejection(self, reference: str, approver: Approver, trigger_id: str) -> Decision:
+    def begin_rejection(self, reference: str, identity: Identity, trigger_id: str) -> Decision:
         """A Reject click: ask the rejecter for the reason (the rejection is recorded with it), unless they may
         not decide, which the message then says."""
         approval = self._approvals.get(*parse_reference(reference))
         if approval.decision is not None:
             return Decision(recorded=False, detail=f"this approval was {approval.decision} already")
+        try:
+            self._permitted(approval, identity, "reject")
+        except PermissionRefused as refused:
+            return self._refused_by_permissions(approval, identity, "reject", refused)
+        approver = _approver(identity)
         refusal = self._refusal(approval, approver)
         if refusal is not None:
             self._show(approval, note=refusal)
@@ -256,6 +279,26 @@ class Approvals:
         self._show(approval, outcome=f":x: Rejected by {approver}: {reason}")
         logger.info("approval rejected", extra={"release": approval.release_id, "by": approver.id})
         return Decision(recorded=True, detail=cause)
+
+    def _permitted(self, approval: StoredApproval, identity: Identity, verdict: Verdict) -> AuditEntry:
+        """The audit entry of a decision the permissions allow; PermissionRefused (recorded) otherwise."""
+        _, configuration = self._configs.latest()
+        return self._authorization.on_release(
+            configuration,
+            identity,
+            Verb.APPROVE,
+            self._releases.get(approval.release_id),
+            [approval.environment],
+            approval.environment,
+            action=verdict,
+        )
+
+    def _refused_by_permissions(
+        self, approval: StoredApproval, identity: Identity, verdict: Verdict, refused: PermissionRefused
+    ) -> Decision:
+        note = f"{_approver(identity)} may not {verdict}: {refused}"
+        self._show(approval, note=note)
+        return Decision(recorded=False, detail=note, refused=True)
 
     def _refusal(self, approval: StoredApproval, approver: Approver) -> str | None:
         request = approval.request

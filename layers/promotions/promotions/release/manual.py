@@ -1,19 +1,21 @@
 """Releases people ask for: run a product's flow now, promote one environment, retry a failed release.
 
 Each is a release like a push's (promotions.release.start): stored, then run by one execution of the same state
-machine through the same gates. Who asked, when and what is kept on the release's audit trail.
+machine through the same gates. Who asked, when and what is kept on the release's audit trail; each asks the configuration's permissions first
+(promotions.release.permissions), and a refusal changes nothing.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from promotions import clock
-from promotions.config import Application, Configuration, PolicyAction, Product
+from promotions.config import Application, Configuration, PolicyAction, Product, Verb
 from promotions.config.repository import ConfigRepository
 from promotions.git import RefNotFound
 from promotions.release.engine import ReleaseNotRetryable
-from promotions.release.model import AuditEntry, EnvironmentRun, Release, SourceRevision
+from promotions.release.errors import ProductNotFound, RequestRefused, RetryAlreadyStarted
+from promotions.release.model import EnvironmentRun, Release, SourceRevision
+from promotions.release.permissions import Authorization, Identity
 from promotions.release.promotion import branch_of
 from promotions.release.start import (
     Executions,
@@ -26,25 +28,7 @@ from promotions.release.start import (
 from promotions.release.status import ReleaseStatus
 from promotions.release.store import ReleaseNotFound, ReleaseStore
 
-TRIGGER = "trigger"
-PROMOTE = "promote"
-RETRY = "retry"
-
-
-class ProductNotFound(LookupError):
-    """The configuration has no product of that name."""
-
-
-class RequestRefused(ValueError):
-    """The request names something that does not fit the configuration; the message says which field and why."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-
-
-class RetryAlreadyStarted(RuntimeError):
-    """Another retry of the release started its execution first."""
+TRIGGER, PROMOTE, RETRY = Verb.TRIGGER, Verb.PROMOTE, Verb.RETRY
 
 
 class RetryingExecutions(Executions, Protocol):
@@ -63,12 +47,14 @@ class ManualReleases:
         self._store = store
         self._executions = executions
         self._remotes = remotes
+        self._authorization = Authorization(store)
 
     def trigger(
-        self, product: str, *, flow: str | None, commit: str | None, actor: str, request: str
+        self, product: str, *, flow: str | None, commit: str | None, identity: Identity, request: str
     ) -> Release:
         """Run one of the product's flows (its first when `flow` is None) for `commit` of its trigger
-        environment (the branch tip when None). The same `request` made again is the same release."""
+        environment (the branch tip when None). The same `request` made again is the same release. The caller
+        needs `trigger` in every environment the flow promotes."""
         revision, configuration = self._configs.latest()
         flows = [ref.name for ref in _product(configuration, product).promotion_flows]
         if not flows:
@@ -80,6 +66,15 @@ class ManualReleases:
             )
         trigger_environment = configuration.flows[chosen].trigger_environment
         source, version = self._current(configuration, product, trigger_environment, commit, field="commit")
+        environments = flow_environments(configuration, chosen)
+        asked = self._authorization.for_new_release(
+            configuration,
+            identity,
+            TRIGGER,
+            product,
+            [run.name for run in environments],
+            f"flow {chosen} at {source.commit}",
+        )
         release = new_release(
             configuration,
             revision,
@@ -88,9 +83,9 @@ class ManualReleases:
             source_environment=trigger_environment,
             source=source,
             version=version,
-            environments=flow_environments(configuration, chosen),
+            environments=environments,
             request=request,
-            audit=(_entry(actor, TRIGGER, f"flow {chosen} at {source.commit}"),),
+            audit=(asked,),
         )
         launch(release, self._store, self._executions)
         return self._store.get(release.id)
@@ -102,13 +97,14 @@ class ManualReleases:
         *,
         from_release: str | None,
         from_environment: str | None,
-        actor: str,
+        identity: Identity,
         request: str,
         action: PolicyAction | None = None,
     ) -> Release:
         """Promote one environment, through its step's gates in the first of the product's flows that has it:
         from what an earlier release of the product promoted, or from another environment's current commit
-        (the step's first dependency when neither is given); with `action`, instead of the policy's."""
+        (the step's first dependency when neither is given); with `action`, instead of the policy's. The caller
+        needs `promote` in the environment."""
         if from_release is not None and from_environment is not None:
             raise RequestRefused("fromRelease", "give fromRelease or fromEnvironment, not both")
         revision, configuration = self._configs.latest()
@@ -138,6 +134,14 @@ class ManualReleases:
                 "fromEnvironment" if from_release is None else "fromRelease",
                 f"{environment} cannot be promoted from itself",
             )
+        asked = self._authorization.for_new_release(
+            configuration,
+            identity,
+            PROMOTE,
+            product,
+            [environment],
+            f"{detail}, action {action.value}" if action else detail,
+        )
         release = new_release(
             configuration,
             revision,
@@ -148,29 +152,40 @@ class ManualReleases:
             version=version,
             environments=[EnvironmentRun(name=environment)],
             request=request,
-            audit=(_entry(actor, PROMOTE, f"{detail}, action {action.value}" if action else detail),),
+            audit=(asked,),
             action=action,
         )
         launch(release, self._store, self._executions)
         return self._store.get(release.id)
 
-    def retry(self, release_id: str, *, actor: str) -> Release:
+    def retry(self, release_id: str, *, identity: Identity) -> Release:
         """Run a Failed or Terminated release again (ReleaseEngine.reopen says what runs again). Each retry is an
         execution of its own, numbered after the retries on the audit trail: of two callers at once, one wins
-        and the other is told so."""
+        and the other is told so. The caller needs `retry` in every environment of the release."""
         release = self._store.get(release_id)
         if release.status not in (ReleaseStatus.FAILED, ReleaseStatus.TERMINATED):
             raise ReleaseNotRetryable(
                 f"release {release_id} is {release.status.value}: only a Failed or Terminated release can be "
                 "retried"
             )
-        attempt = 1 + sum(1 for entry in release.audit if entry.action == RETRY)
+        attempt = 1 + sum(
+            1 for entry in release.audit if entry.action == RETRY and entry.outcome == "allowed"
+        )
+        _, configuration = self._configs.latest()
+        asked = self._authorization.on_release(
+            configuration,
+            identity,
+            RETRY,
+            release,
+            [run.name for run in release.environments],
+            f"attempt {attempt}",
+        )
         if not self._executions.retry(release_id, attempt):
             raise RetryAlreadyStarted(
                 f"retry {attempt} of release {release_id} was started already, by another request or outside "
                 "the API: read the release again to see it running"
             )
-        self._store.record_audit(release_id, _entry(actor, RETRY, f"attempt {attempt}"))
+        self._store.record_audit(release_id, asked)
         return self._store.get(release_id)
 
     def _earlier_release(self, product: str, release_id: str) -> Release:
@@ -214,7 +229,3 @@ def _source_application(
         raise RequestRefused(field, f"Product {product} has no application in environment {environment}")
     # A product's applications in one environment share the source repository (as a push's release assumes).
     return apps[0]
-
-
-def _entry(actor: str, action: str, detail: str) -> AuditEntry:
-    return AuditEntry(at=clock.now(), actor=actor, action=action, detail=detail)

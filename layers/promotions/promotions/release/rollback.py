@@ -13,9 +13,11 @@ import uuid
 
 from aws_lambda_powertools import Logger
 
-from promotions import clock
+from promotions.config import Verb
 from promotions.config.repository import ConfigRepository
-from promotions.release.model import AuditEntry, EnvironmentRun, Release
+from promotions.release.errors import RollbackRefused
+from promotions.release.model import EnvironmentRun, Release
+from promotions.release.permissions import Authorization, Identity
 from promotions.release.start import Executions, launch, new_release
 from promotions.release.status import EnvironmentStatus
 from promotions.release.store import ReleaseNotFound, ReleaseStore
@@ -27,28 +29,26 @@ _SEARCHED_RELEASES = 200
 _PAGE = 50
 
 
-class RollbackRefused(ValueError):
-    """The rollback asked for cannot be made as asked; the message says what to change."""
-
-
 class Rollbacks:
     def __init__(self, configs: ConfigRepository, store: ReleaseStore, executions: Executions) -> None:
         self._configs = configs
         self._store = store
         self._executions = executions
+        self._authorization = Authorization(store)
 
     def rollback(
         self,
         product: str,
         environment: str,
-        actor: str,
+        identity: Identity,
         *,
         to_release: str | None = None,
         request: str | None = None,
     ) -> Release:
         """Start a release that promotes `to_release`'s properties (by default those of the release that
         changed the environment before the one it runs now) back into `environment`. `request` names the
-        request: the same request again is the same release; without one, every call is a rollback of its own."""
+        request: the same request again is the same release; without one, every call is a rollback of its own.
+        The caller needs `rollback` in the environment."""
         revision, configuration = self._configs.latest()
         if product not in configuration.products:
             raise RollbackRefused(f"no Product {product} in configuration revision {revision}")
@@ -71,6 +71,14 @@ class Rollbacks:
                 f"release {target.id} ran flow {target.flow}, which configuration revision {revision} no longer "
                 "defines: its environment's policy and gates are unknown"
             )
+        asked = self._authorization.for_new_release(
+            configuration,
+            identity,
+            Verb.ROLLBACK,
+            product,
+            [environment],
+            f"{environment} back to release {target.id} ({target.version})",
+        )
         release = new_release(
             configuration,
             revision,
@@ -81,14 +89,7 @@ class Rollbacks:
             version=target.version,
             environments=[EnvironmentRun(name=environment)],
             request=f"rollback\0{environment}\0{request or uuid.uuid4().hex}",
-            audit=(
-                AuditEntry(
-                    at=clock.now(),
-                    actor=actor,
-                    action="rollback",
-                    detail=f"{environment} back to release {target.id} ({target.version})",
-                ),
-            ),
+            audit=(asked,),
         ).model_copy(update={"rollback_of": target.id})
         launch(release, self._store, self._executions)
         logger.info(
@@ -97,7 +98,7 @@ class Rollbacks:
                 "release": release.id,
                 "environment": environment,
                 "rollbackOf": target.id,
-                "actor": actor,
+                "actor": identity.actor,
             },
         )
         return release

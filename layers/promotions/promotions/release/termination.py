@@ -20,9 +20,13 @@ from typing import Protocol
 from aws_lambda_powertools import Logger
 
 from promotions import clock
+from promotions.config import Verb
+from promotions.config.repository import ConfigRepository
 from promotions.release.engine import ReleaseEngine
+from promotions.release.errors import ReleaseAlreadyFinal
 from promotions.release.leases import ReleaseLeases
 from promotions.release.model import AuditEntry
+from promotions.release.permissions import Authorization, Identity
 from promotions.release.status import ReleaseStatus
 from promotions.release.store import ReleaseStore
 
@@ -31,10 +35,6 @@ logger = Logger(child=True)
 # Who terminates a release that ran past its flow's promotionTimeoutLimit.
 TIMEOUT_ACTOR = "the flow's promotionTimeoutLimit"
 _ENDED = (ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATED)
-
-
-class ReleaseAlreadyFinal(RuntimeError):
-    """Only a release that is queued or running can be terminated."""
 
 
 class PromotionTimedOut(RuntimeError):
@@ -65,16 +65,38 @@ class Termination:
         leases: ReleaseLeases,
         engine: ReleaseEngine,
         executions: StoppableExecutions,
+        *,
+        configs: ConfigRepository | None = None,
     ) -> None:
         self._store = store
         self._leases = leases
         self._engine = engine
         self._executions = executions
+        # Where the permissions of people who terminate are read; the engine's own terminations need none.
+        self._configs = configs
+        self._authorization = Authorization(store)
 
-    def terminate(self, release_id: str, actor: str, *, reason: str | None = None) -> TerminationOutcome:
+    def terminate(
+        self, release_id: str, actor: str | Identity, *, reason: str | None = None
+    ) -> TerminationOutcome:
         """Terminate the release on behalf of `actor` (recorded on the release, and named in the reason its
-        onFail hooks get); terminating a Terminating release again changes nothing."""
+        onFail hooks get); terminating a Terminating release again changes nothing. A person (an Identity)
+        needs `terminate` in every environment of the release; the engine itself (the concurrency policy, the
+        flow's promotionTimeoutLimit) is named by a string and asks nobody."""
         release = self._store.get(release_id)
+        entry = AuditEntry(at=clock.now(), actor=str(actor), action=Verb.TERMINATE, detail=reason or "")
+        if isinstance(actor, Identity):
+            if self._configs is None:
+                raise ValueError("a person's termination needs the configuration's permissions")
+            _, configuration = self._configs.latest()
+            entry = self._authorization.on_release(
+                configuration,
+                actor,
+                Verb.TERMINATE,
+                release,
+                [run.name for run in release.environments],
+                reason or "",
+            )
         if release.status.is_final:
             raise ReleaseAlreadyFinal(
                 f"release {release_id} is {release.status.value}: only a Queued or Running release can be "
@@ -87,9 +109,7 @@ class Termination:
             outcome = self._terminate_waiting(release_id, release.product, why)
         else:
             outcome = self._stop(release_id, why)
-        self._store.record_audit(
-            release_id, AuditEntry(at=clock.now(), actor=actor, action="terminate", detail=reason or "")
-        )
+        self._store.record_audit(release_id, entry)
         logger.info(
             "release terminated", extra={"release": release_id, "status": outcome.status.value, "reason": why}
         )
