@@ -22,6 +22,7 @@ from promotions_local.views import (
     product_table,
     release_graph,
     release_list_table,
+    release_notes_table,
 )
 
 ApiUrl = Annotated[
@@ -168,6 +169,14 @@ def release_list(
     status: Annotated[
         str | None, typer.Option(help="Only releases in this status (Running, Failed, ...).")
     ] = None,
+    flow: Annotated[str | None, typer.Option(help="Only releases of this flow.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only releases created at or after this ISO time (UTC without offset).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Only releases created before this ISO time.")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-q", help="Only releases whose version or commit starts so.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100, help="At most this many.")] = 20,
     next_page: Annotated[
         str | None, typer.Option("--next", help="The page after the one that printed this.")
@@ -175,8 +184,28 @@ def release_list(
     as_json: AsJson = False,
 ) -> None:
     """Releases, newest first."""
-    query = {"product": product, "status": status, "limit": limit, "next": next_page}
+    query = {
+        "product": product,
+        "status": status,
+        "flow": flow,
+        "since": since,
+        "until": until,
+        "q": search,
+        "limit": limit,
+        "next": next_page,
+    }
     _print(ApiClient(api, token).call("GET", "/releases", query=query), as_json, release_list_table)
+
+
+@release_app.command("notes")
+def release_notes(
+    release_id: Annotated[str, typer.Argument(help="The release's id.")],
+    api: ApiUrl,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """The source's commits since the flow's previous release: author, time, subject, issue keys."""
+    _print(ApiClient(api, token).call("GET", f"/releases/{release_id}/notes"), as_json, release_notes_table)
 
 
 @release_app.command("show")

@@ -89,6 +89,24 @@ def release_list_table(document: dict[str, Any]) -> Table:
     return table
 
 
+def release_notes_table(notes: dict[str, Any]) -> Table:
+    """GET /releases/{id}/notes: one row per commit since the previous release, newest first."""
+    since = f"since {notes['previousRelease']}" if notes["previousRelease"] else "the flow's first release"
+    more = "; more commits than these belong to it" if notes["truncated"] else ""
+    table = Table(title=f"{notes['release']} ({since})", caption=f"{len(notes['commits'])} commit(s){more}")
+    for column in ("commit", "author", "when", "subject", "issues"):
+        table.add_column(column)
+    for commit in notes["commits"]:
+        table.add_row(
+            commit["commit"][:12],
+            commit["author"],
+            _when(commit["at"]),
+            commit["subject"],
+            ", ".join(commit["issues"]),
+        )
+    return table
+
+
 def product_table(product: dict[str, Any]) -> Table:
     """GET /products/{product}: one row per environment, what runs there and since when."""
     table = Table(title=product["product"])

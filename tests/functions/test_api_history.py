@@ -3,14 +3,19 @@ release list's filters, on the API function's world (moto, the demo's repositori
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+
+from typer.testing import CliRunner
 
 from promotions import runtime
 from promotions.git import Author, GitRemote
 from promotions.release.model import EnvironmentRun, Release, SourceRevision, release_id_for
 from promotions.release.status import EnvironmentStatus
+from promotions_local.api_server import ApiServer
+from promotions_local.cli import app as cli
 from tests.functions import api_world
-from tests.functions.api_world import body, demo_version
+from tests.functions.api_world import Context, body, demo_version
 
 # The world's fixture under the name the tests use; here it replaces tests/conftest.py's `api`.
 api = api_world.api
@@ -166,3 +171,26 @@ def test_a_page_token_of_another_time_range_and_a_bad_time_are_refused(api):
 
     assert other_range["statusCode"] == 400 and "since and until" in body(other_range)["detail"]
     assert bad_time["statusCode"] == 400 and body(bad_time)["errors"][0]["field"] == "query.since"
+
+
+def test_the_cli_prints_release_notes_and_passes_the_list_filters(api):
+    first = stored_release(api, GitRemote(str(api.gitops)).snapshot("main").commit_sha, T0)
+    change = commit_to_dev(api.gitops, "Fix the form, GB-12")
+    second = stored_release(api, change, T0 + timedelta(minutes=5), version="2.0.0")
+
+    with ApiServer(lambda event: api.module.handler(event, Context()), "token") as server:
+
+        def run(*arguments: str):
+            # Wide enough that rich wraps none of the table's cells.
+            return CliRunner(env={"COLUMNS": "250"}).invoke(
+                cli, [*arguments, "--api", server.base_url, "--token", "token"]
+            )
+
+        notes = run("release", "notes", second.id)
+        listed = run("release", "list", "--json", "-q", "2.0", "--since", first.created_at.isoformat())
+
+    assert notes.exit_code == 0, notes.output
+    assert all(
+        text in notes.output for text in (change[:12], "Fix the form, GB-12", "GB-12", f"since {first.id}")
+    )
+    assert [release["id"] for release in json.loads(listed.output)["releases"]] == [second.id]
