@@ -777,7 +777,7 @@ def _creation_range(since: datetime | None, until: datetime | None) -> tuple[str
 def _encode_page_token(
     last_key: Mapping[str, Any], product: str | None, created: tuple[str | None, str | None]
 ) -> str:
-    listing = {"product": product, "key": last_key}
+    listing: dict[str, Any] = {"product": product, "key": last_key}
     if any(created):
         # DynamoDB refuses a start key outside the query's range: the range goes with the page it started.
         listing["created"] = list(created)
