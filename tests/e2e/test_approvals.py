@@ -24,6 +24,10 @@ from promotions_local.slack_server import PostedMessage, SlackStandIn
 pytestmark = pytest.mark.slow
 
 ALICE, BOB, CAROL, DANA, MALLORY = "U0ALICE01", "U0BOB0001", "U0CAROL01", "U0DANA001", "U0MALLORY"
+# Listed among the approvers, but no permission lets her approve.
+ERIN = "U0ERIN001"
+RELEASE_MANAGER = "arn:aws:iam::123456789012:role/release-manager"
+INTERN = "arn:aws:iam::123456789012:user/intern"
 OPS = "S0OPS0001"
 CHANNEL = "C0DEPLOYS"
 
@@ -37,6 +41,7 @@ def slack_workspace() -> SlackStandIn:
             CAROL: ("carol", "carol@example.invalid"),
             DANA: ("dana", "dana@example.invalid"),
             MALLORY: ("mallory", "mallory@example.invalid"),
+            ERIN: ("erin", "erin@example.invalid"),
         },
         groups={OPS: [CAROL, DANA]},
     )
@@ -68,6 +73,26 @@ def approval_documents(*, min_approvals: int, timeout: int | None = None, also: 
                 "priority": 1,
                 "selector": {"targetEnvironment": {"names": ["prod"]}},
                 "policy": {"preAction": "prod-approval"},
+            },
+        },
+        {
+            # Everyone here but Erin may approve (the check's approvers then decide who counts); the release
+            # manager may terminate too.
+            "apiVersion": "promotions.dev/v1alpha1",
+            "kind": "PromotionPermissions",
+            "metadata": {"name": "approvers"},
+            "spec": {
+                "rules": [
+                    {
+                        "subjects": [
+                            *({"slackUser": user} for user in (ALICE, BOB, DANA, MALLORY)),
+                            {"slackGroup": OPS},
+                            {"tokenHolder": INTERN},
+                        ],
+                        "verbs": ["approve"],
+                    },
+                    {"subjects": [{"tokenHolder": RELEASE_MANAGER}], "verbs": ["approve", "terminate"]},
+                ]
             },
         },
     ]
@@ -276,9 +301,6 @@ def test_local_run_clicks_approve_as_the_slack_users_named(world, tmp_path):
     )
 
 
-RELEASE_MANAGER = "arn:aws:iam::123456789012:role/release-manager"
-
-
 def api_call(local: LocalPromotions, actor: str, path: str, payload: dict | None = None) -> tuple[int, dict]:
     """The API function as the HTTP API hands it a request its authorizer let in as `actor`."""
     body = json.dumps(payload).encode() if payload is not None else b""
@@ -304,7 +326,7 @@ def test_the_api_approves_for_an_identity_listed_by_its_own_name_and_refuses_oth
         waiting = waiting_for_people(local, slack)
         approve = f"/releases/{waiting.id}/environments/prod/approve"
 
-        status, problem = api_call(local, "arn:aws:iam::123456789012:user/intern", approve)
+        status, problem = api_call(local, INTERN, approve)
         assert status == 403
         assert (
             "arn:aws:iam::123456789012:user/intern may not approve: not a listed approver"
@@ -371,3 +393,45 @@ def test_terminating_a_release_that_waits_for_people_ends_it_and_says_so_on_the_
     assert prod_tip(url) == tip
     assert "The release was terminated:" in message.text and "wrong build" in message.text
     assert message.button("promotions-approve") is None
+
+
+def test_an_approval_no_permission_allows_is_refused_in_slack_and_through_the_api_and_recorded(world):
+    config_dir, url, push = world
+    configure(config_dir, min_approvals=1, also=(ERIN, "arn:aws:iam::123456789012:user/contractor"))
+    slack = slack_workspace()
+    with slack, LocalPromotions(config_dir, slack=slack) as local:
+        local.submit_github_push(push("37.0.0"))
+        local.process_events()
+        waiting = waiting_for_people(local, slack)
+        tip = prod_tip(url)
+        message = slack.message_for("prod")
+
+        assert slack.approve(message, ERIN)[0] == 200
+        assert "erin (U0ERIN001) may not approve: no PromotionPermissions rule lets slackUser U0ERIN001" in (
+            message.text
+        )
+        status, problem = api_call(
+            local,
+            "arn:aws:iam::123456789012:user/contractor",
+            f"/releases/{waiting.id}/environments/prod/approve",
+        )
+        assert status == 403
+        assert (
+            "may not approve: no PromotionPermissions rule lets tokenHolder arn:aws:iam::123456789012:user/contractor "
+            "approve guestbook in prod (prod)"
+        ) in problem["detail"]
+
+        still = current(local)
+        assert still.status is ReleaseStatus.SUSPENDED
+        assert still.environment("prod").status is EnvironmentStatus.SUSPENDED
+        assert prod_tip(url) == tip and "Approvals: 0 of 1" in message.text
+        assert [(entry.actor, entry.action, entry.outcome) for entry in still.audit] == [
+            ("erin (U0ERIN001)", "approve", "refused"),
+            ("arn:aws:iam::123456789012:user/contractor", "approve", "refused"),
+        ]
+
+        assert slack.approve(message, ALICE)[0] == 200
+        release = finished(local)
+
+    assert release.status is ReleaseStatus.SUCCEEDED, release.reason
+    assert [entry.outcome for entry in release.audit] == ["refused", "refused", "allowed"]
