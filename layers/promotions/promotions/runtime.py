@@ -250,7 +250,9 @@ class Services:
     def termination(self) -> Termination:
         from promotions.release.termination import Termination
 
-        return Termination(self.store, self.leases, self.engine, self.release_executions)
+        return Termination(
+            self.store, self.leases, self.engine, self.release_executions, configs=self.configs
+        )
 
     @functools.cached_property
     def executions(self) -> ReleaseConcurrency:

@@ -6,7 +6,7 @@ import hashlib
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -153,9 +153,13 @@ class AuditEntry(BaseModel):
     at: datetime
     # The caller as its credentials name it: an IAM principal's ARN, a JWT subject, the local token's holder.
     actor: str
-    # The verb: trigger, promote, retry, terminate, rollback.
+    # The verb: trigger, promote, retry, terminate, rollback, approve, reject.
     action: str
     detail: str = ""
+    # Whether the call was let through (promotions.release.permissions), and the rule that allowed it or the
+    # one that was missing. Entries written before permissions were checked say allowed, naming no rule.
+    outcome: Literal["allowed", "refused"] = "allowed"
+    permission: str = ""
 
 
 class Release(BaseModel):
