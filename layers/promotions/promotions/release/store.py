@@ -70,6 +70,10 @@ def _release_pk(release_id: str) -> str:
     return f"RELEASE#{release_id}"
 
 
+def _decisions_pk(product: str) -> str:
+    return f"DECISIONS#{product}"
+
+
 def _environment_sk(name: str) -> str:
     return f"ENV#{name}"
 
@@ -184,6 +188,9 @@ class AuditItem(Item):
     actor = UnicodeAttribute()
     action = UnicodeAttribute()
     detail = UnicodeAttribute(default="")
+    # Null on entries written before permissions were checked: those were allowed.
+    outcome = UnicodeAttribute(null=True)
+    permission = UnicodeAttribute(null=True)
 
 
 def _models(
@@ -318,7 +325,7 @@ class ReleaseStore:
                 for position, run in enumerate(release.environments):
                     transaction.save(self._environment_item(release.id, position, run))
                 for entry in release.audit:
-                    transaction.save(self._audit_item(release.id, entry))
+                    transaction.save(self._audit_item(_release_pk(release.id), entry))
         except TransactWriteError as error:
             if _condition_failed(error):
                 return False
@@ -381,15 +388,22 @@ class ReleaseStore:
                 )
                 for run in runs
             ],
-            audit=tuple(
-                AuditEntry(at=entry.at, actor=entry.actor, action=entry.action, detail=entry.detail)
-                for entry in audit
-            ),
+            audit=tuple(_audit_entry(entry) for entry in audit),
         )
 
     def record_audit(self, release_id: str, entry: AuditEntry) -> None:
         """Add what someone did to the release to its audit trail."""
-        self._audit_item(release_id, entry).save(condition=self._audit.pk.does_not_exist())
+        self._audit_item(_release_pk(release_id), entry).save(condition=self._audit.pk.does_not_exist())
+
+    def record_decision(self, product: str, entry: AuditEntry) -> None:
+        """Add a refused call that would have made a release of `product` to the product's decision trail (there
+        is no release to keep it on)."""
+        self._audit_item(_decisions_pk(product), entry).save(condition=self._audit.pk.does_not_exist())
+
+    def decisions(self, product: str, *, limit: int) -> list[AuditEntry]:
+        """The product's decision trail, newest first."""
+        items = self._audit.query(_decisions_pk(product), scan_index_forward=False, limit=limit)
+        return [_audit_entry(item) for item in items]
 
     def list_releases(
         self,
@@ -680,15 +694,17 @@ class ReleaseStore:
             pull_requests=[pull.model_dump(mode="json") for pull in run.pull_requests] or None,
         )
 
-    def _audit_item(self, release_id: str, entry: AuditEntry) -> AuditItem:
+    def _audit_item(self, pk: str, entry: AuditEntry) -> AuditItem:
         # Sorted by time; the suffix keeps two entries of one instant apart.
         return self._audit(
-            pk=_release_pk(release_id),
+            pk=pk,
             sk=f"AUDIT#{entry.at.isoformat()}#{uuid.uuid4().hex[:8]}",
             at=entry.at,
             actor=entry.actor,
             action=entry.action,
             detail=entry.detail,
+            outcome=entry.outcome,
+            permission=entry.permission or None,
         )
 
     def _environment_ref(self, release_id: str, environment: str) -> EnvironmentItem:
@@ -761,6 +777,17 @@ def _approval_records(approval: StoredApproval) -> list[ApprovalRecord]:
             reason=approval.reason,
         )
     ]
+
+
+def _audit_entry(item: AuditItem) -> AuditEntry:
+    return AuditEntry(
+        at=item.at,
+        actor=item.actor,
+        action=item.action,
+        detail=item.detail,
+        outcome="refused" if item.outcome == "refused" else "allowed",
+        permission=item.permission or "",
+    )
 
 
 def _creation_range(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
