@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -26,10 +26,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from promotions.config import PolicyAction
+from promotions.config import PolicyAction, Verb
 from promotions.config.repository import NoValidConfiguration
 from promotions.errors import is_transient
-from promotions.release.approval_store import ApprovalNotFound, Approver
+from promotions.release.approval_store import ApprovalNotFound
 from promotions.release.approvals import ApprovalClosed, ApprovalRefused
 from promotions.release.delivery_metrics import read_delivery_metrics
 from promotions.release.drift import product_drift
@@ -37,6 +37,7 @@ from promotions.release.engine import ReleaseNotRetryable
 from promotions.release.manual import ManualReleases, ProductNotFound, RequestRefused, RetryAlreadyStarted
 from promotions.release.model import CheckStage, CheckState, FailureKind
 from promotions.release.notes import release_notes
+from promotions.release.permissions import Identity, PermissionRefused, Rules
 from promotions.release.reading import product_state
 from promotions.release.rollback import RollbackRefused, Rollbacks
 from promotions.release.start import VersionNotFound
@@ -186,6 +187,20 @@ class AuditView(ApiModel):
     actor: str
     action: str
     detail: str
+    outcome: Literal["allowed", "refused"] = Field(description="Whether the permissions let it through.")
+    permission: str = Field(description="The rule that allowed the call, or the rule that was missing.")
+
+
+class DecisionList(ApiModel):
+    decisions: tuple[AuditView, ...] = Field(description="Newest first.")
+
+
+class CallerPermissionsView(ApiModel):
+    actor: str
+    environments: dict[str, tuple[Verb, ...]] = Field(
+        description="Per environment the product's flows promote, the verbs the caller may use there."
+    )
+    product: tuple[Verb, ...] = Field(description="The verbs the caller may use in every one of them.")
 
 
 class ReleaseSummaryView(ApiModel):
@@ -278,21 +293,36 @@ class Problem(ApiModel):
     errors: tuple[dict[str, str], ...] = ()
 
 
-def caller(event: APIGatewayProxyEventV2) -> str | None:
+def caller(event: APIGatewayProxyEventV2) -> Identity | None:
     """The caller the API in front of the function authenticated, or None.
 
-    IAM (SigV4): the principal's ARN. A JWT authorizer: the token's email, else its subject, with its issuer.
-    A Lambda authorizer context (the local server's token check) names the caller under `actor`.
+    IAM (SigV4): the principal's ARN. A JWT authorizer: the token's email, else its subject, with its issuer,
+    and its groups. A Lambda authorizer context (the local server's token check) names the caller under `actor`.
     """
     authorizer = event.request_context.authorizer
     if authorizer.iam.user_arn:
-        return authorizer.iam.user_arn
+        return Identity(actor=authorizer.iam.user_arn, iam_principal=authorizer.iam.user_arn)
     claims = authorizer.jwt_claim
     subject = claims.get("email") or claims.get("sub")
     if subject:
-        return f"{subject} ({claims['iss']})" if claims.get("iss") else str(subject)
+        return Identity(
+            actor=f"{subject} ({claims['iss']})" if claims.get("iss") else str(subject),
+            jwt_subject=str(claims["sub"]) if claims.get("sub") else None,
+            jwt_groups=_jwt_groups(claims),
+        )
     actor = authorizer.get_lambda.get("actor")
-    return str(actor) if actor else None
+    return Identity(actor=str(actor), token_holder=str(actor)) if actor else None
+
+
+def _jwt_groups(claims: dict[str, Any]) -> frozenset[str]:
+    """The token's `groups` (or Cognito's `cognito:groups`) claim. API Gateway hands a JWT authorizer's array
+    claims over as one string, `[ops admins]`; a list is taken as it is."""
+    groups = claims.get("groups", claims.get("cognito:groups"))
+    if isinstance(groups, list):
+        return frozenset(str(group) for group in groups)
+    if isinstance(groups, str):
+        return frozenset(groups.strip().removeprefix("[").removesuffix("]").replace(",", " ").split())
+    return frozenset()
 
 
 def _problem(status: HTTPStatus, detail: str, errors: tuple[dict[str, str], ...] = ()) -> Response:
@@ -356,8 +386,8 @@ def no_route(_: NotFoundError) -> Response:
     )
 
 
-@app.exception_handler(ApprovalRefused)
-def approval_refused(error: ApprovalRefused) -> Response:
+@app.exception_handler([ApprovalRefused, PermissionRefused])
+def forbidden(error: PermissionError) -> Response:
     return _problem(HTTPStatus.FORBIDDEN, str(error))
 
 
@@ -404,8 +434,8 @@ def manual_releases() -> ManualReleases:
     return ManualReleases(parts.configs, parts.store, parts.executions, parts.remote)
 
 
-def _actor() -> str:
-    return app.context["actor"]
+def _identity() -> Identity:
+    return app.context["identity"]
 
 
 def _request_key(idempotency_key: str | None) -> str:
@@ -441,6 +471,25 @@ def get_product(product: str) -> ProductView:
     parts = services()
     _, configuration = parts.configs.latest()
     return ProductView.model_validate(product_state(configuration, parts.store, product))
+
+
+@app.get(
+    f"{PREFIX}/products/<product>/permissions",
+    summary="What the caller may do to the product: the verbs allowed per environment, and everywhere",
+)
+def get_permissions(product: str) -> CallerPermissionsView:
+    _, configuration = services().configs.latest()
+    if product not in configuration.products:
+        raise ProductNotFound(f"there is no Product {product} in the configuration")
+    return CallerPermissionsView.model_validate(Rules(configuration).allowed(_identity(), product))
+
+
+@app.get(
+    f"{PREFIX}/products/<product>/decisions",
+    summary="Calls refused before they made a release of the product (trigger, promote, rollback), newest first",
+)
+def list_decisions(product: str, limit: Annotated[int, Query(ge=1, le=100)] = 50) -> DecisionList:
+    return DecisionList(decisions=tuple(services().store.decisions(product, limit=limit)))
 
 
 # Delivery metrics: the DORA keys (promotions.release.delivery_metrics).
@@ -552,7 +601,7 @@ def trigger(request: TriggerRequest, idempotency_key: IdempotencyKey = None) -> 
         request.product,
         flow=request.flow,
         commit=request.commit,
-        actor=_actor(),
+        identity=_identity(),
         request=_request_key(idempotency_key),
     )
     return ReleaseView.model_validate(release)
@@ -565,7 +614,7 @@ def promote(request: PromotionRequest, idempotency_key: IdempotencyKey = None) -
         request.environment,
         from_release=request.from_release,
         from_environment=request.from_environment,
-        actor=_actor(),
+        identity=_identity(),
         request=_request_key(idempotency_key),
         action=request.action,
     )
@@ -578,7 +627,7 @@ def promote(request: PromotionRequest, idempotency_key: IdempotencyKey = None) -
     summary="Run a Failed or Terminated release again",
 )
 def retry(release_id: str) -> ReleaseView:
-    return ReleaseView.model_validate(manual_releases().retry(release_id, actor=_actor()))
+    return ReleaseView.model_validate(manual_releases().retry(release_id, identity=_identity()))
 
 
 @app.post(
@@ -587,7 +636,7 @@ def retry(release_id: str) -> ReleaseView:
     summary="Terminate a Queued or Running release: it ends Terminated, its flow's onFail hooks told who did it",
 )
 def terminate(release_id: str, request: TerminationRequest | None = None) -> ReleaseView:
-    services().termination.terminate(release_id, _actor(), reason=request.reason if request else None)
+    services().termination.terminate(release_id, _identity(), reason=request.reason if request else None)
     return ReleaseView.model_validate(services().store.get(release_id))
 
 
@@ -602,7 +651,7 @@ def rollback(product: str, request: RollbackRequest, idempotency_key: Idempotenc
     if product not in configuration.products:
         raise ProductNotFound(f"there is no Product {product} in the configuration")
     release = Rollbacks(parts.configs, parts.store, parts.executions).rollback(
-        product, request.environment, _actor(), to_release=request.to_release, request=idempotency_key
+        product, request.environment, _identity(), to_release=request.to_release, request=idempotency_key
     )
     return ReleaseView.model_validate(parts.store.get(release.id))
 
@@ -612,7 +661,7 @@ def rollback(product: str, request: RollbackRequest, idempotency_key: Idempotenc
     summary="Approve the environment's waiting approval as the caller, listed among its approvers",
 )
 def approve(release_id: str, environment: str) -> ReleaseView:
-    services().approvals.approve(release_id, environment, Approver(_actor(), _actor()))
+    services().approvals.approve(release_id, environment, _identity())
     return ReleaseView.model_validate(services().store.get(release_id))
 
 
@@ -621,7 +670,7 @@ def approve(release_id: str, environment: str) -> ReleaseView:
     summary="Reject the environment's waiting approval as the caller: the environment fails with the reason",
 )
 def reject(release_id: str, environment: str, request: RejectionRequest) -> ReleaseView:
-    services().approvals.reject(release_id, environment, Approver(_actor(), _actor()), request.reason)
+    services().approvals.reject(release_id, environment, _identity(), request.reason)
     return ReleaseView.model_validate(services().store.get(release_id))
 
 
@@ -726,10 +775,10 @@ def _unauthenticated(event: APIGatewayProxyEventV2) -> dict[str, Any]:
 @traced
 def handler(event: dict, context: LambdaContext) -> dict:
     request = APIGatewayProxyEventV2(event)
-    actor = caller(request)
-    if actor is None and request.path != OPENAPI_PATH and not is_dashboard(request.path):
+    identity = caller(request)
+    if identity is None and request.path != OPENAPI_PATH and not is_dashboard(request.path):
         logger.info("request without credentials refused", extra={"path": request.path})
         return _unauthenticated(request)
-    app.append_context(actor=actor)
-    logger.append_keys(actor=actor)
+    app.append_context(identity=identity)
+    logger.append_keys(actor=identity.actor if identity else None)
     return app.resolve(event, context)
