@@ -68,7 +68,9 @@ def demo(
     """Promote a sample product dev → (qa, staging) → prod on the embedded stack, live."""
     from promotions_local.demo import run_demo
 
-    raise typer.Exit(run_demo(Console(file=sys.stdout), timeout=timeout))
+    # In a terminal the stack stays up for the dashboard until Ctrl-C; scripts and CI get the run alone.
+    in_terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    raise typer.Exit(run_demo(Console(file=sys.stdout), timeout=timeout, keep_serving=in_terminal))
 
 
 @local_app.command("run")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -17,8 +19,10 @@ from rich.table import Table
 from promotions.git import Author
 from promotions.release.model import Release
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
+from promotions_local.api_server import ApiServer
 from promotions_local.git_server import create_bare_repository, serve_repositories
 from promotions_local.github_payloads import push_and_describe
+from promotions_local.local_up import signed_in_dashboard_url, wait_for_interrupt
 from promotions_local.session import LocalPromotions
 from promotions_local.slack_server import Click, Clicker, SlackStandIn
 from promotions_local.views import release_table
@@ -31,7 +35,8 @@ DEVELOPER = Author(name="Dana Developer", email="dana@example.invalid")
 APPROVER = "U0ALEX001"
 
 
-def run_demo(console: Console, *, timeout: float) -> int:
+def run_demo(console: Console, *, timeout: float, keep_serving: bool = False) -> int:
+    """`keep_serving`: once the release is shown, keep the stack up behind its dashboard until Ctrl-C."""
     if not DEMO.is_dir():
         console.print(
             f"[red]the demo data is missing: expected {DEMO.relative_to(DEMO.parents[2])} in the repository[/]"
@@ -78,19 +83,34 @@ def run_demo(console: Console, *, timeout: float) -> int:
                             live.console.print(f"Slack: {line}")
                         if clicked:
                             releases = local.wait_until_settled(timeout=timeout, on_progress=show)
+                    console.print()
+                    console.print(_history(repos / "gitops.git"))
+                    for release in releases:
+                        approvals = [
+                            line
+                            for line in (release.environment("prod").commit_message or "").splitlines()
+                            if line.startswith("Promotion-Approved-By:")
+                        ]
+                        console.print(
+                            f"prod's commit names who approved it: {'; '.join(approvals) or 'nobody'}"
+                        )
+                    console.print(f"The functions' logs: {log_path}")
+                    if keep_serving:
+                        _serve_dashboard(local, console)
                 finally:
                     local.__exit__(None, None, None)
-            console.print()
-            console.print(_history(repos / "gitops.git"))
-            for release in releases:
-                approvals = [
-                    line
-                    for line in (release.environment("prod").commit_message or "").splitlines()
-                    if line.startswith("Promotion-Approved-By:")
-                ]
-                console.print(f"prod's commit names who approved it: {'; '.join(approvals) or 'nobody'}")
-            console.print(f"The functions' logs: {log_path}")
             return 0 if releases and all(r.status is ReleaseStatus.SUCCEEDED for r in releases) else 1
+
+
+def _serve_dashboard(local: LocalPromotions, console: Console) -> None:
+    """The API and its dashboard on loopback, over the demo's stack, until Ctrl-C."""
+    assert local.stack is not None
+    token = secrets.token_urlsafe(24)
+    with ApiServer(functools.partial(local.stack.invoke, "ApiFunction"), token) as api:
+        console.print(f"API: {api.base_url} (token {token})")
+        console.print("The stack stays up for the dashboard until Ctrl-C.")
+        console.print(f"Dashboard: {signed_in_dashboard_url(api.base_url, token)}", soft_wrap=True)
+        wait_for_interrupt()
 
 
 def _waits_for_approval(releases: list[Release]) -> bool:

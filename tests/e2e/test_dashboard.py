@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
+import select
 import shutil
+import signal
+import subprocess
+import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -344,3 +350,45 @@ def test_local_up_serves_the_dashboard_files_without_the_token(stack, path, cont
     assert response.headers["Content-Type"] == content_type
     assert response.headers["Cache-Control"] == "no-cache"
     assert again.status == 304 and again.data == b""
+
+
+def test_the_demo_in_a_terminal_ends_with_the_dashboard_and_stays_up_until_ctrl_c(tmp_path):
+    # A pseudo-terminal for stdin and stdout, as a person's shell gives it.
+    controller, terminal = pty.openpty()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "promotions_local.cli", "demo"],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "COLUMNS": "400"},
+    )
+    os.close(terminal)
+    received = output = b""
+    try:
+        deadline = time.monotonic() + RELEASE_SECONDS
+        while not re.search(rb"Dashboard: \S+\r?\n", output):
+            if time.monotonic() > deadline or demo.poll() is not None:
+                raise AssertionError(f"no dashboard line:\n{output.decode(errors='replace')[-3000:]}")
+            ready, _, _ = select.select([controller], [], [], 1)
+            if ready:
+                received += os.read(controller, 65536)
+                output = re.sub(rb"\x1b\[[0-9;]*m", b"", received)  # without the terminal's colours
+        url = re.search(rb"Dashboard: (\S+)", output).group(1).decode()
+        base, _, fragment = url.partition("/dashboard/#token=")
+        token = urllib.parse.unquote(fragment)
+        page = urllib3.request("GET", f"{base}/dashboard/", retries=False)
+        products = urllib3.request(
+            "GET", f"{base}/api/v1/products", headers={"Authorization": f"Bearer {token}"}, retries=False
+        )
+        still_up = demo.poll() is None
+    finally:
+        demo.send_signal(signal.SIGINT)
+        code = demo.wait(timeout=120)
+        os.close(controller)
+
+    assert still_up
+    assert page.status == 200 and b"app.js" in page.data
+    assert products.status == 200
+    [guestbook] = products.json()["products"]
+    assert {state["environment"]: state["version"] for state in guestbook["environments"]}["prod"] == "1.5.0"
+    assert code == 0
