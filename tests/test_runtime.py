@@ -169,6 +169,21 @@ def test_the_webhook_imports_no_pydantic():
 def test_ingest_imports_the_configuration_and_the_release_store_with_its_first_push():
     loaded = modules_after("ingest", "import app", tracing=False)
 
-    assert {"promotions.release.start", "promotions.config.models", "pynamodb", "botocore.retries"}.isdisjoint(
-        loaded
-    )
+    assert {
+        "promotions.release.start",
+        "promotions.config.models",
+        "pynamodb",
+        "botocore.retries",
+    }.isdisjoint(loaded)
+
+
+def test_the_api_imports_the_configuration_the_store_and_the_git_engine_with_the_routes_that_use_them():
+    loaded = modules_after("api", "import app", tracing=False)
+
+    assert {
+        "promotions.config.models",
+        "promotions.release.store",
+        "pynamodb",
+        "promotions.git",
+        "dulwich",
+    }.isdisjoint(loaded)

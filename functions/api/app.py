@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -26,25 +26,34 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from promotions.config import PolicyAction, Verb
-from promotions.config.repository import NoValidConfiguration
+from promotions.actions import PolicyAction
+from promotions.config.errors import NoValidConfiguration
 from promotions.errors import is_transient
-from promotions.release.approval_store import ApprovalNotFound
-from promotions.release.approvals import ApprovalClosed, ApprovalRefused
-from promotions.release.delivery_metrics import read_delivery_metrics
-from promotions.release.drift import product_drift
-from promotions.release.engine import ReleaseNotRetryable
-from promotions.release.manual import ManualReleases, ProductNotFound, RequestRefused, RetryAlreadyStarted
+from promotions.release.errors import (
+    ApprovalClosed,
+    ApprovalNotFound,
+    ApprovalRefused,
+    PermissionRefused,
+    ProductNotFound,
+    ReleaseAlreadyFinal,
+    ReleaseNotFound,
+    ReleaseNotRetryable,
+    RequestRefused,
+    RetryAlreadyStarted,
+    RollbackRefused,
+    UnknownPageToken,
+    VersionNotFound,
+)
 from promotions.release.model import CheckStage, CheckState, FailureKind
-from promotions.release.notes import release_notes
-from promotions.release.permissions import Identity, PermissionRefused, Rules
-from promotions.release.reading import product_state
-from promotions.release.rollback import RollbackRefused, Rollbacks
-from promotions.release.start import VersionNotFound
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
-from promotions.release.store import ReleaseNotFound, UnknownPageToken
-from promotions.release.termination import ReleaseAlreadyFinal
 from promotions.runtime import services, traced
+from promotions.verbs import Verb
+
+# The modules of the engine are imported by the routes that use them, for cold start: the configuration, the
+# store (pynamodb) and the Git engine load with the first request that needs them, not with the function.
+if TYPE_CHECKING:
+    from promotions.release.manual import ManualReleases
+    from promotions.release.permissions import Identity
 
 logger = Logger()
 PREFIX = "/api/v1"
@@ -293,12 +302,14 @@ class Problem(ApiModel):
     errors: tuple[dict[str, str], ...] = ()
 
 
-def caller(event: APIGatewayProxyEventV2) -> Identity | None:
+def caller(event: APIGatewayProxyEventV2) -> "Identity | None":
     """The caller the API in front of the function authenticated, or None.
 
     IAM (SigV4): the principal's ARN. A JWT authorizer: the token's email, else its subject, with its issuer,
     and its groups. A Lambda authorizer context (the local server's token check) names the caller under `actor`.
     """
+    from promotions.release.permissions import Identity
+
     authorizer = event.request_context.authorizer
     if authorizer.iam.user_arn:
         return Identity(actor=authorizer.iam.user_arn, iam_principal=authorizer.iam.user_arn)
@@ -429,12 +440,14 @@ def unexpected(error: Exception) -> Response:
     )
 
 
-def manual_releases() -> ManualReleases:
+def manual_releases() -> "ManualReleases":
+    from promotions.release.manual import ManualReleases
+
     parts = services()
     return ManualReleases(parts.configs, parts.store, parts.executions, parts.remote)
 
 
-def _identity() -> Identity:
+def _identity() -> "Identity":
     return app.context["identity"]
 
 
@@ -454,6 +467,8 @@ IdempotencyKey = Annotated[
 
 @app.get(f"{PREFIX}/products", summary="Every product, with the version in each of its environments")
 def list_products() -> ProductList:
+    from promotions.release.reading import product_state
+
     parts = services()
     _, configuration = parts.configs.latest()
     return ProductList(
@@ -468,6 +483,8 @@ def list_products() -> ProductList:
     f"{PREFIX}/products/<product>", summary="Per environment: version, commit, since when, which release"
 )
 def get_product(product: str) -> ProductView:
+    from promotions.release.reading import product_state
+
     parts = services()
     _, configuration = parts.configs.latest()
     return ProductView.model_validate(product_state(configuration, parts.store, product))
@@ -481,6 +498,8 @@ def get_permissions(product: str) -> CallerPermissionsView:
     _, configuration = services().configs.latest()
     if product not in configuration.products:
         raise ProductNotFound(f"there is no Product {product} in the configuration")
+    from promotions.release.permissions import Rules
+
     return CallerPermissionsView.model_validate(Rules(configuration).allowed(_identity(), product))
 
 
@@ -532,6 +551,8 @@ class DeliveryMetricsView(ApiModel):
 def get_delivery_metrics(product: str, days: Annotated[int, Query(ge=1, le=365)] = 30) -> DeliveryMetricsView:
     parts = services()
     _, configuration = parts.configs.latest()
+    from promotions.release.delivery_metrics import read_delivery_metrics
+
     metrics = read_delivery_metrics(configuration, parts.store, product, days=days)
     return DeliveryMetricsView.model_validate(metrics)
 
@@ -583,6 +604,8 @@ def get_release(release_id: str) -> ReleaseView:
 def get_drift(product: str) -> ProductDriftView:
     parts = services()
     _, configuration = parts.configs.latest()
+    from promotions.release.drift import product_drift
+
     return ProductDriftView.model_validate(product_drift(configuration, product, parts.remote))
 
 
@@ -592,6 +615,8 @@ def get_drift(product: str) -> ProductDriftView:
 )
 def get_release_notes(release_id: str) -> ReleaseNotesView:
     parts = services()
+    from promotions.release.notes import release_notes
+
     return ReleaseNotesView.model_validate(release_notes(parts.store, parts.remote, release_id))
 
 
@@ -650,6 +675,8 @@ def rollback(product: str, request: RollbackRequest, idempotency_key: Idempotenc
     _, configuration = parts.configs.latest()
     if product not in configuration.products:
         raise ProductNotFound(f"there is no Product {product} in the configuration")
+    from promotions.release.rollback import Rollbacks
+
     release = Rollbacks(parts.configs, parts.store, parts.executions).rollback(
         product, request.environment, _identity(), to_release=request.to_release, request=idempotency_key
     )

@@ -50,3 +50,7 @@ class TemplateError(ValueError):
 
 class PolicyError(ValueError):
     """The matching policies and the flow step leave a product's promotion into an environment without an action."""
+
+
+class NoValidConfiguration(RuntimeError):
+    """The configuration at the branch tip is invalid and no earlier revision was ever valid."""

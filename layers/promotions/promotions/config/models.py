@@ -38,6 +38,7 @@ from promotions.checks.argocd_health import ArgoCdConnection
 from promotions.config.schema import Ignored
 from promotions.push import GitPush
 from promotions.repo_url import canonical_repo, refuse_userinfo
+from promotions.verbs import Verb
 
 PRODUCT_KEY = "codefresh.io/product"
 IN_CLUSTER_NAME = "in-cluster"
@@ -672,17 +673,6 @@ class PromotionNotifications(_Model):
 
 
 # --- Who may do what ---------------------------------------------------------------------------------------
-
-
-class Verb(StrEnum):
-    """The state-changing calls a rule may allow; reading needs no rule."""
-
-    TRIGGER = "trigger"
-    PROMOTE = "promote"
-    ROLLBACK = "rollback"
-    APPROVE = "approve"
-    RETRY = "retry"
-    TERMINATE = "terminate"
 
 
 def _principal_arn(arn: str) -> str:

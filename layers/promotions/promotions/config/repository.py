@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from aws_lambda_powertools import Logger
 
 from promotions.config.configuration import Configuration
-from promotions.config.errors import ConfigError
+from promotions.config.errors import ConfigError, NoValidConfiguration
 from promotions.config.loader import load_configuration
 
 if TYPE_CHECKING:
@@ -23,10 +23,6 @@ if TYPE_CHECKING:
 logger = Logger(child=True)
 
 _CACHED_REVISIONS = 8
-
-
-class NoValidConfiguration(RuntimeError):
-    """The configuration at the branch tip is invalid and no earlier revision was ever valid."""
 
 
 class GoodRevisions(Protocol):

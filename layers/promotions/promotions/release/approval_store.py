@@ -22,6 +22,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
 from promotions import clock
+from promotions.release.errors import ApprovalNotFound
 from promotions.slack.messages import MessageRef
 
 
@@ -49,10 +50,6 @@ class Approver:
 
     def __str__(self) -> str:
         return self.name if self.name == self.id else f"{self.name} ({self.id})"
-
-
-class ApprovalNotFound(LookupError):
-    """No approval by that reference, or none open for that environment."""
 
 
 def approval_reference(release_id: str, approval_id: str) -> str:

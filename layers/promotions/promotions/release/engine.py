@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
+from promotions.release.errors import ReleaseNotRetryable
 from promotions.release.failures import StepError, failure_of
 from promotions.release.model import EnvironmentFailure, EnvironmentRun, FailureKind, Release
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
@@ -34,10 +35,6 @@ NOT_STARTED_ERROR = "EnvironmentNotStarted"
 
 # Once a release is ending (Terminating) or ended, nothing moves it back to Running.
 _ENDING = (ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.TERMINATING, ReleaseStatus.TERMINATED)
-
-
-class ReleaseNotRetryable(RuntimeError):
-    """Only a release that ended Failed or Terminated can run again."""
 
 
 class TaskTokens(Protocol):

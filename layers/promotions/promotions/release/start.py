@@ -14,6 +14,7 @@ from promotions.config import Application, Configuration, PolicyAction
 from promotions.config.repository import ConfigRepository
 from promotions.edits import read_version
 from promotions.push import GitPush
+from promotions.release.errors import VersionNotFound
 from promotions.release.model import AuditEntry, EnvironmentRun, Release, SourceRevision, release_id_for
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.release.store import ReleaseStore
@@ -166,7 +167,3 @@ def launch(release: Release, store: ReleaseStore, executions: Executions) -> boo
         },
     )
     return created or started
-
-
-class VersionNotFound(LookupError):
-    """The flow's source commit lacks its versionSource file: it cannot become a release."""

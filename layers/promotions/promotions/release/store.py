@@ -37,6 +37,7 @@ from promotions import clock
 from promotions.actions import PolicyAction
 from promotions.errors import TransientError
 from promotions.release.approval_store import ApprovalStore, Approver, StoredApproval
+from promotions.release.errors import ReleaseNotFound, UnknownPageToken
 from promotions.release.model import (
     ApprovalRecord,
     AuditEntry,
@@ -240,14 +241,6 @@ def _models(
 
 
 _CONTEXT_MERGE_ATTEMPTS = 10
-
-
-class ReleaseNotFound(LookupError):
-    pass
-
-
-class UnknownPageToken(ValueError):
-    """A `next` token this store did not hand out (or one of another listing)."""
 
 
 @dataclass(frozen=True)
