@@ -508,7 +508,8 @@ def get_permissions(product: str) -> CallerPermissionsView:
     summary="Calls refused before they made a release of the product (trigger, promote, rollback), newest first",
 )
 def list_decisions(product: str, limit: Annotated[int, Query(ge=1, le=100)] = 50) -> DecisionList:
-    return DecisionList(decisions=tuple(services().store.decisions(product, limit=limit)))
+    entries = services().store.decisions(product, limit=limit)
+    return DecisionList(decisions=tuple(AuditView.model_validate(entry) for entry in entries))
 
 
 # Delivery metrics: the DORA keys (promotions.release.delivery_metrics).
