@@ -295,6 +295,8 @@ def test_the_openapi_document_describes_every_route_and_needs_no_credentials(api
         "/api/v1/releases/{release_id}/terminate",
         "/api/v1/products/{product}/rollback",
         "/api/v1/products/{product}/metrics",
+        "/api/v1/products/{product}/drift",
+        "/api/v1/releases/{release_id}/notes",
         "/api/v1/products/{product}/permissions",
         "/api/v1/products/{product}/decisions",
         "/api/v1/releases/{release_id}/environments/{environment}/approve",
