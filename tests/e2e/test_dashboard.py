@@ -331,6 +331,29 @@ def test_history_filters_by_status_and_searches_by_version(page, console, stack,
     assert console.seen == []
 
 
+def test_the_product_page_shows_its_environments_delivery_figures_and_history(
+    page, console, stack, artifacts
+):
+    expect = playwright_api.expect
+    open_signed_in(page, stack)
+    page.get_by_role("link", name="guestbook").click()
+    expect(page.get_by_role("heading", name="guestbook", level=1)).to_be_visible()
+    expect(page.locator("td[data-environment=prod] .version")).to_have_text("41.0.0")
+    # qa took 42.0.0 before prod's approval was refused: prod drifts from it by what a promotion would write.
+    expect(page.locator("td[data-environment=qa] .drift")).to_have_text("in sync with dev")
+    drift = page.locator("td[data-environment=prod] .drifted")
+    drift.locator("summary").click()
+    expect(drift).to_contain_text("changes from qa")
+    expect(drift.locator("li").first).to_contain_text("41.0.0 → 42.0.0")
+    figures = page.locator(".metrics .figure")
+    expect(figures).to_have_count(4)
+    # One change reached prod (41.0.0); the release terminated at prod's approval deployed nothing there.
+    expect(figures.filter(has_text="Deployment frequency").locator("strong")).to_have_text("1")
+    expect(page.locator("table.releases tbody tr")).to_have_count(len(stack.releases()))
+    page.screenshot(path=artifacts / "product.png", full_page=True)
+    assert console.seen == []
+
+
 @pytest.mark.parametrize(
     ("path", "content_type"),
     [
