@@ -12,15 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from aws_lambda_powertools import Logger
 
 from promotions import clock
-from promotions.config import Configuration, PermissionRule, PermissionSubject, Verb
 from promotions.release.errors import PermissionRefused
 from promotions.release.model import AuditEntry, Release
 from promotions.release.store import ReleaseStore
+from promotions.verbs import Verb
+
+# For types only, for cold start: a caller's identity (every API request, every Slack click) needs no
+# configuration models until a rule is read.
+if TYPE_CHECKING:
+    from promotions.config import Configuration, PermissionRule, PermissionSubject
 
 logger = Logger(child=True)
 

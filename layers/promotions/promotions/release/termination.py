@@ -15,13 +15,11 @@ already under way finishes, records its commit, and frees the lock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aws_lambda_powertools import Logger
 
 from promotions import clock
-from promotions.config import Verb
-from promotions.config.repository import ConfigRepository
 from promotions.release.engine import ReleaseEngine
 from promotions.release.errors import ReleaseAlreadyFinal
 from promotions.release.leases import ReleaseLeases
@@ -29,6 +27,11 @@ from promotions.release.model import AuditEntry
 from promotions.release.permissions import Authorization, Identity
 from promotions.release.status import ReleaseStatus
 from promotions.release.store import ReleaseStore
+from promotions.verbs import Verb
+
+# For types only, for cold start: closing a release (finish_release) reads no configuration.
+if TYPE_CHECKING:
+    from promotions.config.repository import ConfigRepository
 
 logger = Logger(child=True)
 
