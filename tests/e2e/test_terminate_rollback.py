@@ -11,9 +11,11 @@ import pytest
 from promotions import runtime
 from promotions.git import GitRemote
 from promotions.release.model import Release
+from promotions.release.permissions import Identity
 from promotions.release.rollback import Rollbacks
 from promotions.release.status import EnvironmentStatus, ReleaseStatus
 from promotions.release.termination import TIMEOUT_ACTOR
+from promotions_local.api_server import LOCAL_ACTOR
 from promotions_local.git_server import GitHttpBackendServer
 from promotions_local.session import LocalPromotions
 
@@ -26,6 +28,8 @@ DEMO_VERSION = "1.4.0"
 TAG = re.compile(rb'^\s*tag:\s*"([^"]*)"', re.MULTILINE)
 HOST = re.compile(rb"^\s*host:\s*(\S+)", re.MULTILINE)
 OPERATOR = "ops@example.com"
+# Whom the demo's permissions let do everything.
+TOKEN_HOLDER = Identity(actor=LOCAL_ACTOR, token_holder=LOCAL_ACTOR)
 
 
 def calls(api, path: str) -> list[dict]:
@@ -159,7 +163,7 @@ def test_rollback_restores_the_earlier_values_keeps_the_environments_own_and_nam
 
         parts = runtime.services()
         started = Rollbacks(parts.configs, parts.store, parts.executions).rollback(
-            "guestbook", "qa", OPERATOR
+            "guestbook", "qa", TOKEN_HOLDER
         )
         rollback = ended(started.id)
 
@@ -177,4 +181,4 @@ def test_rollback_restores_the_earlier_values_keeps_the_environments_own_and_nam
     }
     assert HOST.search(after.read("apps/api/qa/values.yaml")).group(1) == HOST.search(before).group(1)
     assert [environment.name for environment in rollback.promoted_environments] == ["qa"]
-    assert [(entry.actor, entry.action) for entry in rollback.audit] == [(OPERATOR, "rollback")]
+    assert [(entry.actor, entry.action) for entry in rollback.audit] == [(LOCAL_ACTOR, "rollback")]
