@@ -136,7 +136,9 @@ def world(tmp_path, store, upstream_events, api) -> Iterator[World]:
     gitops = DEMO / "gitops"
     files = {p.relative_to(gitops).as_posix(): p.read_bytes() for p in gitops.rglob("*") if p.is_file()}
     create_bare_repository(repos / "acme" / "gitops.git", files)
-    shape = json.loads((upstream_events / "github-pull-request-closed-merged.json").read_text())["pull_request"]
+    shape = json.loads((upstream_events / "github-pull-request-closed-merged.json").read_text())[
+        "pull_request"
+    ]
     with (
         GitHttpBackendServer(repos) as server,
         FakeGitHub(token=TOKEN, pull_request_shape=shape, repositories=["acme/gitops"]) as github,
