@@ -3,7 +3,7 @@ environment failed (DynamoDB on moto)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -159,10 +159,15 @@ def test_approvals_show_who_decided_when_and_why(store, release):
     assert store.get(release.id).environment("qa").approvals == ()
 
 
+# Fixed, not the clock's now: the parametrized records are built when the module is collected, the others
+# when their test runs, and a long session would put minutes between the two.
+RECORDED_AROUND = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
 def record(
     name: str, outcome: CheckState, *, kind="http", stage=CheckStage.PRE_ACTION, at=0, **fields
 ) -> CheckRecord:
-    when = clock.now() + timedelta(minutes=at)
+    when = RECORDED_AROUND + timedelta(minutes=at)
     return CheckRecord(
         name=name,
         kind=kind,
