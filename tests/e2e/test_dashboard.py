@@ -6,6 +6,7 @@ Screenshots go to $PROMOTIONS_TEST_ARTIFACTS when set (CI keeps that folder), el
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pty
@@ -394,7 +395,12 @@ def test_the_demo_in_a_terminal_ends_with_the_dashboard_and_stays_up_until_ctrl_
                 raise AssertionError(f"no dashboard line:\n{output.decode(errors='replace')[-3000:]}")
             ready, _, _ = select.select([controller], [], [], 1)
             if ready:
-                received += os.read(controller, 65536)
+                try:
+                    received += os.read(controller, 65536)
+                except OSError as closed:  # EIO: the demo closed its terminal, i.e. it ended; poll says how
+                    if closed.errno != errno.EIO:
+                        raise
+                    demo.wait(timeout=30)
                 output = re.sub(rb"\x1b\[[0-9;]*m", b"", received)  # without the terminal's colours
         url = re.search(rb"Dashboard: (\S+)", output).group(1).decode()
         base, _, fragment = url.partition("/dashboard/#token=")
