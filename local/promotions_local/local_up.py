@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from promotions.config import Configuration
 from promotions_local.api_server import DASHBOARD_PATH, ApiFunction, ApiServer
 from promotions_local.session import SLACK_ROUTE, LocalPromotions
 from promotions_local.slack_server import SlackStandIn
@@ -76,6 +77,17 @@ def wait_for_interrupt() -> None:
         threading.Event().wait()
 
 
+def permissions_notice(configuration: Configuration) -> str | None:
+    """What a person starting the stack on their own configuration must know first: with no rule, every
+    state-changing call through the API, the CLI, the dashboard or Slack is refused."""
+    if configuration.permissions:
+        return None
+    return (
+        "Permissions: the configuration has no PromotionPermissions document, so every trigger, promote, "
+        "rollback, approve, retry and terminate is refused (403) until one grants it (README: Who may do what)"
+    )
+
+
 class StackFunctions:
     """The stack's functions by logical id, for a server that starts before the stack does (so that its
     address can be a template parameter: the release links point at its dashboard)."""
@@ -130,6 +142,9 @@ def serve(
             announce(f"Token: {credentials.token}")
             announce(f"Webhook secret: {credentials.webhook_secret}")
             announce(f"Slack signing secret: {credentials.slack_signing_secret}")
+            notice = permissions_notice(local.configuration)
+            if notice:
+                announce(notice)
             announce("Serving until Ctrl-C.")
             # Leaving the blocks stops the stack, the pollers and the server.
             wait_for_interrupt()

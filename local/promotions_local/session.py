@@ -73,9 +73,8 @@ class LocalPromotions:
         self.stack: LocalStack | None = None
 
     def __enter__(self) -> Self:
-        load_configuration_dir(
-            self._config_dir
-        )  # a broken configuration stops here, with every problem named
+        # A broken configuration stops here, with every problem named.
+        self.configuration = load_configuration_dir(self._config_dir)
         config_repo = Path(self._workspace.name) / "promotions-config.git"
         create_bare_repository(config_repo, self._config_files(), message="Promotion configuration")
         self.stack = LocalStack(
